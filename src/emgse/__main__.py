@@ -1,0 +1,3 @@
+from emgse.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,245 @@
+"""The ``emgse`` command line. It parses arguments and calls library functions; nothing else.
+
+Each subcommand has a ``_add_<name>`` function that declares its arguments and a ``_run_<name>``
+function that calls the library. User errors (:class:`EmgseError`) print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from emgse import __version__
+from emgse.errors import EmgseError
+
+MAIN_HELP = """\
+emgse: multimodal speech enhancement from a noisy microphone signal plus facial surface EMG.
+
+Pipeline: corpus -> prepared layout -> mixtures -> features -> model -> enhance -> scores -> report.
+Run `emgse <command> --help` for each command's options.
+"""
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _parse_ranges(text: str) -> list[tuple[int, int]]:
+    """Parse ``"1-40"`` or ``"1-40,90-99"`` or ``"61-"`` (open end) into inclusive ranges."""
+    ranges = []
+    for part in text.split(","):
+        part = part.strip()
+        lo, sep, hi = part.partition("-")
+        try:
+            start = int(lo)
+            end = (int(hi) if hi else 10**9) if sep else start
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"bad utterance range {part!r} (use e.g. 1-40 or 61-)") from None
+        if end < start:
+            raise argparse.ArgumentTypeError(f"bad utterance range {part!r}: end before start")
+        ranges.append((start, end))
+    return ranges
+
+
+# --------------------------------------------------------------------------- prepare
+def _add_prepare(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "prepare",
+        help="read a real corpus into the prepared layout (synced 16 kHz audio + EMG)",
+        description=(
+            "Convert a corpus into the prepared layout that every later stage reads:\n"
+            "  DIR/corpus.json, DIR/{train,val,test}/<utt_id>.wav (mono 16 kHz) and\n"
+            "  DIR/{train,val,test}/<utt_id>.emg.npy (float32, (samples, channels) at emg_fs).\n"
+            "Your own recordings can be written straight into this layout (see the README)."
+        ),
+        formatter_class=_Formatter,
+    )
+    psub = p.add_subparsers(dest="corpus_kind", required=True, metavar="CORPUS")
+
+    c = psub.add_parser(
+        "csl-emg-array",
+        help="CSL-EMG_Array (40-channel cheek + chin arrays at 2048 Hz)",
+        description=(
+            "Read one session of CSL-EMG_Array: sync audio and EMG at the marker rise, drop the\n"
+            "marker, keep audio channel 0, resample EMG 2048 -> 2000 Hz (polyphase, anti-aliased)."
+        ),
+        formatter_class=_Formatter,
+    )
+    c.add_argument("--corpus", required=True, type=Path, help="corpus root (the folder holding session folders)")
+    c.add_argument("--session", required=True, help="session name, e.g. Spk5_Block1-Initial")
+    c.add_argument("--out", required=True, type=Path, help="prepared output folder")
+    c.add_argument("--test", type=_parse_ranges, default="1-40", help="utterance numbers for test")
+    c.add_argument("--val", type=_parse_ranges, default="41-60", help="utterance numbers for validation")
+    c.add_argument("--train", type=_parse_ranges, default="61-", help="utterance numbers for training")
+    c.add_argument("--emg-fs", type=int, default=2000, help="EMG rate of the prepared layout (Hz)")
+    c.add_argument("--force", action="store_true", help="replace a non-empty --out")
+
+    g = psub.add_parser(
+        "gaddy",
+        help="Gaddy & Klein (EMNLP 2020) voiced parallel data (8 channels at 1000 Hz)",
+        description=(
+            "Read the voiced parallel data of the Gaddy & Klein corpus (emg_data/voiced_parallel_data).\n"
+            "EMG is kept at 1000 Hz with its 8 channels; reference clips (sentence_index -1) are skipped.\n"
+            "Split with --split-file (the corpus's testset JSON with 'dev' and 'test' lists of\n"
+            "[book, sentence_index]) or at random by fractions."
+        ),
+        formatter_class=_Formatter,
+    )
+    g.add_argument("--corpus", required=True, type=Path, help="folder holding voiced_parallel_data (or that folder itself)")
+    g.add_argument("--out", required=True, type=Path, help="prepared output folder")
+    g.add_argument("--split-file", type=Path, default=None, help="JSON with 'dev' and 'test' lists of [book, sentence_index]")
+    g.add_argument("--val-fraction", type=float, default=0.03, help="random split: share for validation")
+    g.add_argument("--test-fraction", type=float, default=0.015, help="random split: share for test")
+    g.add_argument("--seed", type=int, default=0, help="seed of the random split")
+    g.add_argument("--force", action="store_true", help="replace a non-empty --out")
+
+
+def _run_prepare(args: argparse.Namespace) -> int:
+    if args.corpus_kind == "csl-emg-array":
+        from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array
+
+        summary = prepare_csl_emg_array(
+            args.corpus,
+            args.session,
+            args.out,
+            splits=SplitRanges(test=args.test, val=args.val, train=args.train),
+            emg_fs=args.emg_fs,
+            force=args.force,
+        )
+    else:
+        from emgse.corpora.gaddy import prepare_gaddy
+
+        summary = prepare_gaddy(
+            args.corpus,
+            args.out,
+            split_file=args.split_file,
+            val_fraction=args.val_fraction,
+            test_fraction=args.test_fraction,
+            seed=args.seed,
+            force=args.force,
+        )
+    counts = ", ".join(f"{k}: {v}" for k, v in summary["utterances"].items())
+    print(f"prepared {args.out} ({counts}; EMG {summary['emg_channels']} channels at {summary['emg_fs']} Hz)")
+    return 0
+
+
+# --------------------------------------------------------------------------- mix
+def _add_mix(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "mix",
+        help="mix prepared clean speech with noise at given SNRs",
+        description=(
+            "Mix the clean speech of a prepared corpus with noise. Each mixture takes a random\n"
+            "segment of a noise (looped if short) scaled to the exact SNR over the utterance. If the\n"
+            "mixture would clip it is scaled down and the gain recorded (noisy = gain * (clean + noise)).\n"
+            "Without --per-utterance every noise is used at every SNR (the paper's test protocol);\n"
+            "with it, K noises are drawn per utterance and SNR (the paper's training: K=5 at -10..10 dB).\n"
+            "Writes float32 WAVs and OUT/mixtures.csv. Generated noises: " + "{names}."
+        ),
+        formatter_class=_Formatter,
+    )
+    p.add_argument("--data", required=True, type=Path, help="prepared corpus folder")
+    p.add_argument("--split", nargs="+", default=["test"], choices=["train", "val", "test"], help="split(s) to mix")
+    p.add_argument(
+        "--noise",
+        nargs="+",
+        required=True,
+        help="noise sources: folders of WAVs (any rate), single WAV files, or generated noise names",
+    )
+    p.add_argument("--snr", nargs="+", type=float, required=True, help="SNRs in dB")
+    p.add_argument("--per-utterance", type=int, default=None, metavar="K", help="draw K noises per utterance and SNR")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed -> identical files)")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --out")
+
+
+def _run_mix(args: argparse.Namespace) -> int:
+    from emgse.mixing import MixConfig, NoiseBank, mix_corpus
+
+    bank = NoiseBank.from_sources(args.noise)
+    config = MixConfig(snrs_db=tuple(args.snr), per_utterance=args.per_utterance, seed=args.seed)
+    rows = mix_corpus(args.data, args.split, bank, config, args.out, force=args.force)
+    print(f"wrote {len(rows)} mixtures ({len(bank)} noises x {len(config.snrs_db)} SNRs) to {args.out}/mixtures.csv")
+    return 0
+
+
+# --------------------------------------------------------------------------- features
+def _add_features(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "features",
+        help="show the audio and EMG front-end of one utterance (frame grid, shapes, statistics)",
+        description=(
+            "Compute the paper's front-end on one prepared utterance and print what it gives:\n"
+            "257-bin log1p STFT magnitude (16 kHz, Blackman 512, hop 128) and EMG TD features\n"
+            "(5 per channel, 32 ms frames, 8 ms hop) on the same frame grid, with context stacking."
+        ),
+        formatter_class=_Formatter,
+    )
+    p.add_argument("--audio", required=True, type=Path, help="mono WAV (resampled to 16 kHz if needed)")
+    p.add_argument("--emg", required=True, type=Path, help="EMG .npy of shape (samples, channels)")
+    p.add_argument("--emg-fs", type=float, default=2000.0, help="EMG sampling rate (Hz)")
+    p.add_argument("--channels", default="all", help="channel set: all, cheek, chin or indices like 0,1,2")
+    p.add_argument("--context", type=int, default=15, help="context frames on each side (paper: 15)")
+
+
+def _run_features(args: argparse.Namespace) -> int:
+    from emgse.features import describe_utterance
+
+    print(describe_utterance(args.audio, args.emg, emg_fs=args.emg_fs, channels=args.channels, context=args.context))
+    return 0
+
+
+# --------------------------------------------------------------------------- simulate
+def _add_simulate(sub: argparse._SubParsersAction) -> None:
+    # Owned by the simulator (emgse.corpora.simulated); it declares its own options.
+    from emgse.corpora.simulated.cli import add_arguments
+
+    p = sub.add_parser(
+        "simulate",
+        help="write a simulated parallel speech + facial-EMG corpus in the CSL-EMG_Array layout",
+        description="Simulate speakers reading sentences, with 40-channel facial EMG, in the exact "
+        "CSL-EMG_Array on-disk layout. SIMULATED data: not a substitute for real EMG results.",
+        formatter_class=_Formatter,
+    )
+    add_arguments(p)
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from emgse.corpora.simulated.cli import run
+
+    return run(args)
+
+
+COMMANDS = {
+    "prepare": (_add_prepare, _run_prepare),
+    "mix": (_add_mix, _run_mix),
+    "features": (_add_features, _run_features),
+    "simulate": (_add_simulate, _run_simulate),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from emgse.mixing import GENERATED_NOISES
+
+    parser = argparse.ArgumentParser(prog="emgse", description=MAIN_HELP, formatter_class=_Formatter)
+    parser.add_argument("--version", action="version", version=f"emgse {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add, _ in COMMANDS.values():
+        add(sub)
+    mix = sub.choices["mix"]
+    mix.description = mix.description.replace("{names}", ", ".join(GENERATED_NOISES))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command][1](args)
+    except EmgseError as e:
+        print(f"emgse {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"emgse {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from emgse.errors import EmgseError, file_error
+from emgse.errors import file_error
 
 
 @contextlib.contextmanager

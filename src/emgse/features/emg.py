@@ -1,0 +1,352 @@
+"""EMG front-end: TD features, context stacking, normalization and channel sets.
+
+numpy/scipy, vectorized over frames and channels. Shapes: raw EMG ``(samples, channels)``;
+features ``(frames, channels * 5)``, channel-major (channel 0's five features first).
+
+TD features (after Jou et al. 2006), per channel: a 3rd-order Butterworth low-pass and high-pass
+at 134 Hz split the signal into a low band ``w`` and a high band ``p``; each 32 ms frame of each
+band is multiplied by a Blackman window; the five features are the low-band mean, the low-band
+mean square, the high-band mean absolute value, the high-band mean square and the high-band
+zero-crossing rate (pairs of the *unwindowed* high-band frame with ``x[n] * x[n+1] <= 0``, divided
+by the frame length).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.ndimage import convolve1d
+from scipy.signal import butter, get_window, lfilter
+
+from emgse.config import EmgConfig
+from emgse.errors import EmgseError
+
+N_TD = 5
+TD_NAMES = ("low_mean", "low_power", "high_abs_mean", "high_power", "high_zcr")
+
+# CSL-EMG_Array: channels 0-31 cheek array (4 rows of 8), 32-39 chin array (8). The last channel of
+# each group of 8 is the unpaired end of the bipolar chain and carries no meaningful signal.
+ARRAY_CHANNELS = 40
+_CHANNEL_BLOCK = 6  # channels processed together in td_features (keeps temporaries in cache)
+
+
+def _threads() -> int:
+    env = os.environ.get("EMGSE_THREADS")
+    return max(1, int(env)) if env else min(2, os.cpu_count() or 1)
+DEAD_CHANNELS = (7, 15, 23, 31, 39)
+_LIVE = tuple(c for c in range(ARRAY_CHANNELS) if c not in DEAD_CHANNELS)
+CHANNEL_SETS: dict[str, tuple[int, ...]] = {
+    "all": _LIVE,  # 35
+    "cheek": _LIVE[:28],  # 28
+    "chin": tuple(range(32, 39)),  # 7
+}
+
+
+def frame_samples(fs: float, seconds: float, what: str) -> int:
+    """``seconds`` at ``fs`` as a whole number of samples, or a clear error."""
+    n = seconds * fs
+    if abs(n - round(n)) > 1e-6 or round(n) < 1:
+        raise EmgseError(
+            f"unsupported EMG rate {fs:g} Hz: the {what} of {seconds * 1000:g} ms is not a whole number "
+            f"of samples (resample first, e.g. to 2000 Hz)"
+        )
+    return int(round(n))
+
+
+@lru_cache(maxsize=16)
+def _filters(fs: float, cutoff_hz: float, order: int) -> tuple[tuple, tuple]:
+    if not 0 < cutoff_hz < fs / 2:
+        raise EmgseError(f"unsupported EMG rate {fs:g} Hz: the {cutoff_hz:g} Hz band split needs fs > {2 * cutoff_hz:g} Hz")
+    low = butter(order, cutoff_hz, btype="lowpass", fs=fs)
+    high = butter(order, cutoff_hz, btype="highpass", fs=fs)
+    return low, high
+
+
+def _check_emg(emg: np.ndarray) -> np.ndarray:
+    emg = np.asarray(emg)
+    if emg.ndim != 2:
+        raise EmgseError(f"EMG must be (samples, channels), got shape {emg.shape}")
+    if not np.all(np.isfinite(emg)):
+        raise EmgseError("EMG contains NaN/Inf values")
+    return emg.astype(np.float64, copy=False)
+
+
+def split_bands(
+    emg: np.ndarray, fs: float, cutoff_hz: float = 134.0, order: int = 3, axis: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Causal Butterworth low/high band split over whole channels (time along ``axis``).
+
+    Butterworth low- and high-pass filters at one cutoff share their poles, so the recursive
+    (all-pole) part runs once and the two short numerators are applied to its output; this is the
+    same pair of filters as two ``lfilter`` calls, at half the cost.
+    """
+    (bl, al), (bh, ah) = _filters(float(fs), float(cutoff_hz), int(order))
+    x = np.moveaxis(np.asarray(emg, dtype=np.float64), axis, -1)
+    if not np.allclose(al, ah):  # pragma: no cover - true for every Butterworth pair
+        return np.moveaxis(lfilter(bl, al, x), -1, axis), np.moveaxis(lfilter(bh, ah, x), -1, axis)
+    v = lfilter([1.0], al, x)
+    # Causal FIR y[n] = sum_k b[k] v[n-k] (zero history): convolve1d centres a length-L kernel at
+    # L // 2, so shift its origin by that much.
+    origin = -(len(bl) // 2)
+    low = convolve1d(v, bl, axis=-1, mode="constant", origin=origin)
+    high = convolve1d(v, bh, axis=-1, mode="constant", origin=origin)
+    return np.moveaxis(low, -1, axis), np.moveaxis(high, -1, axis)
+
+
+def _windowed_sums(x: np.ndarray, v: np.ndarray, frames: int, hop: int) -> np.ndarray:
+    """``sum(x[c, j*hop : j*hop+win] * v)`` for every channel ``c`` and frame ``j``: ``(ch, frames)``.
+
+    When the window is a whole number ``r`` of hops, the signal is cut into hop-long blocks, one
+    matrix product gives each block's dot product with each window part, and frame ``j`` adds
+    blocks ``j .. j+r-1``. Otherwise it falls back to a strided view.
+    """
+    win = v.shape[0]
+    if win % hop:
+        return sliding_window_view(x, win, axis=1)[:, ::hop][:, :frames] @ v
+    r = win // hop
+    ch = x.shape[0]
+    blocks = x[:, : (frames + r - 1) * hop].reshape(ch * (frames + r - 1), hop)
+    parts = (blocks @ v.reshape(r, hop).T).reshape(ch, frames + r - 1, r)  # one GEMM
+    total = parts[:, :frames, 0].copy()
+    for k in range(1, r):
+        total += parts[:, k : k + frames, k]
+    return total
+
+
+def td_features(
+    emg: np.ndarray,
+    fs: float = 2000.0,
+    *,
+    win_s: float = 0.032,
+    hop_s: float = 0.008,
+    cutoff_hz: float = 134.0,
+    order: int = 3,
+    threads: int | None = None,
+) -> np.ndarray:
+    """TD features of raw EMG.
+
+    Args:
+        emg: ``(samples, channels)``.
+        fs: sampling rate in Hz; ``win_s * fs`` and ``hop_s * fs`` must be whole numbers.
+        threads: worker threads over channel blocks (default: ``EMGSE_THREADS`` or up to 2).
+
+    Returns:
+        ``(frames, channels * 5)`` float32, ``frames = (samples - win) // hop + 1``; frame ``j``
+        covers samples ``[j*hop, j*hop + win)``.
+    """
+    emg = _check_emg(emg)
+    win = frame_samples(fs, win_s, "frame")
+    hop = frame_samples(fs, hop_s, "hop")
+    n, channels = emg.shape
+    if n < win:
+        raise EmgseError(f"EMG of {n} samples is shorter than one {win}-sample frame ({win_s * 1000:g} ms at {fs:g} Hz)")
+    frames = (n - win) // hop + 1
+    w = get_window("blackman", win, fftbins=True)
+    w2, wabs = w * w / win, np.abs(w) / win
+    w1 = w / win
+    out = np.empty((frames, channels, N_TD), np.float32)
+    starts = np.arange(frames) * hop
+
+    def block(c0: int) -> None:
+        # Channel-major, (channels, samples), a few channels at a time so that the band signals
+        # stay in cache instead of allocating large temporaries. Blocks write disjoint slices.
+        c1 = min(channels, c0 + _CHANNEL_BLOCK)
+        low, high = split_bands(emg[:, c0:c1].T, fs, cutoff_hz, order, axis=1)
+        out[:, c0:c1, 0] = _windowed_sums(low, w1, frames, hop).T
+        out[:, c0:c1, 1] = _windowed_sums(low * low, w2, frames, hop).T
+        out[:, c0:c1, 2] = _windowed_sums(np.abs(high), wabs, frames, hop).T
+        out[:, c0:c1, 3] = _windowed_sums(high * high, w2, frames, hop).T
+        # Zero crossings: count sign changes between neighbours inside each frame by a cumsum.
+        crossing = high[:, :-1] * high[:, 1:] <= 0  # (ch, samples-1)
+        csum = np.zeros((c1 - c0, n), np.int32)
+        np.cumsum(crossing, axis=1, out=csum[:, 1:])
+        out[:, c0:c1, 4] = ((csum[:, starts + win - 1] - csum[:, starts]) / win).T
+
+    block_starts = range(0, channels, _CHANNEL_BLOCK)
+    threads = _threads() if threads is None else threads
+    if threads > 1 and len(block_starts) > 1:
+        # scipy's filters and numpy's kernels release the GIL, so channel blocks run in parallel.
+        with ThreadPoolExecutor(min(threads, len(block_starts))) as pool:
+            list(pool.map(block, block_starts))
+    else:
+        for c0 in block_starts:
+            block(c0)
+    return out.reshape(frames, channels * N_TD)
+
+
+def td_features_reference(emg: np.ndarray, fs: float = 2000.0, *, win_s: float = 0.032, hop_s: float = 0.008) -> np.ndarray:
+    """A plain per-frame, per-channel loop computing the same as :func:`td_features`.
+
+    It is the readable specification the vectorized version is checked against (tests and
+    ``benchmarks/frontend.py``); never use it on real data.
+    """
+    emg = _check_emg(emg)
+    win, hop = int(round(win_s * fs)), int(round(hop_s * fs))
+    low, high = split_bands(emg, fs)
+    w = get_window("blackman", win, fftbins=True)
+    frames = (emg.shape[0] - win) // hop + 1
+    out = np.zeros((frames, emg.shape[1] * N_TD))
+    for j in range(frames):
+        for c in range(emg.shape[1]):
+            lo = low[j * hop : j * hop + win, c]
+            hi = high[j * hop : j * hop + win, c]
+            lw, hw = lo * w, hi * w
+            zc = sum(1 for i in range(win - 1) if hi[i] * hi[i + 1] <= 0)
+            out[j, c * N_TD : (c + 1) * N_TD] = [
+                np.mean(lw),
+                np.mean(lw**2),
+                np.mean(np.abs(hw)),
+                np.mean(hw**2),
+                zc / win,
+            ]
+    return out
+
+
+def emg_features(emg: np.ndarray, fs: float, config: EmgConfig = EmgConfig(), n_frames: int | None = None) -> np.ndarray:
+    """TD features on the shared frame grid (before channel selection, stacking and normalization).
+
+    With ``config.edge_padding`` the EMG is padded in front by ``win - hop`` (24 ms, repeating the
+    first sample so the filters see no step) and at the end as needed, exactly as the audio is, so
+    feature frame ``j`` covers the same 32 ms as STFT frame ``j``.
+
+    Args:
+        emg: ``(samples, channels)`` at ``fs``.
+        n_frames: if given, the output is trimmed or zero-padded at the end to this many frames
+            (use the audio's frame count).
+
+    Returns:
+        ``(frames, channels * 5)`` float32.
+    """
+    emg = _check_emg(emg)
+    win = frame_samples(fs, config.win_s, "frame")
+    hop = frame_samples(fs, config.hop_s, "hop")
+    if config.edge_padding:
+        pad = win - hop
+        n = emg.shape[0]
+        frames = (pad + n - 1) // hop + 1
+        total = (frames - 1) * hop + win
+        emg = np.pad(emg, ((pad, total - pad - n), (0, 0)), mode="edge")
+    feats = td_features(emg, fs, win_s=config.win_s, hop_s=config.hop_s, cutoff_hz=config.cutoff_hz, order=config.filter_order)
+    if n_frames is not None:
+        feats = fit_frames(feats, n_frames)
+    return feats
+
+
+def fit_frames(x: np.ndarray, n_frames: int) -> np.ndarray:
+    """Trim or zero-pad ``(frames, dims)`` at the end to exactly ``n_frames`` frames."""
+    if x.shape[0] >= n_frames:
+        return x[:n_frames]
+    return np.pad(x, ((0, n_frames - x.shape[0]), (0, 0)))
+
+
+def stack_context(features: np.ndarray, k: int) -> np.ndarray:
+    """Stack ``±k`` neighbouring frames, frame-major, zero-padded at the edges.
+
+    Args:
+        features: ``(frames, dims)``.
+
+    Returns:
+        ``(frames, (2k + 1) * dims)``: row ``t`` is ``[x[t-k], ..., x[t], ..., x[t+k]]``.
+    """
+    if k < 0:
+        raise ValueError("context must be >= 0")
+    frames, dims = features.shape
+    padded = np.pad(features, ((k, k), (0, 0)))
+    # (frames, dims, 2k+1) -> (frames, 2k+1, dims) so that each context frame is contiguous
+    windows = sliding_window_view(padded, 2 * k + 1, axis=0).transpose(0, 2, 1)
+    return np.ascontiguousarray(windows).reshape(frames, (2 * k + 1) * dims)
+
+
+def minmax_normalize(features: np.ndarray) -> np.ndarray:
+    """Per-utterance min-max scaling of each feature dimension to [0, 1] (the paper's choice).
+
+    Constant dimensions map to 0. ``(frames, dims)`` in and out.
+    """
+    lo = features.min(axis=0, keepdims=True)
+    span = features.max(axis=0, keepdims=True) - lo
+    return ((features - lo) / np.where(span > 0, span, 1.0)).astype(features.dtype, copy=False)
+
+
+@dataclass
+class ZScore:
+    """Per-dimension z-score with statistics fitted on training data and stored for inference."""
+
+    mean: np.ndarray  # (dims,)
+    std: np.ndarray  # (dims,)
+
+    @classmethod
+    def fit(cls, arrays: list[np.ndarray] | tuple[np.ndarray, ...], min_std: float = 1e-8) -> ZScore:
+        """Fit on a sequence of ``(frames, dims)`` arrays (streaming float64 sums)."""
+        count, total, total_sq = 0, 0.0, 0.0
+        for a in arrays:
+            a = np.asarray(a, dtype=np.float64)
+            count += a.shape[0]
+            total = total + a.sum(axis=0)
+            total_sq = total_sq + (a * a).sum(axis=0)
+        if count == 0:
+            raise EmgseError("cannot fit z-score statistics on no frames")
+        mean = total / count
+        var = np.maximum(total_sq / count - mean * mean, 0.0)
+        return cls(mean=mean, std=np.maximum(np.sqrt(var), min_std))
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        if features.shape[-1] != self.mean.shape[0]:
+            raise EmgseError(f"z-score statistics have {self.mean.shape[0]} dims, features have {features.shape[-1]}")
+        return ((features - self.mean) / self.std).astype(np.float32)
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ZScore:
+        return cls(mean=np.asarray(d["mean"], dtype=np.float64), std=np.asarray(d["std"], dtype=np.float64))
+
+
+def resolve_channels(spec: str | list[int] | tuple[int, ...], n_channels: int) -> list[int]:
+    """Channel indices for a named set or explicit indices.
+
+    Named sets ``all`` (35), ``cheek`` (28) and ``chin`` (7) refer to the 40-channel CSL-EMG_Array
+    layout; on a recording with another channel count, ``all`` means every channel. Explicit
+    indices may be a list or a string like ``"0,1,2"`` or ``"0-6,8-14"``.
+    """
+    if isinstance(spec, str):
+        name = spec.strip().lower()
+        if name in CHANNEL_SETS:
+            if n_channels == ARRAY_CHANNELS:
+                return list(CHANNEL_SETS[name])
+            if name == "all":
+                return list(range(n_channels))
+            raise EmgseError(
+                f"channel set {name!r} is defined for the {ARRAY_CHANNELS}-channel CSL-EMG_Array layout; "
+                f"this EMG has {n_channels} channels (use 'all' or explicit indices)"
+            )
+        indices = []
+        try:
+            for part in name.split(","):
+                lo, sep, hi = part.partition("-")
+                indices.extend(range(int(lo), int(hi) + 1) if sep else [int(lo)])
+        except ValueError:
+            raise EmgseError(
+                f"unknown channel set {spec!r}: use one of {', '.join(CHANNEL_SETS)} or indices like 0,1,2 or 0-6"
+            ) from None
+    else:
+        indices = [int(i) for i in spec]
+    if not indices:
+        raise EmgseError("empty channel selection")
+    bad = [i for i in indices if not 0 <= i < n_channels]
+    if bad:
+        raise EmgseError(f"channel index {bad[0]} out of range for EMG with {n_channels} channels")
+    if len(set(indices)) != len(indices):
+        raise EmgseError(f"channel selection {spec!r} repeats a channel")
+    return indices
+
+
+def select_features(features: np.ndarray, channels: list[int]) -> np.ndarray:
+    """Keep the TD features of ``channels`` from ``(frames, all_channels * 5)``, in that order."""
+    cols = (np.asarray(channels)[:, None] * N_TD + np.arange(N_TD)).reshape(-1)
+    return features[:, cols]

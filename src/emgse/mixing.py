@@ -1,0 +1,300 @@
+"""Noise bank, mixing at an exact SNR, and mixture manifests.
+
+A mixture takes a random segment of a noise (looped if the noise is shorter than the utterance),
+scales it so that ``10 log10(sum(clean^2) / sum(noise^2))`` equals the SNR over the whole
+utterance, and adds it. If the sum would clip, both are scaled down together by ``gain`` (so the
+SNR is unchanged) and ``gain`` is recorded: ``noisy = gain * (clean + scaled_noise)``. Scores must
+then compare the enhanced signal with ``gain * clean`` or be scale-invariant.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from emgse.config import MixConfig
+from emgse.corpora.prepared import AUDIO_FS, CorpusInfo, list_utterances
+from emgse.errors import EmgseError, file_error
+from emgse.features.audio import resample
+from emgse.files import output_dir, read_audio, write_json, write_text, write_wav
+
+GENERATED_SECONDS = 30.0
+MANIFEST = "mixtures.csv"
+MANIFEST_COLUMNS = ("utt_id", "split", "noise", "snr_db", "offset", "gain", "noise_scale", "path", "clean")
+
+
+def _colored(exponent: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian noise whose power spectrum goes as ``f ** exponent``, ``(n,)``, unit RMS."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1.0 / AUDIO_FS)
+    f[0] = f[1]  # no DC blow-up
+    spectrum *= f ** (exponent / 2.0)
+    spectrum[0] = 0.0
+    x = np.fft.irfft(spectrum, n)
+    return x / np.sqrt(np.mean(x**2))
+
+
+def _hum(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Mains hum: 50 Hz and harmonics with slow amplitude drift, over faint pink noise."""
+    t = np.arange(n) / AUDIO_FS
+    x = sum((0.7**k) * np.sin(2 * np.pi * 50 * (k + 1) * t + rng.uniform(0, 2 * np.pi)) for k in range(12))
+    x = x * (1 + 0.2 * np.sin(2 * np.pi * 0.3 * t)) + 0.1 * _colored(-1.0, n, rng)
+    return x / np.sqrt(np.mean(x**2))
+
+
+def _clicks(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Impulsive noise: random decaying clicks (keyboard-, rain-like) over faint white noise."""
+    x = 0.05 * rng.standard_normal(n)
+    onsets = rng.integers(0, n - 400, size=int(n / AUDIO_FS * 12))
+    decay = np.exp(-np.arange(400) / 40.0) * rng.standard_normal(400)
+    impulses = np.zeros(n)
+    impulses[onsets] = rng.uniform(0.3, 1.0, onsets.size)
+    x += np.convolve(impulses, decay)[:n]
+    return x / np.sqrt(np.mean(x**2))
+
+
+# name -> (description, generator(n, rng))
+GENERATED_NOISES = {
+    "white": ("flat spectrum", lambda n, rng: _colored(0.0, n, rng)),
+    "pink": ("1/f power spectrum", lambda n, rng: _colored(-1.0, n, rng)),
+    "brown": ("1/f^2 power spectrum", lambda n, rng: _colored(-2.0, n, rng)),
+    "blue": ("f power spectrum", lambda n, rng: _colored(1.0, n, rng)),
+    "violet": ("f^2 power spectrum", lambda n, rng: _colored(2.0, n, rng)),
+    "hum": ("50 Hz mains hum with harmonics", _hum),
+    "clicks": ("impulsive clicks", _clicks),
+}
+
+
+def generate_noise(name: str, seconds: float = GENERATED_SECONDS) -> np.ndarray:
+    """A built-in noise at 16 kHz, ``(samples,)`` float32; the same for a given name everywhere."""
+    if name not in GENERATED_NOISES:
+        raise EmgseError(f"unknown generated noise {name!r} (known: {', '.join(GENERATED_NOISES)})")
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    x = GENERATED_NOISES[name][1](int(seconds * AUDIO_FS), rng)
+    return (0.1 * x).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Noise:
+    name: str
+    signal: np.ndarray  # (samples,) at 16 kHz
+    source: str
+
+
+class NoiseBank:
+    """Named noises at 16 kHz from folders of WAVs (any rate), single files, or built-in generators."""
+
+    def __init__(self, noises: list[Noise]):
+        if not noises:
+            raise EmgseError("the noise bank is empty")
+        names = [n.name for n in noises]
+        dup = sorted({x for x in names if names.count(x) > 1})
+        if dup:
+            raise EmgseError(f"noise name(s) given twice: {', '.join(dup)}")
+        self.noises = noises
+
+    def __len__(self) -> int:
+        return len(self.noises)
+
+    def __iter__(self):
+        return iter(self.noises)
+
+    @property
+    def names(self) -> list[str]:
+        return [n.name for n in self.noises]
+
+    @staticmethod
+    def read_noise(path: Path) -> Noise:
+        audio, fs = read_audio(path, channels="all")
+        signal = resample(audio.mean(axis=1), fs, AUDIO_FS).astype(np.float32)
+        if not np.any(signal):
+            raise file_error(path, "noise file is silent (all zeros)")
+        return Noise(path.stem, signal, str(path))
+
+    @classmethod
+    def from_sources(cls, sources: list[str | Path]) -> NoiseBank:
+        """Build a bank from items that are folders of ``.wav`` files, ``.wav`` files or generated names."""
+        noises: list[Noise] = []
+        for source in sources:
+            text = str(source)
+            path = Path(text)
+            if text in GENERATED_NOISES and not path.exists():
+                noises.append(Noise(text, generate_noise(text), "generated"))
+            elif path.is_dir():
+                files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".wav", ".flac") and not p.name.startswith("."))
+                if not files:
+                    raise file_error(path, "no .wav or .flac files in this noise folder")
+                noises.extend(cls.read_noise(p) for p in tqdm(files, desc=f"noise {path.name}", unit="file", leave=False, disable=len(files) < 20))
+            elif path.is_file():
+                noises.append(cls.read_noise(path))
+            else:
+                raise EmgseError(
+                    f"{text}: not a noise folder, a noise file or a generated noise name ({', '.join(GENERATED_NOISES)})"
+                )
+        return cls(noises)
+
+
+def mix_at_snr(
+    clean: np.ndarray, noise: np.ndarray, snr_db: float, rng: np.random.Generator, peak_limit: float = 0.99
+) -> tuple[np.ndarray, dict]:
+    """Add a random, looped segment of ``noise`` to ``clean`` at exactly ``snr_db``.
+
+    Args:
+        clean: ``(samples,)``; noise: ``(noise_samples,)``, both at the same rate.
+
+    Returns:
+        ``(noisy, info)`` with ``info = {"offset", "gain", "noise_scale"}`` and
+        ``noisy = gain * (clean + noise_scale * segment)``.
+    """
+    clean = np.asarray(clean, dtype=np.float64)
+    n = len(clean)
+    p_clean = np.sum(clean**2)
+    if p_clean <= 0:
+        raise EmgseError("clean utterance is silent; the SNR is undefined")
+    for _ in range(16):
+        offset = int(rng.integers(len(noise)))
+        segment = np.asarray(noise, dtype=np.float64)[(offset + np.arange(n)) % len(noise)]
+        p_noise = np.sum(segment**2)
+        if p_noise > 0:
+            break
+    else:
+        raise EmgseError("could not find a noise segment with any energy")
+    scale = np.sqrt(p_clean / (p_noise * 10.0 ** (snr_db / 10.0)))
+    noisy = clean + scale * segment
+    peak = np.max(np.abs(noisy))
+    gain = min(1.0, peak_limit / peak) if peak > 0 else 1.0
+    return noisy * gain, {"offset": offset, "gain": float(gain), "noise_scale": float(scale)}
+
+
+def _seed_words(*parts: object) -> list[int]:
+    """Stable integers for SeedSequence from arbitrary labels (independent of processing order)."""
+    return [zlib.crc32(str(p).encode()) for p in parts]
+
+
+def _snr_label(snr: float) -> str:
+    return f"{snr:g}dB"
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", name)
+
+
+def mix_corpus(
+    data: str | Path,
+    splits: list[str] | tuple[str, ...],
+    bank: NoiseBank,
+    config: MixConfig,
+    out: str | Path,
+    *,
+    force: bool = False,
+    progress: bool = True,
+) -> list[dict]:
+    """Mix every utterance of ``splits`` of a prepared corpus and write ``OUT/mixtures.csv``.
+
+    Without ``config.per_utterance`` every noise is used at every SNR; with ``K`` it draws ``K``
+    distinct noises per utterance and SNR. Mixture ``OUT/<split>/<noise>/<snr>dB/<utt_id>.wav``.
+
+    Returns:
+        The manifest rows.
+    """
+    data, out = Path(data), Path(out)
+    info = CorpusInfo.read(data)
+    if info.audio_fs != AUDIO_FS:
+        raise file_error(data / "corpus.json", f"audio_fs {info.audio_fs}, expected {AUDIO_FS}")
+    if not config.snrs_db:
+        raise EmgseError("no SNRs given")
+    k = config.per_utterance
+    if k is not None and not 1 <= k <= len(bank):
+        raise EmgseError(f"--per-utterance {k}: must be between 1 and the number of noises ({len(bank)})")
+    utterances = [(split, u) for split in splits for u in list_utterances(data, split)]
+    if not utterances:
+        raise file_error(data, f"no utterances in split(s) {', '.join(splits)}")
+    rows: list[dict] = []
+    noises = list(bank)
+    with output_dir(out, force=force) as work:
+        for split, utt_id in tqdm(utterances, desc="mix", unit="utt", disable=not progress):
+            clean_rel = f"{split}/{utt_id}.wav"
+            clean, fs = read_audio(data / clean_rel)
+            if fs != AUDIO_FS:
+                raise file_error(data / clean_rel, f"sample rate {fs} Hz, expected {AUDIO_FS}")
+            for snr in config.snrs_db:
+                if k is None:
+                    chosen = noises
+                else:
+                    pick = np.random.default_rng(_seed_words(config.seed, utt_id, snr, "choice"))
+                    chosen = [noises[i] for i in sorted(pick.choice(len(noises), size=k, replace=False))]
+                for noise in chosen:
+                    rng = np.random.default_rng(_seed_words(config.seed, utt_id, snr, noise.name))
+                    try:
+                        noisy, mix_info = mix_at_snr(clean, noise.signal, snr, rng, config.peak_limit)
+                    except EmgseError as e:
+                        raise EmgseError(f"{data / clean_rel} with noise {noise.name}: {e}") from None
+                    rel = f"{split}/{_safe(noise.name)}/{_snr_label(snr)}/{utt_id}.wav"
+                    write_wav(work / rel, noisy.astype(np.float32), AUDIO_FS)
+                    rows.append(
+                        {
+                            "utt_id": utt_id,
+                            "split": split,
+                            "noise": noise.name,
+                            "snr_db": float(snr),
+                            "offset": mix_info["offset"],
+                            "gain": mix_info["gain"],
+                            "noise_scale": mix_info["noise_scale"],
+                            "path": rel,
+                            "clean": clean_rel,
+                        }
+                    )
+        write_manifest(work / MANIFEST, rows)
+        write_json(
+            work / "mix.json",
+            {
+                "data": str(data.resolve()),
+                "splits": list(splits),
+                "snrs_db": list(config.snrs_db),
+                "per_utterance": k,
+                "seed": config.seed,
+                "peak_limit": config.peak_limit,
+                "noises": [{"name": n.name, "source": n.source, "seconds": len(n.signal) / AUDIO_FS} for n in noises],
+                "mixtures": len(rows),
+            },
+        )
+    return rows
+
+
+def write_manifest(path: Path, rows: list[dict]) -> None:
+    """Write mixture rows as CSV (atomically)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (f"{v:.9g}" if isinstance(v, float) else v) for k, v in row.items()})
+    write_text(path, buf.getvalue())
+
+
+def read_manifest(path: str | Path) -> list[dict]:
+    """Read ``mixtures.csv`` (numbers parsed); raises on a missing column."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / MANIFEST
+    if not path.is_file():
+        raise file_error(path, "mixture manifest not found")
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in ("utt_id", "split", "noise", "snr_db", "gain", "path") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise file_error(path, f"missing column(s) {', '.join(missing)}")
+        rows = list(reader)
+    for row in rows:
+        for key in ("snr_db", "gain", "noise_scale"):
+            if row.get(key) not in (None, ""):
+                row[key] = float(row[key])
+        if row.get("offset") not in (None, ""):
+            row["offset"] = int(row["offset"])
+    return rows

@@ -184,7 +184,7 @@ def _add_features(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_features(args: argparse.Namespace) -> int:
-    from emgse.features import describe_utterance
+    from emgse.features.utterance import describe_utterance
 
     print(describe_utterance(args.audio, args.emg, emg_fs=args.emg_fs, channels=args.channels, context=args.context))
     return 0

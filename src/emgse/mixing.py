@@ -22,7 +22,7 @@ from tqdm import tqdm
 from emgse.config import MixConfig
 from emgse.corpora.prepared import AUDIO_FS, CorpusInfo, list_utterances
 from emgse.errors import EmgseError, file_error
-from emgse.features.audio import resample
+from emgse.features.resample import resample
 from emgse.files import output_dir, read_audio, write_json, write_text, write_wav
 
 GENERATED_SECONDS = 30.0

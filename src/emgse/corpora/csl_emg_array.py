@@ -28,8 +28,8 @@ from emgse.corpora.prepared import (
     write_utterance,
 )
 from emgse.errors import EmgseError, file_error
-from emgse.features.audio import resample
 from emgse.features.emg import CHANNEL_SETS, DEAD_CHANNELS
+from emgse.features.resample import resample
 from emgse.files import output_dir, read_audio, read_npy
 
 EMG_FS = 2048

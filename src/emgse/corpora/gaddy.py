@@ -26,7 +26,7 @@ from emgse.corpora.prepared import (
     write_utterance,
 )
 from emgse.errors import EmgseError, file_error
-from emgse.features.audio import resample
+from emgse.features.resample import resample
 from emgse.files import output_dir, read_audio, read_json, read_npy
 
 EMG_FS = 1000

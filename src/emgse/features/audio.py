@@ -11,15 +11,11 @@ front and enough at the end for full overlap, so frame ``j`` spans samples
 
 from __future__ import annotations
 
-from math import gcd
-
-import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.signal import get_window, resample_poly
+from scipy.signal import get_window
 
 from emgse.config import AudioConfig
-from emgse.errors import EmgseError
 
 
 def frame_count(n_samples: int, config: AudioConfig = AudioConfig()) -> int:
@@ -141,13 +137,3 @@ def from_log_magnitude(
     """
     magnitude = torch.expm1(log_mag).clamp_min(0.0)
     return istft(torch.polar(magnitude, phase), length, config)
-
-
-def resample(x: np.ndarray, fs_in: float, fs_out: float, axis: int = 0) -> np.ndarray:
-    """Anti-aliased polyphase resampling between integer rates (``scipy.signal.resample_poly``)."""
-    if fs_in == fs_out:
-        return x
-    if fs_in != int(fs_in) or fs_out != int(fs_out) or fs_in <= 0 or fs_out <= 0:
-        raise EmgseError(f"cannot resample between {fs_in} Hz and {fs_out} Hz (integer rates only)")
-    g = gcd(int(fs_in), int(fs_out))
-    return resample_poly(x, int(fs_out) // g, int(fs_in) // g, axis=axis)

@@ -1,15 +1,74 @@
-"""Arguments and entry point of ``emgse simulate`` (placeholder until the simulator lands)."""
+"""Arguments and entry point of ``emgse simulate``.
+
+``emgse simulate --out DIR [...]`` writes a simulated corpus in the CSL-EMG_Array layout;
+``emgse simulate --check DIR`` measures an existing one and prints the figures.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import time
+from pathlib import Path
 
-from emgse.errors import EmgseError
+from emgse.corpora.simulated.writer import DEFAULT_VOICES, SimulationConfig
+
+
+def _voices(text: str) -> tuple[str, ...]:
+    voices = tuple(v.strip() for v in text.split(",") if v.strip())
+    if not voices:
+        raise argparse.ArgumentTypeError("give at least one voice, e.g. en-us+m3,en-us+f2")
+    return voices
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=True)
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--out", type=Path, help="folder to write the corpus to (CSL-EMG_Array layout)")
+    what.add_argument("--check", type=Path, metavar="DIR", help="measure an existing simulated corpus and print the figures")
+    d = SimulationConfig()
+    p.add_argument("--speakers", type=int, default=d.speakers, help="number of speakers (one Block1-Initial session each)")
+    p.add_argument("--utterances", type=int, default=d.utterances, help="utterances per speaker")
+    p.add_argument("--seed", type=int, default=d.seed, help="random seed (same seed -> byte-identical files)")
+    p.add_argument("--emg-snr-db", type=float, default=d.emg_snr_db, help="muscle signal over electrode noise on the live channels (dB)")
+    p.add_argument("--mains-db", type=float, default=d.mains_db, help="50 Hz mains (with harmonics) relative to the muscle signal (dB)")
+    p.add_argument("--wander", type=float, default=d.wander, help="baseline wander RMS relative to the muscle signal")
+    p.add_argument("--motion-rate", type=float, default=d.motion_rate_hz, help="motion spikes per second")
+    p.add_argument("--lead-ms", type=float, default=d.lead_ms, help="mean lead of muscle activity over the sound (ms), jittered per speaker")
+    p.add_argument(
+        "--voices", type=_voices, default=DEFAULT_VOICES, help="comma-separated English eSpeak voices, cycled over speakers"
+    )
+    p.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    p.add_argument("--quiet", action="store_true", help="do not list the utterances as they are written")
+    p.add_argument("--json", action="store_true", help="with --check: print the figures as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise EmgseError("the simulator is not implemented yet")
+    if args.check is not None:
+        from emgse.corpora.simulated.check import check_corpus, format_report
+
+        figures = check_corpus(args.check)
+        print(json.dumps(figures, indent=2) if args.json else format_report(figures))
+        return 0
+
+    from emgse.corpora.simulated.writer import simulate_corpus
+
+    config = SimulationConfig(
+        speakers=args.speakers,
+        utterances=args.utterances,
+        seed=args.seed,
+        emg_snr_db=args.emg_snr_db,
+        mains_db=args.mains_db,
+        wander=args.wander,
+        motion_rate_hz=args.motion_rate,
+        lead_ms=args.lead_ms,
+        voices=tuple(args.voices),
+    )
+    start = time.perf_counter()
+    summary = simulate_corpus(args.out, config, force=args.force, progress=None if args.quiet else print)
+    print(
+        f"wrote a SIMULATED corpus to {args.out}: {len(summary['sessions'])} session(s), "
+        f"{summary['utterances']} utterances, {summary['seconds'] / 60:.1f} min, in {time.perf_counter() - start:.1f} s\n"
+        f"next: emgse simulate --check {args.out}   or   "
+        f"emgse prepare csl-emg-array --corpus {args.out} --session {summary['sessions'][0]} --out PREPARED"
+    )
+    return 0

@@ -1,0 +1,109 @@
+"""Shared fixtures: small corpora in the exact on-disk formats, made in tmp_path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+SHARED_NOISE = Path(__file__).resolve().parents[2] / "shared" / "data" / "noise"
+
+
+def write_csl_utterance(
+    session_dir: Path,
+    number: int,
+    rng: np.random.Generator,
+    *,
+    seconds: float = 1.0,
+    emg_preroll: float | None = None,
+    audio_preroll: float | None = None,
+    event_s: float = 0.5,
+    emg_columns: int = 41,
+    audio_fs: int = 16000,
+    marker: bool = True,
+) -> dict:
+    """Write one CSL-EMG_Array utterance with a known event ``event_s`` after the marker rise.
+
+    The event is a 2 ms burst on EMG channel 3 (at 2048 Hz) and a click on the speech channel.
+    Returns the pre-rolls used.
+    """
+    session = session_dir.name
+    emg_preroll = rng.uniform(0.05, 0.4) if emg_preroll is None else emg_preroll
+    audio_preroll = rng.uniform(0.05, 0.4) if audio_preroll is None else audio_preroll
+    n_pre_e, n_e = int(emg_preroll * 2048), int(seconds * 2048)
+    emg = rng.standard_normal((n_pre_e + n_e, emg_columns)) * 5.0
+    e0 = n_pre_e + int(round(event_s * 2048))
+    emg[e0 : e0 + 4, 3] += 2000.0
+    if marker:
+        emg[:, -1] = 0.0
+        emg[n_pre_e:, -1] = 1000.0
+    n_pre_a, n_a = int(audio_preroll * audio_fs), int(seconds * audio_fs)
+    audio = np.zeros((n_pre_a + n_a, 2))
+    audio[:, 0] = rng.standard_normal(len(audio)) * 0.01
+    a0 = n_pre_a + int(round(event_s * audio_fs))
+    audio[a0, 0] = 0.9
+    if marker:
+        audio[n_pre_a:, 1] = 0.9
+    folder = session_dir / f"{number:04d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / f"{session}_{number:04d}_emg.npy", emg)
+    sf.write(folder / f"{session}_{number:04d}_audio.wav", audio, audio_fs, subtype="PCM_16")
+    return {"emg_preroll": emg_preroll, "audio_preroll": audio_preroll}
+
+
+def write_csl_session(root: Path, session: str = "Spk5_Block1-Initial", numbers=range(1, 7), seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    session_dir = root / session
+    for n in numbers:
+        write_csl_utterance(session_dir, n, rng)
+    return session_dir
+
+
+def write_gaddy_corpus(root: Path, seed: int = 0) -> Path:
+    """emg_data/voiced_parallel_data/<session>/<i>_{emg.npy,audio_clean.flac,info.json}."""
+    rng = np.random.default_rng(seed)
+    voiced = root / "emg_data" / "voiced_parallel_data"
+    for session, count in (("5-4", 4), ("5-5", 3)):
+        folder = voiced / session
+        folder.mkdir(parents=True)
+        for i in range(count):
+            seconds = 0.5 + 0.1 * i
+            np.save(folder / f"{i}_emg.npy", rng.standard_normal((int(seconds * 1000), 8)))
+            sf.write(folder / f"{i}_audio_clean.flac", rng.standard_normal(int(seconds * 16000)) * 0.05, 16000)
+            index = -1 if i == 0 else 100 * int(session[-1]) + i
+            info = {"book": "books/War_of_the_Worlds.txt", "sentence_index": index, "text": f"sentence {i}", "chunks": []}
+            (folder / f"{i}_info.json").write_text(json.dumps(info))
+    return root / "emg_data"
+
+
+def write_prepared(root: Path, utts: dict[str, int] | None = None, seconds: float = 0.6, seed: int = 0, channels: int = 40) -> Path:
+    """A prepared-layout corpus of random utterances (speech-like noise bursts), for mixing tests."""
+    from emgse.corpora.prepared import write_corpus_info, write_utterance
+
+    rng = np.random.default_rng(seed)
+    utts = utts or {"train": 2, "test": 3}
+    root.mkdir(parents=True, exist_ok=True)
+    for split, count in utts.items():
+        for i in range(count):
+            n = int(seconds * 16000)
+            envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * np.arange(n) / 16000)
+            audio = 0.1 * envelope * rng.standard_normal(n)
+            emg = rng.standard_normal((int(seconds * 2000), channels))
+            write_utterance(root, split, f"utt{split}{i:02d}", audio, emg)
+    write_corpus_info(root, emg_fs=2000, emg_channels=channels, source="test")
+    return root
+
+
+@pytest.fixture
+def prepared(tmp_path: Path) -> Path:
+    return write_prepared(tmp_path / "prepared")
+
+
+@pytest.fixture
+def shared_noise() -> Path:
+    if not SHARED_NOISE.is_dir():
+        pytest.skip("../shared/data/noise is not present (fresh clone)")
+    return SHARED_NOISE

@@ -1,0 +1,68 @@
+"""Smoke tests of the real ``emgse`` command line, run as a subprocess like a user would."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import write_csl_session
+
+
+def emgse(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "emgse", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_help_lists_commands():
+    r = emgse("--help")
+    assert r.returncode == 0
+    for cmd in ("prepare", "mix", "features", "simulate"):
+        assert cmd in r.stdout
+    for sub in (("prepare", "csl-emg-array"), ("prepare", "gaddy"), ("mix",), ("features",)):
+        r = emgse(*sub, "--help")
+        assert r.returncode == 0 and "--out" in r.stdout or "--audio" in r.stdout
+    assert "pink" in emgse("mix", "--help").stdout
+
+
+def test_prepare_mix_features_end_to_end(tmp_path):
+    write_csl_session(tmp_path / "corpus", "Spk1_Block1-Initial", range(1, 5))
+    r = emgse("prepare", "csl-emg-array", "--corpus", tmp_path / "corpus", "--session", "Spk1_Block1-Initial",
+              "--out", tmp_path / "prep", "--test", "1-2", "--val", "3", "--train", "4-")
+    assert r.returncode == 0, r.stderr
+    assert "train: 1, val: 1, test: 2" in r.stdout
+    r = emgse("mix", "--data", tmp_path / "prep", "--split", "test", "--noise", "white", "pink",
+              "--snr", "-11", "-6", "-1", "4", "--seed", "3", "--out", tmp_path / "mix")
+    assert r.returncode == 0, r.stderr
+    lines = (tmp_path / "mix" / "mixtures.csv").read_text().splitlines()
+    assert len(lines) == 1 + 2 * 2 * 4
+    assert lines[0].startswith("utt_id,split,noise,snr_db,offset,gain")
+    r = emgse("features", "--audio", tmp_path / "prep" / "test" / "Spk1_Block1-Initial_0001.wav",
+              "--emg", tmp_path / "prep" / "test" / "Spk1_Block1-Initial_0001.emg.npy", "--channels", "cheek")
+    assert r.returncode == 0, r.stderr
+    assert "(28 channels" not in r.stdout and "cheek: 28 channels" in r.stdout and "4340" in r.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["mix", "--data", "{tmp}/nothing", "--noise", "white", "--snr", "0", "--out", "{tmp}/o"], "corpus.json: file not found"),
+        (["mix", "--data", "{prep}", "--noise", "purple", "--snr", "0", "--out", "{tmp}/o"], "purple: not a noise folder"),
+        (["features", "--audio", "{tmp}/a.wav", "--emg", "{tmp}/e.npy", "--emg-fs", "2048"], "unsupported EMG rate 2048"),
+        (["features", "--audio", "{tmp}/a.wav", "--emg", "{tmp}/bad.npy"], "bad.npy: array contains 1 NaN/Inf"),
+        (["prepare", "csl-emg-array", "--corpus", "{tmp}", "--session", "X", "--out", "{tmp}/o"], "session 'X' not found"),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(tmp_path, prepared, args, message):
+    import soundfile as sf
+
+    sf.write(tmp_path / "a.wav", np.zeros(8000), 16000)
+    np.save(tmp_path / "e.npy", np.zeros((1000, 4)))
+    bad = np.zeros((1000, 4))
+    bad[0, 0] = np.nan
+    np.save(tmp_path / "bad.npy", bad)
+    r = emgse(*[a.format(tmp=tmp_path, prep=prepared) for a in args])
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert message in r.stderr
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+from emgse.errors import EmgseError
+from emgse.files import atomic_path, output_dir, read_audio, read_npy, write_npy
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "x.npy"
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    write_npy(target, np.arange(3))
+    assert read_npy(target).tolist() == [0, 1, 2]
+    assert [p.name for p in tmp_path.iterdir()] == ["x.npy"]
+
+
+def test_output_dir_is_all_or_nothing(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(ValueError), output_dir(out) as work:
+        (work / "a.txt").write_text("partial")
+        raise ValueError
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    with output_dir(out) as work:
+        (work / "a.txt").write_text("done")
+    assert (out / "a.txt").read_text() == "done"
+    with pytest.raises(EmgseError, match="not empty"):
+        with output_dir(out):
+            pass
+    with output_dir(out, force=True) as work:
+        (work / "b.txt").write_text("new")
+    assert sorted(p.name for p in out.iterdir()) == ["b.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_readers_name_the_file(tmp_path):
+    with pytest.raises(EmgseError, match=r"missing\.wav: file not found"):
+        read_audio(tmp_path / "missing.wav")
+    (tmp_path / "bad.wav").write_bytes(b"\x00" * 10)
+    with pytest.raises(EmgseError, match=r"bad\.wav: unreadable or corrupt"):
+        read_audio(tmp_path / "bad.wav")
+    np.save(tmp_path / "s.npy", np.array(["a", "b"]))
+    with pytest.raises(EmgseError, match="numeric"):
+        read_npy(tmp_path / "s.npy")
+    np.save(tmp_path / "o.npy", np.zeros(3))
+    with pytest.raises(EmgseError, match="2-D"):
+        read_npy(tmp_path / "o.npy", ndim=2)

@@ -1,0 +1,130 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+from emgse.config import MixConfig
+from emgse.errors import EmgseError
+from emgse.mixing import (
+    GENERATED_NOISES,
+    NoiseBank,
+    generate_noise,
+    mix_at_snr,
+    mix_corpus,
+    read_manifest,
+)
+
+
+def _measured_snr(data, out, row):
+    clean, _ = sf.read(data / row["clean"])
+    noisy, _ = sf.read(out / row["path"])
+    noise = noisy / row["gain"] - clean
+    return 10 * np.log10(np.sum(clean**2) / np.sum(noise**2))
+
+
+def test_every_noise_at_every_snr_with_exact_snr(prepared, tmp_path):
+    bank = NoiseBank.from_sources(["white", "pink", "brown"])
+    out = tmp_path / "mix"
+    rows = mix_corpus(prepared, ["test"], bank, MixConfig(snrs_db=(-11, -6, -1, 4), seed=1), out, progress=False)
+    assert len(rows) == 3 * 3 * 4
+    manifest = read_manifest(out)
+    assert {"utt_id", "split", "noise", "snr_db", "offset", "gain", "path"} <= set(manifest[0])
+    assert {r["noise"] for r in manifest} == {"white", "pink", "brown"}
+    for row in manifest:
+        assert abs(_measured_snr(prepared, out, row) - row["snr_db"]) < 0.05
+        data, fs = sf.read(out / row["path"], dtype="float32")
+        assert fs == 16000 and sf.info(out / row["path"]).subtype == "FLOAT"
+        assert (out / row["path"]).name == f"{row['utt_id']}.wav"
+
+
+def test_per_utterance_draws_k_distinct_noises(prepared, tmp_path):
+    bank = NoiseBank.from_sources(list(GENERATED_NOISES))
+    rows = mix_corpus(prepared, ["train"], bank, MixConfig(snrs_db=(-10, 0, 10), per_utterance=5, seed=2), tmp_path / "m", progress=False)
+    assert len(rows) == 2 * 3 * 5
+    for utt in {r["utt_id"] for r in rows}:
+        for snr in (-10, 0, 10):
+            noises = [r["noise"] for r in rows if r["utt_id"] == utt and r["snr_db"] == snr]
+            assert len(noises) == len(set(noises)) == 5
+    with pytest.raises(EmgseError, match="between 1 and"):
+        mix_corpus(prepared, ["train"], NoiseBank.from_sources(["white"]), MixConfig(per_utterance=2), tmp_path / "x", progress=False)
+
+
+def test_same_seed_identical_files_other_seed_differs(prepared, tmp_path):
+    bank = NoiseBank.from_sources(["pink"])
+    cfg = MixConfig(snrs_db=(0,), seed=5)
+    mix_corpus(prepared, ["test"], bank, cfg, tmp_path / "a", progress=False)
+    mix_corpus(prepared, ["test"], bank, cfg, tmp_path / "b", progress=False)
+    mix_corpus(prepared, ["test"], bank, MixConfig(snrs_db=(0,), seed=6), tmp_path / "c", progress=False)
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.wav"))
+    assert files
+    for rel in files:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
+    assert (tmp_path / "a" / "mixtures.csv").read_text() == (tmp_path / "b" / "mixtures.csv").read_text()
+    assert any((tmp_path / "a" / rel).read_bytes() != (tmp_path / "c" / rel).read_bytes() for rel in files)
+
+
+def test_clipping_is_scaled_and_recorded():
+    rng = np.random.default_rng(0)
+    clean = 0.9 * np.sin(np.linspace(0, 200, 8000))
+    noisy, info = mix_at_snr(clean, rng.standard_normal(1000), -5.0, rng)
+    assert info["gain"] < 1.0
+    assert np.max(np.abs(noisy)) <= 0.99 + 1e-12
+    noise = noisy / info["gain"] - clean
+    assert abs(10 * np.log10(np.sum(clean**2) / np.sum(noise**2)) + 5.0) < 1e-6
+    quiet, info = mix_at_snr(0.01 * clean, rng.standard_normal(1000), 10.0, rng)
+    assert info["gain"] == 1.0
+
+
+def test_short_noise_is_looped():
+    rng = np.random.default_rng(1)
+    noise = rng.standard_normal(100)
+    clean = rng.standard_normal(1000) * 0.1
+    noisy, info = mix_at_snr(clean, noise, 0.0, rng)
+    seg = (noisy / info["gain"] - clean) / info["noise_scale"]
+    np.testing.assert_allclose(seg, noise[(info["offset"] + np.arange(1000)) % 100], atol=1e-9)
+
+
+def test_generated_noise_spectra():
+    def slope(x):
+        f = np.fft.rfftfreq(len(x), 1 / 16000)
+        p = np.abs(np.fft.rfft(x)) ** 2
+        band = (f > 100) & (f < 4000)
+        return np.polyfit(np.log10(f[band]), np.log10(p[band]), 1)[0]
+
+    assert abs(slope(generate_noise("white", 2.0))) < 0.2
+    assert abs(slope(generate_noise("pink", 2.0)) + 1) < 0.2
+    assert abs(slope(generate_noise("brown", 2.0)) + 2) < 0.2
+    np.testing.assert_array_equal(generate_noise("pink", 1.0), generate_noise("pink", 1.0))
+
+
+def test_noise_folder_any_rate(tmp_path):
+    folder = tmp_path / "noises"
+    folder.mkdir()
+    sf.write(folder / "a.wav", np.random.default_rng(0).standard_normal(20000) * 0.1, 20000)
+    sf.write(folder / "b.wav", np.random.default_rng(1).standard_normal((8000, 2)) * 0.1, 8000)
+    bank = NoiseBank.from_sources([folder, "white"])
+    assert bank.names == ["a", "b", "white"]
+    assert len(bank.noises[0].signal) == 16000 and len(bank.noises[1].signal) == 16000
+    with pytest.raises(EmgseError, match="not a noise folder"):
+        NoiseBank.from_sources([tmp_path / "nope"])
+    with pytest.raises(EmgseError, match="given twice"):
+        NoiseBank.from_sources(["white", "white"])
+    sf.write(folder / "silent.wav", np.zeros(100), 16000)
+    with pytest.raises(EmgseError, match="silent"):
+        NoiseBank.from_sources([folder])
+
+
+def test_failed_mix_leaves_no_output(prepared, tmp_path):
+    (prepared / "test" / "utttest01.wav").write_bytes(b"not audio")
+    out = tmp_path / "mix"
+    with pytest.raises(EmgseError, match="utttest01.wav"):
+        mix_corpus(prepared, ["test"], NoiseBank.from_sources(["white"]), MixConfig(snrs_db=(0,)), out, progress=False)
+    assert not out.exists() and not list(tmp_path.glob("mix.partial-*"))
+
+
+def test_paper_training_noises_from_shared(shared_noise, prepared, tmp_path):
+    train = shared_noise / "train"
+    bank = NoiseBank.from_sources([train / "n1.wav", train / "n2.wav"])
+    assert all(len(n.signal) > 0 for n in bank)
+    rows = mix_corpus(prepared, ["train"], bank, MixConfig(snrs_db=(-10, 10), seed=0), tmp_path / "m", progress=False)
+    for row in rows:
+        assert abs(_measured_snr(prepared, tmp_path / "m", row) - row["snr_db"]) < 0.05

@@ -145,3 +145,20 @@ def load_config(cls: type, path: str | Path) -> Any:
         return from_dict(cls, data)
     except EmgseError as e:
         raise EmgseError(f"{path}: {e}") from None
+
+
+def load_yaml_sections(path: str | Path, sections: tuple[str, ...]) -> dict[str, dict]:
+    """Read a YAML mapping and return the named sections (missing ones empty); unknown ones are an error."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise EmgseError(f"{path}: file not found") from None
+    except yaml.YAMLError as e:
+        raise EmgseError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise EmgseError(f"{path}: expected a mapping with sections {', '.join(sections)}")
+    unknown = set(data) - set(sections)
+    if unknown:
+        raise EmgseError(f"{path}: unknown section(s) {sorted(unknown)}; known: {', '.join(sections)}")
+    return {s: data.get(s) or {} for s in sections}

@@ -170,7 +170,9 @@ def test_median_frequency_is_emg_like(figures):
 
 def test_dead_channels_are_quiet_and_unrelated_to_speech(figures):
     assert figures["dead_live_rms_ratio"] < 0.2
-    assert figures["speech_envelope_corr_dead"] < 0.6 * figures["speech_envelope_corr_live"]
+    corr = figures["speech_envelope_corr"]
+    assert corr["live"] > corr["live_chance"] + 0.05  # live envelopes follow their own speech
+    assert corr["dead"] < corr["dead_chance"] + 0.03  # dead ones no more than another utterance's
 
 
 def test_emg_leads_speech(figures):

@@ -32,7 +32,10 @@ Pauses (``_``, ``_:``) and the glottal stop have no target: only tonic activity 
 Dynamics: the target sequence (piecewise constant, with jittered boundaries and per-instance
 scaling) goes through a critically damped second-order system, ``H(s) = 1 / (tau s + 1)^2``
 (two equal first-order lags; tau ~ 15 ms, so a step is 90% complete after ~60 ms): neighbouring
-phonemes blend (coarticulation) and short phonemes undershoot their targets. The muscle drive
+phonemes blend (coarticulation) and short phonemes undershoot their targets. Each phoneme
+instance scales its targets at random (effort varies) and shifts its boundaries by ~10 ms, and
+brief contractions of single muscles unrelated to speech (about one every two seconds) are mixed
+in, so EMG is informative about articulation without being a lookup of the phoneme. The muscle drive
 precedes the acoustic event by the electromechanical delay plus the time the articulator needs to
 move (default 60 ms, jittered per speaker); the smoothed activation is advanced by that lead plus
 the system's own mean delay ``2 tau`` so that the activity's centre of mass leads the sound by
@@ -195,6 +198,7 @@ class ArticulationParams:
     tonic: tuple[float, ...]  # (11,) baseline activation per muscle
     target_jitter: float  # log-normal sigma of per-instance target scaling
     boundary_jitter_s: float  # std of per-instance phoneme boundary shifts
+    extraneous_rate_hz: float  # non-speech bursts (smile, swallow, lip press) per second
 
 
 def draw_articulation(rng: np.random.Generator, lead_ms: float = 60.0, lead_jitter_ms: float = 12.0) -> ArticulationParams:
@@ -204,8 +208,9 @@ def draw_articulation(rng: np.random.Generator, lead_ms: float = 60.0, lead_jitt
         tau_s=float(rng.uniform(0.012, 0.02)),
         muscle_gain=tuple(float(g) for g in np.exp(0.25 * rng.standard_normal(N_MUSCLES))),
         tonic=tuple(float(t) for t in rng.uniform(0.03, 0.08, N_MUSCLES)),
-        target_jitter=0.3,
-        boundary_jitter_s=0.008,
+        target_jitter=0.35,
+        boundary_jitter_s=0.01,
+        extraneous_rate_hz=0.5,
     )
 
 
@@ -238,6 +243,11 @@ def activations(
             i0 = int(np.clip(round((edges[k] - shift - t0) * fs), 0, n))
             i1 = int(np.clip(round((edges[k + 1] - shift - t0) * fs), 0, n))
             targets[i0:i1] = target * scale
+    # Faces do more than speak: brief contractions of single muscles unrelated to the phonemes.
+    for _ in range(int(rng.poisson(params.extraneous_rate_hz * n / fs))):
+        i0 = int(rng.integers(n))
+        i1 = min(n, i0 + int(rng.uniform(0.15, 0.6) * fs))
+        targets[i0:i1, int(rng.integers(N_MUSCLES))] += rng.uniform(0.1, 0.5)
     targets *= np.asarray(params.muscle_gain)
     return critically_damped(targets, params.tau_s, fs) + np.asarray(params.tonic)
 

@@ -5,7 +5,8 @@ at its markers, and measure:
 
 * **median frequency** of the live channels (Welch PSD, 10-1000 Hz): surface EMG sits at ~60-150 Hz;
 * **dead/live RMS**: AC RMS (above 20 Hz) of the unpaired channels 7, 15, 23, 31, 39 over that of
-  the live ones, and how strongly each group's envelope follows the speech envelope;
+  the live ones, and how strongly each group's envelope follows the speech envelope, next to its
+  chance level (the same channels against another utterance's speech);
 * **EMG lead**: lag of the peak of the cross-correlation between the mean live-channel envelope
   and the speech envelope, summed over utterances (positive = EMG first);
 * **frame classifier**: multinomial logistic regression on TD features (live channels, 2000 Hz,
@@ -126,20 +127,30 @@ def lead_ms(utts: list[Utterance], max_lag_ms: float = 250.0) -> float:
     return float(lags[np.argmax(total)] * step_ms)
 
 
-def speech_correlation(utts: list[Utterance], lead: float) -> tuple[float, float]:
-    """Mean |correlation| of live and of dead channel envelopes with the speech envelope at ``lead``."""
+def speech_correlation(utts: list[Utterance], lead: float) -> dict[str, float]:
+    """Mean |correlation| between channel envelopes (shifted by ``lead``) and the speech envelope.
+
+    ``live``/``dead``: with the utterance's own speech; ``live_chance``/``dead_chance``: with another
+    utterance's speech, the level that smooth but unrelated envelopes reach by chance. A channel
+    group carries speech-related signal when its own-speech figure stands above its chance figure.
+    """
     lag = int(round(lead / 4.0))
-    live, dead = [], []
-    for u in utts:
-        s, e = envelopes(u)
+    env = [envelopes(u) for u in utts]
+
+    def mean_abs_corr(s: np.ndarray, e: np.ndarray, channels: list[int]) -> float:
         if lag > 0:
             s, e = s[lag:], e[: e.shape[0] - lag]
         elif lag < 0:
             s, e = s[:lag], e[-lag:]
-        c = np.array([np.corrcoef(s, e[:, ch])[0, 1] for ch in range(40)])
-        live.append(np.abs(c[list(LIVE_CHANNELS)]).mean())
-        dead.append(np.abs(c[list(DEAD_CHANNELS)]).mean())
-    return float(np.mean(live)), float(np.mean(dead))
+        n = min(s.size, e.shape[0])
+        return float(np.mean([abs(np.corrcoef(s[:n], e[:n, ch])[0, 1]) for ch in channels]))
+
+    out = {}
+    for name, channels in (("live", list(LIVE_CHANNELS)), ("dead", list(DEAD_CHANNELS))):
+        out[name] = float(np.mean([mean_abs_corr(s, e, channels) for s, e in env]))
+        others = [mean_abs_corr(env[(i + 1) % len(env)][0], e, channels) for i, (_, e) in enumerate(env)]
+        out[f"{name}_chance"] = float(np.mean(others)) if len(env) > 1 else float("nan")
+    return out
 
 
 def frame_dataset(utt: Utterance) -> tuple[np.ndarray, np.ndarray]:
@@ -224,7 +235,7 @@ def check_corpus(root: str | Path) -> dict:
     hp = butter(4, 20.0, btype="highpass", fs=EMG_FS, output="sos")
     rms = np.array([np.sqrt(np.mean(sosfiltfilt(hp, u.emg, axis=0) ** 2, axis=0)) for u in utts])  # (utts, 40)
     lead = lead_ms(utts)
-    corr_live, corr_dead = speech_correlation(utts, lead)
+    corr = speech_correlation(utts, lead)
     figures = {
         "utterances": len(utts),
         "sessions": len({u.session for u in utts}),
@@ -233,8 +244,7 @@ def check_corpus(root: str | Path) -> dict:
         "live_rms": float(np.mean(rms[:, live])),
         "dead_rms": float(np.mean(rms[:, dead])),
         "dead_live_rms_ratio": float(np.mean(rms[:, dead]) / np.mean(rms[:, live])),
-        "speech_envelope_corr_live": corr_live,
-        "speech_envelope_corr_dead": corr_dead,
+        "speech_envelope_corr": corr,
         "emg_lead_ms": lead,
     }
     figures["classifier"] = classify_frames(utts) if len(utts) >= 4 else None
@@ -244,11 +254,13 @@ def check_corpus(root: str | Path) -> dict:
 def format_report(fig: dict) -> str:
     """Human-readable table of :func:`check_corpus` figures, with the expected ranges."""
     lo, hi = fig["median_frequency_range_hz"]
+    c = fig["speech_envelope_corr"]
     lines = [
         f"SIMULATED corpus check: {fig['utterances']} utterances, {fig['sessions']} session(s)",
         f"  median frequency, live channels   {fig['median_frequency_hz']:7.1f} Hz   (5-95%: {lo:.0f}-{hi:.0f}; expected 60-150)",
         f"  dead / live channel RMS (>20 Hz)  {fig['dead_live_rms_ratio']:7.3f}      (expected well below 1)",
-        f"  |corr| with speech envelope       live {fig['speech_envelope_corr_live']:.2f}, dead {fig['speech_envelope_corr_dead']:.2f}",
+        f"  |corr| with speech envelope       live {c['live']:.2f} (chance {c['live_chance']:.2f}),"
+        f" dead {c['dead']:.2f} (chance {c['dead_chance']:.2f})",
         f"  EMG envelope leads speech by      {fig['emg_lead_ms']:7.1f} ms   (expected 20-120)",
     ]
     c = fig.get("classifier")

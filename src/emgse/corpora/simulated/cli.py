@@ -11,7 +11,7 @@ import json
 import time
 from pathlib import Path
 
-from emgse.corpora.simulated.writer import DEFAULT_VOICES, SimulationConfig
+from emgse.corpora.simulated.config import DEFAULT_VOICES, SimulationConfig
 
 
 def _voices(text: str) -> tuple[str, ...]:
@@ -35,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--motion-rate", type=float, default=d.motion_rate_hz, help="motion spikes per second")
     p.add_argument("--lead-ms", type=float, default=d.lead_ms, help="mean lead of muscle activity over the sound (ms), jittered per speaker")
     p.add_argument(
-        "--voices", type=_voices, default=DEFAULT_VOICES, help="comma-separated English eSpeak voices, cycled over speakers"
+        "--voices", type=_voices, default=",".join(DEFAULT_VOICES), help="comma-separated English eSpeak voices, cycled over speakers"
     )
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
     p.add_argument("--quiet", action="store_true", help="do not list the utterances as they are written")

@@ -31,6 +31,7 @@ import numpy as np
 
 from emgse import __version__
 from emgse.corpora.simulated import articulation, emg, speech
+from emgse.corpora.simulated.config import DEFAULT_VOICES, SimulationConfig  # noqa: F401 (re-exported)
 from emgse.corpora.simulated.sentences import make_sentence
 from emgse.errors import EmgseError
 from emgse.files import output_dir, write_json, write_npy, write_wav
@@ -41,46 +42,6 @@ SIMULATED_NOTE = (
     "SIMULATED corpus written by emgse simulate: eSpeak NG speech with model-generated facial EMG. "
     "Results on it test the software, not the physiology."
 )
-DEFAULT_VOICES = (
-    "en-us+m3", "en-us+f2", "en+m1", "en-us+f4", "en-gb-x-rp+m2", "en+f3", "en-us+m5", "en-us+f1",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class SimulationConfig:
-    """Settings of ``emgse simulate`` (CLI names in parentheses)."""
-
-    speakers: int = 1  # (--speakers)
-    utterances: int = 12  # per speaker (--utterances)
-    seed: int = 0  # (--seed)
-    emg_snr_db: float = 10.0  # (--emg-snr-db) muscle signal over electrode noise, live channels
-    mains_db: float = -15.0  # (--mains-db) mains power relative to the muscle signal
-    wander: float = 1.0  # (--wander) baseline wander RMS relative to the muscle signal
-    motion_rate_hz: float = 0.15  # (--motion-rate) motion spikes per second
-    lead_ms: float = 60.0  # (--lead-ms) mean EMG lead over the sound, jittered per speaker
-    voices: tuple[str, ...] = DEFAULT_VOICES  # (--voices) cycled over speakers
-    min_speech_s: float = 2.0  # sentence length limits (spoken part)
-    max_speech_s: float = 5.0
-
-    def validate(self) -> None:
-        if self.speakers < 1:
-            raise EmgseError(f"--speakers must be at least 1 (got {self.speakers})")
-        if self.utterances < 1:
-            raise EmgseError(f"--utterances must be at least 1 (got {self.utterances})")
-        if self.utterances > 9999:
-            raise EmgseError(f"--utterances must be at most 9999 (got {self.utterances}): names have 4 digits")
-        if not -30.0 <= self.emg_snr_db <= 60.0:
-            raise EmgseError(f"--emg-snr-db must be between -30 and 60 dB (got {self.emg_snr_db:g})")
-        if not 0.0 <= self.lead_ms <= 200.0:
-            raise EmgseError(f"--lead-ms must be between 0 and 200 (got {self.lead_ms:g})")
-        if self.motion_rate_hz < 0 or self.wander < 0:
-            raise EmgseError("--motion-rate and --wander must not be negative")
-        if not self.voices:
-            raise EmgseError("--voices needs at least one voice")
-        for v in self.voices:
-            if not v.lower().startswith("en"):
-                raise EmgseError(f"voice {v!r} is not an English eSpeak voice (the prompts are English; use en-us, en, en-gb-x-rp, ...)")
-            speech.check_voice(v)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,65 @@
+"""Speed and quality of the simulated corpus, printed as tables.
+
+    python benchmarks/simulate.py [--sweep-utterances 40] [--snrs -5 0 10 20] [--skip-timing]
+
+Timing runs pinned to one CPU core (eSpeak's worker processes inherit the pinning); the quality
+sweep writes one corpus per EMG SNR and prints the figures of ``emgse simulate --check``.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from emgse.corpora.simulated.check import check_corpus  # noqa: E402
+from emgse.corpora.simulated.writer import SimulationConfig, simulate_corpus  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sweep-utterances", type=int, default=40, help="utterances per corpus in the SNR sweep")
+    p.add_argument("--snrs", type=float, nargs="+", default=[-5.0, 0.0, 10.0, 20.0], help="EMG SNRs of the sweep (dB)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--skip-timing", action="store_true")
+    args = p.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.skip_timing:
+            print("generation time, one core")
+            print(f"{'utterances':>10} {'seconds':>8} {'audio min':>9} {'x real time':>11}")
+            for n in (12, 100):
+                start = time.perf_counter()
+                s = simulate_corpus(Path(tmp) / f"t{n}", SimulationConfig(utterances=n, seed=args.seed))
+                took = time.perf_counter() - start
+                print(f"{n:>10} {took:8.1f} {s['seconds'] / 60:9.1f} {s['seconds'] / took:11.1f}")
+            print()
+
+        print(f"quality vs EMG SNR ({args.sweep_utterances} utterances, 1 speaker, seed {args.seed}; classifier chance 0.20)")
+        print(
+            f"{'SNR dB':>6} {'MDF Hz':>6} {'dead/live':>9} {'corr live, dead (chance)':>24} {'lead ms':>7}"
+            f" {'bal.acc':>7} {'acc':>6} {'majority':>8}"
+        )
+        for snr in args.snrs:
+            out = Path(tmp) / f"snr{snr:g}"
+            simulate_corpus(out, SimulationConfig(utterances=args.sweep_utterances, seed=args.seed, emg_snr_db=snr))
+            f = check_corpus(out)
+            c = f["classifier"]
+            r = f["speech_envelope_corr"]
+            corr = f"{r['live']:.2f}/{r['live_chance']:.2f} {r['dead']:.2f}/{r['dead_chance']:.2f}"
+            print(
+                f"{snr:>6g} {f['median_frequency_hz']:6.0f} {f['dead_live_rms_ratio']:9.3f} {corr:>24} {f['emg_lead_ms']:7.0f}"
+                f" {c['balanced_accuracy']:7.3f} {c['accuracy']:6.3f} {c['majority_rate']:8.3f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Checkpoints as plain dicts, loadable with ``torch.load(path, weights_only=True)``.
+
+Keys: ``format``, ``format_version``, ``emgse_version``, ``model_name``, ``model_args``,
+``state_dict``, ``audio_config``, ``emg_config`` (dicts), ``emg_fs``, ``emg_channels`` (channel
+count of the recordings), ``channels`` (indices used), ``zscore`` (``{"mean", "std"}`` or None),
+``train_config``, ``epoch``, ``val_loss``. Training checkpoints (``last.pt``) add ``optimizer``
+and ``trainer`` (early-stopping state). Everything inference needs is inside.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from emgse import __version__
+from emgse.config import AudioConfig, EmgConfig, from_dict
+from emgse.errors import file_error
+from emgse.files import atomic_path
+from emgse.models import build_model
+
+FORMAT = "emgse-checkpoint"
+FORMAT_VERSION = 1
+REQUIRED = ("model_name", "model_args", "state_dict", "audio_config", "emg_config", "emg_fs", "emg_channels", "channels")
+
+
+def save_checkpoint(path: str | Path, payload: dict) -> None:
+    """Write a checkpoint dict atomically, stamping format and versions."""
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "emgse_version": __version__, **payload}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Load and check a checkpoint dict (weights only: no code is unpickled)."""
+    path = Path(path)
+    if not path.is_file():
+        raise file_error(path, "checkpoint not found")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for corrupt/truncated files
+        raise file_error(path, f"unreadable or corrupt checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise file_error(path, "not an emgse checkpoint")
+    if int(ckpt.get("format_version", 0)) > FORMAT_VERSION:
+        raise file_error(path, f"checkpoint format {ckpt['format_version']} is newer than this emgse understands ({FORMAT_VERSION})")
+    missing = [k for k in REQUIRED if k not in ckpt]
+    if missing:
+        raise file_error(path, f"checkpoint lacks {', '.join(missing)}")
+    return ckpt
+
+
+def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
+    """Build the model of a checkpoint, load its weights, put it in eval mode."""
+    ckpt = read_checkpoint(path)
+    model = build_model(ckpt["model_name"], **ckpt["model_args"])
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval()
+    return model, ckpt
+
+
+def configs(ckpt: dict) -> tuple[AudioConfig, EmgConfig]:
+    return from_dict(AudioConfig, ckpt["audio_config"]), from_dict(EmgConfig, ckpt["emg_config"])

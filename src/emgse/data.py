@@ -1,0 +1,262 @@
+"""Feature store and the torch Dataset of training segments.
+
+Features are computed once per split into a store (one ``.npy`` memmap per stream, not one file
+per segment)::
+
+    STORE/noisy.npy    (mixture frames, 257)  float32  log1p |STFT| of each noisy mixture
+    STORE/clean.npy    (utterance frames, 257) float32 log1p |STFT| of each clean utterance
+    STORE/emg.npy      (utterance frames, dims) float32 TD features of the selected channels,
+                       per-utterance min-max normalized if so configured
+    STORE/index.json   utterances (offset, frames), mixtures (utterance, offset, frames, gain, ...)
+
+Clean and EMG features are stored once per utterance, however many mixtures share them. The
+training target of a mixture is the clean magnitude at the mixture's gain:
+``log1p(gain * expm1(clean))`` (``noisy = gain * (clean + noise)``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from emgse.config import AudioConfig, EmgConfig, to_dict
+from emgse.corpora.prepared import CorpusInfo
+from emgse.errors import EmgseError, file_error
+from emgse.features.audio import log_magnitude
+from emgse.features.emg import (
+    N_TD,
+    emg_features,
+    minmax_normalize,
+    resolve_channels,
+    select_features,
+)
+from emgse.files import output_dir, read_audio, read_json, read_npy, write_json
+from emgse.mixing import read_manifest
+
+
+def prepared_root(mixtures_dir: Path) -> Path:
+    """The prepared corpus a mixture folder was made from (``mix.json``'s ``data``)."""
+    meta = read_json(mixtures_dir / "mix.json")
+    if "data" not in meta:
+        raise file_error(mixtures_dir / "mix.json", "missing 'data' (the prepared corpus)")
+    return Path(meta["data"])
+
+
+def _clean_log_mag(audio: np.ndarray, audio_config: AudioConfig) -> np.ndarray:
+    return log_magnitude(torch.as_tensor(audio, dtype=torch.float32), audio_config)[0].numpy()
+
+
+def utterance_emg(emg: np.ndarray, emg_fs: float, frames: int, channels: list[int], emg_config: EmgConfig) -> np.ndarray:
+    """Per-frame EMG model input of one utterance: ``(frames, len(channels) * 5)`` float32.
+
+    TD features on the audio's frame grid, channel selection, then per-utterance min-max if the
+    config says so (z-score is applied later with training statistics).
+    """
+    feats = select_features(emg_features(emg, emg_fs, emg_config, n_frames=frames), channels)
+    if emg_config.normalization == "minmax":
+        feats = minmax_normalize(feats)
+    return feats.astype(np.float32)
+
+
+def build_store(
+    mixtures_dir: str | Path,
+    split: str,
+    out: str | Path,
+    *,
+    audio_config: AudioConfig = AudioConfig(),
+    emg_config: EmgConfig = EmgConfig(),
+    force: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Compute the features of every mixture of ``split`` in ``mixtures_dir`` into a store at ``out``."""
+    mixtures_dir, out = Path(mixtures_dir), Path(out)
+    rows = [r for r in read_manifest(mixtures_dir) if r["split"] == split]
+    if not rows:
+        raise file_error(mixtures_dir / "mixtures.csv", f"no mixtures of split {split!r}")
+    data = prepared_root(mixtures_dir)
+    info = CorpusInfo.read(data)
+    channels = resolve_channels(emg_config.channels, info.emg_channels)
+    utt_ids = sorted({r["utt_id"] for r in rows})
+    utt_frames: dict[str, int] = {}
+    with output_dir(out, force=force) as work:
+        # Pass 1: clean + EMG per utterance (frame counts are known only after reading).
+        clean_parts, emg_parts = [], []
+        for utt_id in tqdm(utt_ids, desc=f"features {split}: utterances", unit="utt", disable=not progress):
+            clean, fs = read_audio(data / split / f"{utt_id}.wav")
+            if fs != audio_config.fs:
+                raise file_error(data / split / f"{utt_id}.wav", f"sample rate {fs} Hz, expected {audio_config.fs}")
+            emg = read_npy(data / split / f"{utt_id}.emg.npy", ndim=2)
+            c = _clean_log_mag(clean, audio_config)
+            utt_frames[utt_id] = c.shape[0]
+            clean_parts.append(c)
+            emg_parts.append(utterance_emg(emg, info.emg_fs, c.shape[0], channels, emg_config))
+        offsets = np.concatenate([[0], np.cumsum([c.shape[0] for c in clean_parts])])
+        np.save(work / "clean.npy", np.concatenate(clean_parts))
+        np.save(work / "emg.npy", np.concatenate(emg_parts))
+        del clean_parts, emg_parts
+        utterances = [{"utt_id": u, "offset": int(offsets[i]), "frames": utt_frames[u]} for i, u in enumerate(utt_ids)]
+        position = {u: i for i, u in enumerate(utt_ids)}
+        # Pass 2: noisy mixtures straight into a memmap.
+        total = sum(utt_frames[r["utt_id"]] for r in rows)
+        noisy = np.lib.format.open_memmap(work / "noisy.npy", mode="w+", dtype=np.float32, shape=(total, audio_config.n_bins))
+        mixtures, offset = [], 0
+        for r in tqdm(rows, desc=f"features {split}: mixtures", unit="mix", disable=not progress):
+            audio, fs = read_audio(mixtures_dir / r["path"])
+            if fs != audio_config.fs:
+                raise file_error(mixtures_dir / r["path"], f"sample rate {fs} Hz, expected {audio_config.fs}")
+            m = _clean_log_mag(audio, audio_config)
+            frames = utt_frames[r["utt_id"]]
+            if m.shape[0] != frames:
+                raise file_error(mixtures_dir / r["path"], f"{m.shape[0]} frames but its clean utterance has {frames}")
+            noisy[offset : offset + frames] = m
+            mixtures.append(
+                {
+                    "utterance": position[r["utt_id"]],
+                    "offset": offset,
+                    "frames": frames,
+                    "gain": float(r["gain"]),
+                    "noise": r["noise"],
+                    "snr_db": float(r["snr_db"]),
+                    "path": r["path"],
+                }
+            )
+            offset += frames
+        noisy.flush()
+        del noisy
+        write_json(
+            work / "index.json",
+            {
+                "split": split,
+                "mixtures_dir": str(mixtures_dir.resolve()),
+                "data": str(data),
+                "emg_fs": info.emg_fs,
+                "emg_channels": info.emg_channels,
+                "channels": channels,
+                "emg_dims": len(channels) * N_TD,
+                "audio_config": to_dict(audio_config),
+                "emg_config": to_dict(emg_config),
+                "utterances": utterances,
+                "mixtures": mixtures,
+            },
+        )
+    return out
+
+
+@dataclass
+class FeatureStore:
+    """A built store, memory-mapped."""
+
+    root: Path
+    index: dict
+    noisy: np.ndarray
+    clean: np.ndarray
+    emg: np.ndarray
+
+    @classmethod
+    def open(cls, root: str | Path) -> FeatureStore:
+        root = Path(root)
+        index = read_json(root / "index.json")
+        arrays = {}
+        for name in ("noisy", "clean", "emg"):
+            path = root / f"{name}.npy"
+            try:
+                arrays[name] = np.load(path, mmap_mode="r")
+            except (OSError, ValueError) as e:
+                raise file_error(path, f"unreadable feature store file ({e})") from None
+        return cls(root, index, **arrays)
+
+    @property
+    def emg_dims(self) -> int:
+        return int(self.index["emg_dims"])
+
+    def __len__(self) -> int:
+        return len(self.index["mixtures"])
+
+
+class SegmentDataset(torch.utils.data.Dataset):
+    """Fixed-length training segments drawn from a :class:`FeatureStore`.
+
+    Each epoch covers every mixture with ``ceil(frames / segment)`` segments whose start points are
+    shifted by a random offset per epoch (``set_epoch``), deterministic by ``seed``. With
+    ``random=False`` (validation) segments are the plain non-overlapping tiling.
+
+    Items: ``noisy`` ``(segment, 257)``, ``clean`` ``(segment, 257)``, ``emg``
+    ``(segment + 2*context, dims)`` (real neighbouring frames as context, zeros beyond the
+    utterance), ``mask`` ``(segment,)`` (0 where a short utterance was padded).
+    """
+
+    def __init__(
+        self,
+        store: FeatureStore,
+        segment: int = 64,
+        context: int = 15,
+        *,
+        zscore: tuple[np.ndarray, np.ndarray] | None = None,
+        random: bool = True,
+        seed: int = 0,
+    ):
+        self.store, self.segment, self.context = store, segment, context
+        self.zscore = zscore
+        self.random, self.seed = random, seed
+        self.mixtures = store.index["mixtures"]
+        self.utterances = store.index["utterances"]
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        rng = np.random.default_rng([self.seed, epoch])
+        items = []
+        for m, mix in enumerate(self.mixtures):
+            frames = mix["frames"]
+            n = max(1, -(-frames // self.segment))
+            shift = int(rng.integers(self.segment)) if self.random else 0
+            starts = np.arange(n) * self.segment - shift
+            starts = np.clip(starts, 0, max(0, frames - self.segment))
+            items.extend((m, int(s)) for s in np.unique(starts))
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        m, start = self.items[i]
+        mix = self.mixtures[m]
+        utt = self.utterances[mix["utterance"]]
+        frames, seg, k = mix["frames"], self.segment, self.context
+        stop = min(frames, start + seg)
+        n = stop - start
+        noisy = np.zeros((seg, self.store.noisy.shape[1]), np.float32)
+        clean = np.zeros_like(noisy)
+        mask = np.zeros(seg, np.float32)
+        noisy[:n] = self.store.noisy[mix["offset"] + start : mix["offset"] + stop]
+        c = np.asarray(self.store.clean[utt["offset"] + start : utt["offset"] + stop])
+        clean[:n] = c if mix["gain"] == 1.0 else np.log1p(mix["gain"] * np.expm1(c))
+        mask[:n] = 1.0
+        emg = np.zeros((seg + 2 * k, self.store.emg.shape[1]), np.float32)
+        lo, hi = max(0, start - k), min(frames, start + seg + k)
+        block = np.asarray(self.store.emg[utt["offset"] + lo : utt["offset"] + hi])
+        if self.zscore is not None:
+            block = (block - self.zscore[0]) / self.zscore[1]
+        emg[lo - (start - k) : hi - (start - k)] = block
+        return {
+            "noisy": torch.from_numpy(noisy),
+            "clean": torch.from_numpy(clean),
+            "emg": torch.from_numpy(emg),
+            "mask": torch.from_numpy(mask),
+        }
+
+
+def check_store_matches(store: FeatureStore, other: FeatureStore) -> None:
+    """Train and validation stores must share the EMG layout."""
+    for key in ("channels", "emg_dims", "emg_fs", "audio_config", "emg_config"):
+        if store.index.get(key) != other.index.get(key):
+            raise EmgseError(f"{other.root}: feature store differs from {store.root} in {key!r}; rebuild it")
+
+
+def store_summary(store: FeatureStore) -> str:
+    idx = store.index
+    return json.dumps({"mixtures": len(idx["mixtures"]), "utterances": len(idx["utterances"]), "frames": int(store.noisy.shape[0])})

@@ -1,0 +1,153 @@
+"""Enhancement with a trained checkpoint: one recording, or every mixture of a manifest.
+
+The model estimates the clean log1p magnitude; the waveform is rebuilt with the noisy phase and
+has exactly the input's length. Audio at any rate is resampled to 16 kHz for the model and back.
+EMG and audio may differ in duration by up to 100 ms (the EMG is padded or trimmed at the end);
+more is an error, as is a channel count that differs from the checkpoint's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from emgse.checkpoint import configs, load_model
+from emgse.data import prepared_root, utterance_emg
+from emgse.errors import EmgseError, file_error
+from emgse.features.audio import from_log_magnitude, log_magnitude
+from emgse.features.resample import resample
+from emgse.files import read_audio, read_npy, write_wav
+from emgse.mixing import read_manifest
+from emgse.models import uses_emg
+
+MAX_MISMATCH_S = 0.1
+
+
+class Enhancer:
+    """A loaded checkpoint ready to enhance ``(samples,)`` audio with ``(samples, channels)`` EMG."""
+
+    def __init__(self, checkpoint: str | Path, device: str = "cpu"):
+        self.path = Path(checkpoint)
+        self.model, self.ckpt = load_model(checkpoint)
+        self.device = torch.device(device)
+        self.model.to(self.device)
+        self.audio_config, self.emg_config = configs(self.ckpt)
+        self.uses_emg = uses_emg(self.model)
+        self.emg_fs = float(self.ckpt["emg_fs"])
+        self.emg_channels = int(self.ckpt["emg_channels"])
+        self.channels = list(self.ckpt["channels"])
+        z = self.ckpt.get("zscore")
+        self.zscore = (np.asarray(z["mean"], np.float32), np.asarray(z["std"], np.float32)) if z else None
+
+    @property
+    def name(self) -> str:
+        return str(self.ckpt["model_name"])
+
+    def emg_input(self, emg: np.ndarray, emg_fs: float, frames: int, where: str = "EMG") -> torch.Tensor:
+        """Per-frame features with context margins: ``(1, frames + 2K, dims)``."""
+        if emg.ndim != 2 or emg.shape[1] != self.emg_channels:
+            got = emg.shape[1] if emg.ndim == 2 else f"shape {emg.shape}"
+            raise EmgseError(f"{where}: {got} EMG channels, but the checkpoint was trained on {self.emg_channels}")
+        if emg_fs != self.emg_fs:
+            emg = resample(emg, emg_fs, self.emg_fs, axis=0)
+        feats = utterance_emg(emg, self.emg_fs, frames, self.channels, self.emg_config)
+        if self.zscore is not None:
+            feats = (feats - self.zscore[0]) / self.zscore[1]
+        k = self.emg_config.context
+        return torch.from_numpy(np.pad(feats, ((k, k), (0, 0))))[None].to(self.device)
+
+    @torch.no_grad()
+    def enhance(self, noisy: np.ndarray, emg: np.ndarray | None = None, emg_fs: float | None = None, where: str = "input") -> np.ndarray:
+        """Enhance 16 kHz audio ``(samples,)``; returns ``(samples,)`` float32."""
+        x = torch.as_tensor(np.asarray(noisy, dtype=np.float32), device=self.device)
+        log_mag, phase = log_magnitude(x, self.audio_config)
+        frames = log_mag.shape[0]
+        emg_in = None
+        if self.uses_emg:
+            if emg is None:
+                raise EmgseError(f"{where}: the {self.name} model needs EMG (--emg)")
+            emg_fs = self.emg_fs if emg_fs is None else emg_fs
+            mismatch = abs(len(noisy) / self.audio_config.fs - emg.shape[0] / emg_fs)
+            if mismatch > MAX_MISMATCH_S:
+                raise EmgseError(
+                    f"{where}: EMG lasts {emg.shape[0] / emg_fs:.3f} s but the audio {len(noisy) / self.audio_config.fs:.3f} s "
+                    f"({mismatch * 1000:.0f} ms apart; at most {MAX_MISMATCH_S * 1000:.0f} ms is padded or trimmed)"
+                )
+            emg_in = self.emg_input(np.asarray(emg), emg_fs, frames, where)
+        est = self.model(log_mag[None], emg_in)[0]
+        y = from_log_magnitude(est, phase, len(noisy), self.audio_config)
+        return y.cpu().numpy().astype(np.float32)
+
+
+def _refuse_overwrite(out: Path, inputs: list[Path], force: bool) -> None:
+    resolved = out.resolve()
+    if any(resolved == p.resolve() for p in inputs):
+        raise file_error(out, "output would overwrite an input file")
+    if out.exists() and not force:
+        raise file_error(out, "already exists (pass --force to replace it)")
+
+
+def enhance_file(
+    checkpoint: str | Path,
+    audio: str | Path,
+    out: str | Path,
+    *,
+    emg: str | Path | None = None,
+    emg_fs: float | None = None,
+    force: bool = False,
+    enhancer: Enhancer | None = None,
+) -> dict:
+    """Enhance one recording; output has the input's rate and exactly its length."""
+    audio, out = Path(audio), Path(out)
+    inputs = [audio] + ([Path(emg)] if emg else [])
+    _refuse_overwrite(out, inputs, force)
+    enhancer = enhancer or Enhancer(checkpoint)
+    noisy, fs = read_audio(audio)
+    x = resample(noisy, fs, enhancer.audio_config.fs) if fs != enhancer.audio_config.fs else noisy
+    emg_arr = read_npy(emg, ndim=2) if emg else None
+    y = enhancer.enhance(x, emg_arr, emg_fs, where=str(emg or audio))
+    if fs != enhancer.audio_config.fs:
+        y = resample(y.astype(np.float64), enhancer.audio_config.fs, fs)
+        y = np.pad(y, (0, max(0, len(noisy) - len(y))))[: len(noisy)]
+    write_wav(out, y.astype(np.float32), fs)
+    return {"input": str(audio), "output": str(out), "samples": len(noisy), "fs": fs}
+
+
+def enhance_mixtures(
+    checkpoint: str | Path,
+    mixtures_dir: str | Path,
+    out_root: str | Path,
+    *,
+    system: str | None = None,
+    splits: tuple[str, ...] = ("test",),
+    force: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Enhance every mixture of ``splits`` into ``out_root/<system>/<mixture path>``."""
+    mixtures_dir, out_root = Path(mixtures_dir), Path(out_root)
+    enhancer = Enhancer(checkpoint)
+    system = system or enhancer.name
+    target = out_root / system
+    if target.exists() and any(target.iterdir()) and not force:
+        raise file_error(target, "already exists and is not empty (pass --force to replace it)")
+    rows = [r for r in read_manifest(mixtures_dir) if r["split"] in splits]
+    if not rows:
+        raise file_error(mixtures_dir / "mixtures.csv", f"no mixtures of split(s) {', '.join(splits)}")
+    data = prepared_root(mixtures_dir) if enhancer.uses_emg else None
+    emg_cache: dict[str, np.ndarray] = {}
+    for r in tqdm(rows, desc=f"enhance {system}", unit="mix", disable=not progress):
+        noisy, fs = read_audio(mixtures_dir / r["path"])
+        if fs != enhancer.audio_config.fs:
+            raise file_error(mixtures_dir / r["path"], f"sample rate {fs} Hz, expected {enhancer.audio_config.fs}")
+        emg = None
+        if data is not None:
+            key = f"{r['split']}/{r['utt_id']}"
+            if key not in emg_cache:
+                emg_cache = {key: read_npy(data / f"{key}.emg.npy", ndim=2)}  # mixtures of one utterance are adjacent
+            emg = emg_cache[key]
+        y = enhancer.enhance(noisy, emg, where=str(mixtures_dir / r["path"]))
+        write_wav(target / r["path"], y, fs)
+    return target

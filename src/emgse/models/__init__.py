@@ -1,0 +1,43 @@
+"""Model registry: ``build_model(name, **kwargs)`` with plain keyword arguments.
+
+Every model maps a noisy log1p magnitude ``(batch, frames, 257)`` and, if it uses EMG, per-frame
+EMG features with ``context`` frames of margin on each side ``(batch, frames + 2*context, dims)``
+to an estimate of the clean log1p magnitude ``(batch, frames, 257)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from emgse.errors import EmgseError
+from emgse.models.paper import AudioOnlySE, EmgOnlySE, EmgSE
+
+MODELS: dict[str, Callable[..., torch.nn.Module]] = {
+    "audio": AudioOnlySE,
+    "emgse": EmgSE,
+    "emg-only": EmgOnlySE,
+}
+
+
+def build_model(name: str, **kwargs) -> torch.nn.Module:
+    """Instantiate a registered model by name."""
+    if name not in MODELS:
+        raise EmgseError(f"unknown model {name!r} (known: {', '.join(MODELS)})")
+    try:
+        return MODELS[name](**kwargs)
+    except TypeError as e:
+        raise EmgseError(f"model {name!r}: bad arguments ({e})") from None
+
+
+def uses_emg(model: torch.nn.Module) -> bool:
+    return bool(getattr(model, "uses_emg", False))
+
+
+def uses_audio(model: torch.nn.Module) -> bool:
+    return bool(getattr(model, "uses_audio", True))
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -223,14 +223,14 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
             "Features are computed once per split into MIX/features/<channels>-<normalization>/.\n"
             "The paper's recipe: L1 on log1p magnitude, Adam 1e-4, batch 16, 64-frame segments,\n"
             "up to 500 epochs, early stopping after 15 epochs without validation improvement.\n"
-            "RUN receives config files, log.csv, last.pt (every epoch) and best.pt. --resume continues\n"
+            "OUT receives config files, log.csv, last.pt (every epoch) and best.pt. --resume continues\n"
             "a killed run. Multi-process: torchrun --nproc_per_node N -m emgse train ...\n"
             "Settings can come from --config YAML (sections 'train' and 'emg'); flags override it."
         ),
         formatter_class=_Formatter,
     )
     p.add_argument("--mixtures", required=True, type=Path, help="mixture folder holding train and val mixtures")
-    p.add_argument("--run", required=True, type=Path, help="run folder for logs and checkpoints")
+    p.add_argument("--out", required=True, type=Path, help="run folder for logs and checkpoints")
     p.add_argument("--config", type=Path, default=None, help="YAML with 'train' and 'emg' sections")
     p.add_argument("--model", default=None, choices=sorted(MODELS), help="model (default emgse)")
     p.add_argument("--channels", default=None, help="EMG channel set: all, cheek, chin or indices (default all)")
@@ -244,7 +244,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, help="data loader worker processes (default 0)")
     p.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default auto)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that exceeds this budget")
-    p.add_argument("--resume", action="store_true", help="continue the run in --run from its last.pt")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -268,10 +268,10 @@ def _run_train(args: argparse.Namespace) -> int:
     progress = not args.quiet
     train_store = store_for(args.mixtures, "train", emg_cfg, progress=progress)
     val_store = store_for(args.mixtures, "val", emg_cfg, progress=progress)
-    summary = train(train_store, val_store, args.run, train_cfg, resume=args.resume, progress=progress)
+    summary = train(train_store, val_store, args.out, train_cfg, resume=args.resume, progress=progress)
     print(
         f"{summary['model']}: best val loss {summary['best_val_loss']:.4f} at epoch {summary['best_epoch']} "
-        f"of {summary['epochs']} ({summary['stop_reason']}, {summary['seconds']:.0f} s) -> {args.run / 'best.pt'}"
+        f"of {summary['epochs']} ({summary['stop_reason']}, {summary['seconds']:.0f} s) -> {args.out / 'best.pt'}"
     )
     return 0
 

@@ -242,7 +242,7 @@ def train(
         optimizer.load_state_dict(ckpt["optimizer"])
         state.update(ckpt["trainer"])
     elif (last.exists() or best.exists()) and not resume:
-        raise EmgseError(f"{run_dir}: holds a previous run (pass --resume to continue it, or choose another --run)")
+        raise EmgseError(f"{run_dir}: holds a previous run (pass --resume to continue it, or choose another --out)")
     log_rows = _read_log(run_dir / "log.csv", state["epoch"]) if d.main else []
     if d.world > 1:
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)

@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+import torch
+
+from emgse.config import EmgConfig
+from emgse.data import FeatureStore, SegmentDataset
+from emgse.features.audio import log_magnitude
+from emgse.files import read_audio
+from tests.pipeline import tiny_pipeline
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    return tiny_pipeline(tmp_path_factory.mktemp("data"))
+
+
+def test_store_layout_one_entry_per_utterance_and_mixture(pipeline):
+    store = FeatureStore.open(pipeline["train"])
+    idx = store.index
+    assert len(idx["utterances"]) == 4 and len(idx["mixtures"]) == 4 * 2  # 2 SNRs x 1 noise each
+    assert store.noisy.shape[0] == sum(m["frames"] for m in idx["mixtures"])
+    assert store.clean.shape[0] == store.emg.shape[0] == sum(u["frames"] for u in idx["utterances"])
+    assert store.emg.shape[1] == 35 * 5 and idx["channels"][7] == 8  # dead channel 7 skipped
+    # min-max per utterance
+    u = idx["utterances"][0]
+    block = store.emg[u["offset"] : u["offset"] + u["frames"]]
+    assert block.min() == 0.0 and block.max() == 1.0
+    # noisy features equal a fresh computation from the mixture file
+    m = idx["mixtures"][3]
+    audio, _ = read_audio(pipeline["mix"] / m["path"])
+    fresh = log_magnitude(torch.as_tensor(audio, dtype=torch.float32))[0].numpy()
+    np.testing.assert_allclose(store.noisy[m["offset"] : m["offset"] + m["frames"]], fresh, atol=1e-6)
+
+
+def test_segments_targets_and_context(pipeline):
+    store = FeatureStore.open(pipeline["train"])
+    ds = SegmentDataset(store, segment=32, context=4, random=False)
+    item = ds[1]  # second segment of the first mixture: starts at frame 32
+    assert item["noisy"].shape == (32, 257) and item["emg"].shape == (40, 175) and item["mask"].sum() == 32
+    m = store.index["mixtures"][0]
+    u = store.index["utterances"][m["utterance"]]
+    expected = np.asarray(store.emg[u["offset"] + 28 : u["offset"] + 68])
+    np.testing.assert_array_equal(item["emg"].numpy(), expected)  # real neighbours, not zeros
+    first = ds[0]
+    assert torch.all(first["emg"][:4] == 0)  # zero context before the utterance
+    clean = np.asarray(store.clean[u["offset"] + 32 : u["offset"] + 64])
+    np.testing.assert_allclose(item["clean"].numpy(), np.log1p(m["gain"] * np.expm1(clean)), rtol=1e-6)
+
+
+def test_epochs_shift_segments_deterministically(pipeline):
+    store = FeatureStore.open(pipeline["train"])
+    a, b = SegmentDataset(store, seed=1), SegmentDataset(store, seed=1)
+    a.set_epoch(3)
+    b.set_epoch(3)
+    assert a.items == b.items
+    b.set_epoch(4)
+    assert a.items != b.items
+
+
+def test_zscore_store(tmp_path):
+    p = tiny_pipeline(tmp_path, EmgConfig(normalization="zscore", channels="cheek"))
+    store = FeatureStore.open(p["train"])
+    assert store.emg.shape[1] == 28 * 5 and store.emg.max() > 1.0  # raw features, normalized later

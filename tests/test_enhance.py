@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+from emgse.enhance import Enhancer, enhance_file, enhance_mixtures
+from emgse.errors import EmgseError
+from emgse.mixing import read_manifest
+from emgse.train import TrainConfig, train
+from tests.pipeline import tiny_pipeline
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("enhance")
+    p = tiny_pipeline(root)
+    cfg = TrainConfig(model="emgse", max_epochs=1, max_steps_per_epoch=1, batch_size=4)
+    train(p["train"], p["val"], root / "run", cfg, progress=False)
+    p["ckpt"] = root / "run" / "best.pt"
+    return p
+
+
+def test_single_file_any_rate_exact_length(trained, tmp_path):
+    rng = np.random.default_rng(0)
+    n = 22050 + 137
+    sf.write(tmp_path / "noisy.wav", rng.standard_normal(n) * 0.1, 22050)
+    np.save(tmp_path / "emg.npy", rng.standard_normal((int(n / 22050 * 2000) + 50, 40)))  # 25 ms longer: padded/trimmed
+    info = enhance_file(trained["ckpt"], tmp_path / "noisy.wav", tmp_path / "out.wav", emg=tmp_path / "emg.npy")
+    y, fs = sf.read(tmp_path / "out.wav")
+    assert fs == 22050 and len(y) == n == info["samples"] and np.all(np.isfinite(y))
+
+
+def test_emg_at_another_rate_is_resampled(trained, tmp_path):
+    enh = Enhancer(trained["ckpt"])
+    rng = np.random.default_rng(1)
+    y = enh.enhance(rng.standard_normal(16000) * 0.1, rng.standard_normal((1000, 40)), emg_fs=1000.0)
+    assert y.shape == (16000,)
+
+
+def test_input_errors(trained, tmp_path):
+    rng = np.random.default_rng(0)
+    sf.write(tmp_path / "noisy.wav", rng.standard_normal(16000) * 0.1, 16000)
+    np.save(tmp_path / "long.npy", rng.standard_normal((2400, 40)))  # 1.2 s vs 1.0 s
+    with pytest.raises(EmgseError, match="200 ms apart"):
+        enhance_file(trained["ckpt"], tmp_path / "noisy.wav", tmp_path / "o.wav", emg=tmp_path / "long.npy")
+    np.save(tmp_path / "narrow.npy", rng.standard_normal((2000, 8)))
+    with pytest.raises(EmgseError, match="8 EMG channels, but the checkpoint was trained on 40"):
+        enhance_file(trained["ckpt"], tmp_path / "noisy.wav", tmp_path / "o.wav", emg=tmp_path / "narrow.npy")
+    with pytest.raises(EmgseError, match="needs EMG"):
+        enhance_file(trained["ckpt"], tmp_path / "noisy.wav", tmp_path / "o.wav")
+    with pytest.raises(EmgseError, match="overwrite an input"):
+        enhance_file(trained["ckpt"], tmp_path / "noisy.wav", tmp_path / "noisy.wav", emg=tmp_path / "narrow.npy")
+    (tmp_path / "bad.pt").write_bytes(b"nonsense")
+    with pytest.raises(EmgseError, match="bad.pt: unreadable or corrupt checkpoint"):
+        Enhancer(tmp_path / "bad.pt")
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_batch_mode_mirrors_manifest(trained, tmp_path):
+    target = enhance_mixtures(trained["ckpt"], trained["mix_test"], tmp_path / "enh", system="emgse", progress=False)
+    rows = read_manifest(trained["mix_test"])
+    for r in rows:
+        y, fs = sf.read(target / r["path"])
+        noisy, _ = sf.read(trained["mix_test"] / r["path"])
+        assert len(y) == len(noisy) and fs == 16000
+    with pytest.raises(EmgseError, match="not empty"):
+        enhance_mixtures(trained["ckpt"], trained["mix_test"], tmp_path / "enh", system="emgse", progress=False)

@@ -128,3 +128,14 @@ def test_paper_training_noises_from_shared(shared_noise, prepared, tmp_path):
     rows = mix_corpus(prepared, ["train"], bank, MixConfig(snrs_db=(-10, 10), seed=0), tmp_path / "m", progress=False)
     for row in rows:
         assert abs(_measured_snr(prepared, tmp_path / "m", row) - row["snr_db"]) < 0.05
+
+
+def test_speech_noises_are_deterministic_speech():
+    # eSpeak female variants draw noise from libc's rand(); the worker reseeds it, so the babble
+    # is the same on every call (it once differed between calls a second apart).
+    a, b = generate_noise("talker"), generate_noise("talker")
+    np.testing.assert_array_equal(a, b)
+    # speech has a strongly fluctuating envelope, unlike stationary noise
+    frames = a[: len(a) // 320 * 320].reshape(-1, 320)
+    level = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    assert np.percentile(level, 90) - np.percentile(level, 10) > 15

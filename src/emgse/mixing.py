@@ -60,6 +60,30 @@ def _clicks(n: int, rng: np.random.Generator) -> np.ndarray:
     return x / np.sqrt(np.mean(x**2))
 
 
+def _talkers(n: int, rng: np.random.Generator, voices: tuple[str, ...]) -> np.ndarray:
+    """Speech noise: each voice reads generated sentences back to back; the talkers are summed.
+
+    Synthesized with eSpeak NG (bundled by ``espeakng-loader``); the voices differ from the
+    simulator's default speaker voices so the target talker is never in its own noise.
+    """
+    from emgse.corpora.simulated.sentences import make_sentence
+    from emgse.corpora.simulated.speech import synthesize
+
+    mix = np.zeros(n)
+    for voice in voices:
+        parts, length = [], 0
+        while length < n:
+            audio, _ = synthesize(make_sentence(rng), voice, rate_wpm=int(rng.integers(150, 190)), pitch=int(rng.integers(30, 70)))
+            audio = audio / (np.sqrt(np.mean(audio**2)) + 1e-12)
+            pause = np.zeros(int(rng.uniform(0.05, 0.4) * AUDIO_FS))
+            parts += [audio, pause]
+            length += len(audio) + len(pause)
+        talker = np.concatenate(parts)
+        start = int(rng.integers(0, max(1, len(talker) - n)))
+        mix += talker[start : start + n]
+    return mix / np.sqrt(np.mean(mix**2))
+
+
 # name -> (description, generator(n, rng))
 GENERATED_NOISES = {
     "white": ("flat spectrum", lambda n, rng: _colored(0.0, n, rng)),
@@ -69,7 +93,11 @@ GENERATED_NOISES = {
     "violet": ("f^2 power spectrum", lambda n, rng: _colored(2.0, n, rng)),
     "hum": ("50 Hz mains hum with harmonics", _hum),
     "clicks": ("impulsive clicks", _clicks),
+    # speech noises (synthesized talkers): slower to make, so only 12 s long
+    "talker": ("one competing talker (speech noise)", lambda n, rng: _talkers(n, rng, ("en-us+f5",))),
+    "babble": ("four-talker babble (speech noise)", lambda n, rng: _talkers(n, rng, ("en+m3", "en-us+f3", "en-gb-x-rp+m4", "en+f4"))),
 }
+SPEECH_NOISES = ("talker", "babble")
 
 
 def generate_noise(name: str, seconds: float = GENERATED_SECONDS) -> np.ndarray:
@@ -77,6 +105,8 @@ def generate_noise(name: str, seconds: float = GENERATED_SECONDS) -> np.ndarray:
     if name not in GENERATED_NOISES:
         raise EmgseError(f"unknown generated noise {name!r} (known: {', '.join(GENERATED_NOISES)})")
     rng = np.random.default_rng(zlib.crc32(name.encode()))
+    if name in SPEECH_NOISES:
+        seconds = min(seconds, 12.0)
     x = GENERATED_NOISES[name][1](int(seconds * AUDIO_FS), rng)
     return (0.1 * x).astype(np.float32)
 

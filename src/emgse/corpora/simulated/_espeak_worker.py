@@ -64,6 +64,10 @@ def _speak(req: dict) -> tuple[dict, bytes]:
     )
     if fs <= 0:
         return {"ok": False, "error": f"libespeak-ng failed to initialize (code {fs})"}, b""
+    # Some voice variants add noise from libc's rand(), which espeak seeds from the clock when it
+    # initializes: reseed both generators so the output is a function of the request alone.
+    ctypes.CDLL(None).srand(1)
+    lib.espeak_ng_SetRandSeed(1)
     if lib.espeak_SetVoiceByName(req["voice"].encode()) != 0:
         return {"ok": False, "error": f"unknown eSpeak voice {req['voice']!r}"}, b""
     if "text" not in req:

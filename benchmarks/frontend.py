@@ -20,12 +20,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.conftest import write_csl_utterance  # noqa: E402
+
 from emgse.config import MixConfig  # noqa: E402
 from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array  # noqa: E402
 from emgse.features.audio import from_log_magnitude, log_magnitude  # noqa: E402
 from emgse.features.emg import td_features, td_features_reference  # noqa: E402
 from emgse.mixing import NoiseBank, mix_corpus  # noqa: E402
-from tests.conftest import write_csl_utterance  # noqa: E402
 
 
 def best_of(fn, repeats: int) -> float:

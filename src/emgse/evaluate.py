@@ -1,0 +1,478 @@
+"""Score the noisy input and every enhanced system on a mixture set, and summarize the scores.
+
+Layout read:
+
+- ``MIX/mixtures.csv`` and ``MIX/mix.json`` (from ``emgse mix``); ``mix.json`` names the prepared
+  corpus whose ``<clean>`` files are the references.
+- ``ENH/<system>/<path>``: the enhanced output of ``<system>`` for the mixture ``MIX/<path>``
+  (that is ``ENH/<system>/<split>/<noise>/<snr>dB/<utt_id>.wav``), mono, 16 kHz, exactly as long as
+  the mixture.
+
+Reference convention: a mixture is ``noisy = gain * (clean + scaled_noise)`` (:mod:`emgse.mixing`),
+so every system on that mixture, the noisy input (system ``noisy``) included, is scored against
+``gain * clean``, the row's ``gain`` times the prepared clean utterance.
+
+Written to ``OUT``, each file atomically:
+
+- ``scores.csv``: one row per system x mixture, columns :data:`SCORE_COLUMNS`;
+- ``summary_overall.csv``, ``summary_snr.csv``, ``summary_noise.csv``, ``summary_category.csv``:
+  per system and group, ``n``, the mean of each metric, its gain over ``noisy`` (the mean of the
+  paired per-mixture differences) and the number of NaN scores left out of the mean;
+- ``summary.md``: the same as paper-style Markdown tables (:func:`summary_markdown`);
+- ``evaluate.json``: what was scored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import ctypes
+import io
+import math
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from emgse.errors import EmgseError, file_error
+from emgse.files import read_audio, read_json, write_json, write_text
+from emgse.metrics import FS, METRICS, score_pair
+from emgse.mixing import MANIFEST, read_manifest
+
+NOISY = "noisy"
+SCORE_COLUMNS = ("system", "utt_id", "noise", "snr_db", *METRICS, "split", "category", "path")
+# A noise whose name contains one of these words is competing speech (the paper's harder case).
+SPEECH_WORDS = ("male", "female", "talker", "babble", "speech", "english", "chinese", "mandarin")
+CATEGORIES = ("speech", "nonspeech")
+GROUPINGS = ("overall", "snr", "noise", "category")
+_GROUP_KEY = {"overall": None, "snr": "snr_db", "noise": "noise", "category": "category"}
+METRIC_LABELS = {"pesq": "PESQ", "stoi": "STOI", "estoi": "ESTOI", "si_sdr": "SI-SDR (dB)"}
+_DECIMALS = {"pesq": 3, "stoi": 3, "estoi": 3, "si_sdr": 2}
+
+
+def noise_category(name: str) -> str:
+    """``"speech"`` for talker/babble noises (by name: :data:`SPEECH_WORDS`), else ``"nonspeech"``."""
+    lower = name.lower()
+    return "speech" if any(word in lower for word in SPEECH_WORDS) else "nonspeech"
+
+
+# --------------------------------------------------------------------------- scoring
+def find_systems(enhanced_root: str | Path | None, systems: Sequence[str] | None) -> list[str]:
+    """The enhanced systems to score: those named, or every folder of ``enhanced_root``.
+
+    ``noisy`` is not a folder but the mixture itself; naming it is allowed and ignored here.
+    """
+    named = [s for s in (systems or []) if s != NOISY]
+    if enhanced_root is None:
+        if named:
+            raise EmgseError(f"system(s) {', '.join(named)} named but no folder of enhanced outputs given")
+        return []
+    root = Path(enhanced_root)
+    if not root.is_dir():
+        raise file_error(root, "folder of enhanced outputs not found")
+    if systems:
+        for name in named:
+            if not (root / name).is_dir():
+                raise file_error(root / name, f"no folder for system {name!r}")
+        return list(dict.fromkeys(named))
+    found = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and ".partial-" not in p.name)
+    if NOISY in found:
+        raise file_error(root / NOISY, f"{NOISY!r} is reserved for the unprocessed mixture; rename this system")
+    if not found:
+        raise file_error(root, "no system folders in this folder of enhanced outputs")
+    return found
+
+
+@dataclass(frozen=True)
+class _Task:
+    """Everything a worker needs to score one mixture for all systems (picklable)."""
+
+    row: dict
+    mix_dir: str
+    corpus_dir: str
+    enhanced_root: str | None
+    systems: tuple[str, ...]
+
+
+def _read_16k(path: Path) -> np.ndarray:
+    audio, fs = read_audio(path)
+    if fs != FS:
+        raise file_error(path, f"sample rate {fs} Hz, expected {FS} (scores are computed at 16 kHz)")
+    return audio
+
+
+def _score_mixture(task: _Task) -> list[dict]:
+    """Score the noisy mixture and each system's output for one manifest row."""
+    row = task.row
+    noisy_path = Path(task.mix_dir) / row["path"]
+    clean_path = Path(task.corpus_dir) / row["clean"]
+    noisy = _read_16k(noisy_path)
+    clean = _read_16k(clean_path)
+    if clean.size != noisy.size:
+        raise file_error(noisy_path, f"{noisy.size} samples but its clean reference {clean_path} has {clean.size}")
+    reference = float(row["gain"]) * clean
+    meta = {"utt_id": row["utt_id"], "noise": row["noise"], "snr_db": float(row["snr_db"]), "split": row["split"],
+            "category": noise_category(row["noise"]), "path": row["path"]}
+    out = [{"system": NOISY, **meta, **score_pair(reference, noisy)}]
+    for system in task.systems:
+        path = Path(task.enhanced_root) / system / row["path"]
+        enhanced = _read_16k(path)
+        if enhanced.size != noisy.size:
+            raise file_error(path, f"{enhanced.size} samples, expected {noisy.size} (the length of the noisy input {noisy_path})")
+        out.append({"system": system, **meta, **score_pair(reference, enhanced)})
+    return out
+
+
+def _numpy_openblas() -> tuple | None:
+    """``(get_num_threads, set_num_threads)`` of the OpenBLAS bundled with numpy, or None."""
+    try:
+        libs = sorted((Path(np.__file__).parent.parent / "numpy.libs").glob("*openblas*.so*"))
+        lib = ctypes.CDLL(str(libs[0]))  # already loaded by numpy: the same handle
+        for suffix in ("64_", "_64_", ""):
+            get = getattr(lib, f"scipy_openblas_get_num_threads{suffix}", None) or getattr(lib, f"openblas_get_num_threads{suffix}", None)
+            set_ = getattr(lib, f"scipy_openblas_set_num_threads{suffix}", None) or getattr(lib, f"openblas_set_num_threads{suffix}", None)
+            if get is not None and set_ is not None:
+                set_.argtypes = [ctypes.c_int]
+                return get, set_
+    except (IndexError, OSError, AttributeError):
+        pass
+    return None
+
+
+@contextlib.contextmanager
+def _single_blas_thread() -> Iterator[None]:
+    """Run numpy's OpenBLAS on one thread meanwhile (best effort, no-op if not found).
+
+    Scoring parallelizes over processes; two workers each running a multi-threaded OpenBLAS
+    oversubscribe the cores, and pystoi's many small matrix products then run 1.7x slower
+    (measured on 2 cores). This does what threadpoolctl would, without the dependency.
+    """
+    blas = _numpy_openblas()
+    if blas is None:
+        yield
+        return
+    get, set_ = blas
+    before = int(get())
+    set_(1)
+    try:
+        yield
+    finally:
+        set_(before)
+
+
+def _init_worker() -> None:
+    """Worker start: one BLAS thread for the worker's lifetime (the workers already use the cores)."""
+    blas = _numpy_openblas()
+    if blas is not None:
+        blas[1](1)
+
+
+def _check_files_exist(rows: list[dict], root: Path, systems: list[str]) -> None:
+    """Fail before any scoring if an enhanced output is missing (one line, first file + count)."""
+    for system in systems:
+        missing = [root / system / r["path"] for r in rows if not (root / system / r["path"]).is_file()]
+        if missing:
+            more = f" ({len(missing) - 1} more of {len(rows)} missing for system {system!r})" if len(missing) > 1 else ""
+            raise file_error(missing[0], f"enhanced file not found{more}")
+
+
+def evaluate(
+    mixtures_dir: str | Path,
+    enhanced_root: str | Path | None,
+    systems: Sequence[str] | None,
+    out_dir: str | Path,
+    *,
+    jobs: int = 2,
+    limit: int | None = None,
+    splits: Sequence[str] | None = None,
+    progress: bool = True,
+) -> list[dict]:
+    """Score ``noisy`` and each system on every mixture and write scores and summaries to ``out_dir``.
+
+    Args:
+        mixtures_dir: folder of ``mixtures.csv`` and ``mix.json``.
+        enhanced_root: folder of ``<system>/<mixture path>`` outputs, or None to score only ``noisy``.
+        systems: systems to score (folders of ``enhanced_root``); None: every folder found.
+        out_dir: where ``scores.csv``, the summaries and ``summary.md`` go (created if needed).
+        jobs: worker processes; 1 scores in this process.
+        limit: score only the first ``limit`` mixtures of the manifest (quick checks).
+        splits: only mixtures of these splits; None: all.
+        progress: show a progress bar.
+
+    Returns:
+        The score rows (dicts with :data:`SCORE_COLUMNS`), ``noisy`` first, then each system, each
+        in manifest order.
+    """
+    mix_dir = Path(mixtures_dir)
+    rows = read_manifest(mix_dir / MANIFEST)
+    corpus_dir = Path(str(read_json(mix_dir / "mix.json").get("data", "")))
+    if not corpus_dir.is_dir():
+        raise file_error(mix_dir / "mix.json", f"prepared corpus folder {corpus_dir} (its 'data') not found")
+    if "clean" not in (rows[0] if rows else {}):
+        raise file_error(mix_dir / MANIFEST, "missing column clean")
+    if splits:
+        rows = [r for r in rows if r["split"] in set(splits)]
+    if limit is not None:
+        if limit < 1:
+            raise EmgseError(f"limit {limit}: must be at least 1")
+        rows = rows[:limit]
+    if not rows:
+        raise file_error(mix_dir / MANIFEST, f"no mixtures{' in split(s) ' + ', '.join(splits) if splits else ''}")
+    if jobs < 1:
+        raise EmgseError(f"jobs {jobs}: must be at least 1")
+    names = find_systems(enhanced_root, systems)
+    if names:
+        _check_files_exist(rows, Path(enhanced_root), names)
+
+    tasks = [_Task(r, str(mix_dir), str(corpus_dir), None if enhanced_root is None else str(enhanced_root), tuple(names)) for r in rows]
+    results: list[list[dict]] = []
+    with tqdm(total=len(tasks), desc="score", unit="mix", disable=not progress) as bar:
+        if jobs == 1 or len(tasks) == 1:
+            with _single_blas_thread():
+                for task in tasks:
+                    results.append(_score_mixture(task))
+                    bar.update()
+        else:
+            chunk = max(1, min(16, len(tasks) // (jobs * 8)))
+            executor = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), initializer=_init_worker)
+            try:
+                for result in executor.map(_score_mixture, tasks, chunksize=chunk):
+                    results.append(result)
+                    bar.update()
+            finally:  # on an error, drop the queued work instead of finishing it
+                executor.shutdown(wait=True, cancel_futures=True)
+    order = {name: i for i, name in enumerate([NOISY, *names])}
+    scores = sorted((s for result in results for s in result), key=lambda s: order[s["system"]])  # stable
+
+    out = Path(out_dir)
+    write_scores(out / "scores.csv", scores)
+    write_summaries(scores, out)
+    write_json(
+        out / "evaluate.json",
+        {
+            "mixtures": str(mix_dir.resolve()),
+            "corpus": str(corpus_dir),
+            "enhanced": None if enhanced_root is None else str(Path(enhanced_root).resolve()),
+            "systems": [NOISY, *names],
+            "mixtures_scored": len(rows),
+            "limit": limit,
+            "splits": list(splits) if splits else None,
+            "reference": "gain * clean (mixtures.csv gain times the prepared clean utterance)",
+            "metrics": list(METRICS),
+        },
+    )
+    return scores
+
+
+# --------------------------------------------------------------------------- scores.csv
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.6g}"
+    return str(value)
+
+
+def _csv_text(rows: Iterable[dict], columns: Sequence[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _fmt(row.get(k, "")) for k in columns})
+    return buf.getvalue()
+
+
+def write_scores(path: str | Path, scores: list[dict]) -> None:
+    """Write score rows as CSV (columns :data:`SCORE_COLUMNS`, NaN as an empty cell), atomically."""
+    write_text(path, _csv_text(scores, SCORE_COLUMNS))
+
+
+def read_scores(path: str | Path) -> list[dict]:
+    """Read ``scores.csv`` (numbers parsed, empty cells NaN); a folder means its ``scores.csv``."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "scores.csv"
+    if not path.is_file():
+        raise file_error(path, "scores file not found")
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in SCORE_COLUMNS[: 4 + len(METRICS)] if c not in (reader.fieldnames or [])]
+        if missing:
+            raise file_error(path, f"missing column(s) {', '.join(missing)}")
+        rows = list(reader)
+    if not rows:
+        raise file_error(path, "no scores in this file")
+    for i, row in enumerate(rows, start=2):
+        try:
+            row["snr_db"] = float(row["snr_db"])
+            for m in METRICS:
+                row[m] = float(row[m]) if row[m] not in ("", None) else float("nan")
+        except ValueError as e:
+            raise file_error(path, f"line {i}: not a number ({e})") from None
+        if not row.get("category"):
+            row["category"] = noise_category(row["noise"])
+    return rows
+
+
+# --------------------------------------------------------------------------- summaries
+def _ordered(values: Iterable, key=None) -> list:
+    return sorted(dict.fromkeys(values), key=key) if key else list(dict.fromkeys(values))
+
+
+def _group_order(scores: list[dict], by: str | None) -> list:
+    if by is None:
+        return ["all"]
+    if by == "snr_db":
+        return _ordered((s["snr_db"] for s in scores), key=float)
+    if by == "category":
+        return [c for c in CATEGORIES if any(s["category"] == c for s in scores)]
+    cats = {s["noise"]: s["category"] for s in scores}
+    return _ordered(cats, key=lambda n: (CATEGORIES.index(cats[n]) if cats[n] in CATEGORIES else 9, n))
+
+
+def summarize(scores: list[dict], by: str | None = None) -> list[dict]:
+    """Means per system and group (``by``: None for overall, ``"snr_db"``, ``"noise"``, ``"category"``).
+
+    Each row: ``system``, the group value under ``by`` (``"group": "all"`` when overall), ``n``
+    (mixtures), and per metric ``m`` its mean over the non-NaN scores, ``m_gain``: the mean over
+    mixtures where both are finite of (system - noisy) on the same mixture (NaN for ``noisy``
+    itself or without noisy scores), and ``m_nan``: how many scores were NaN.
+    """
+    systems = _ordered(s["system"] for s in scores)
+    if NOISY in systems:
+        systems.remove(NOISY)
+        systems.insert(0, NOISY)
+    mix_key = lambda s: (s.get("split", ""), s["utt_id"], s["noise"], float(s["snr_db"]))  # noqa: E731
+    noisy = {mix_key(s): s for s in scores if s["system"] == NOISY}
+    out = []
+    for group in _group_order(scores, by):
+        for system in systems:
+            rows = [s for s in scores if s["system"] == system and (by is None or s[by] == group)]
+            if not rows:
+                continue
+            summary: dict = {"system": system, by or "group": group, "n": len(rows)}
+            for m in METRICS:
+                v = np.array([r[m] for r in rows], dtype=np.float64)
+                ok = np.isfinite(v)
+                summary[m] = float(v[ok].mean()) if ok.any() else float("nan")
+                base = np.array([noisy[mix_key(r)][m] if mix_key(r) in noisy else np.nan for r in rows])
+                paired = ok & np.isfinite(base)
+                summary[f"{m}_gain"] = float((v - base)[paired].mean()) if system != NOISY and paired.any() else float("nan")
+                summary[f"{m}_nan"] = int((~ok).sum())
+            out.append(summary)
+    return out
+
+
+def summary_columns(by: str | None) -> list[str]:
+    """CSV columns of :func:`summarize` rows."""
+    cols = ["system", by or "group", "n"]
+    cols += [f"{m}{suffix}" for m in METRICS for suffix in ("", "_gain")]
+    return cols + [f"{m}_nan" for m in METRICS]
+
+
+def write_summaries(scores: list[dict], out_dir: str | Path) -> dict[str, Path]:
+    """Write ``summary_{overall,snr,noise,category}.csv`` and ``summary.md``; return their paths."""
+    out = Path(out_dir)
+    paths = {}
+    for grouping in GROUPINGS:
+        by = _GROUP_KEY[grouping]
+        path = out / f"summary_{grouping}.csv"
+        write_text(path, _csv_text(summarize(scores, by), summary_columns(by)))
+        paths[grouping] = path
+    paths["markdown"] = out / "summary.md"
+    write_text(paths["markdown"], summary_markdown(scores))
+    return paths
+
+
+# --------------------------------------------------------------------------- tables
+@dataclass
+class Table:
+    """A rendered-format-neutral table: a title, column headers, rows of cell strings, notes."""
+
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    notes: list[str] = field(default_factory=list)
+
+    def markdown(self) -> str:
+        lines = [f"### {self.title}", "", "| " + " | ".join(self.header) + " |",
+                 "|" + "|".join(["---"] + ["---:"] * (len(self.header) - 1)) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        for note in self.notes:  # one paragraph each
+            lines += ["", note]
+        return "\n".join(lines) + "\n"
+
+
+def format_score(metric: str, mean: float, gain: float = float("nan")) -> str:
+    """``"2.118 (+0.930)"``, or ``"2.118"`` without a gain, ``"-"`` when undefined."""
+    if math.isnan(mean):
+        return "-"
+    d = _DECIMALS[metric]
+    # + 0.0 turns a rounded -0.0 into 0.0, so no "-0.000"
+    return f"{mean:.{d}f}" if math.isnan(gain) else f"{mean:.{d}f} ({round(gain, d) + 0.0:+.{d}f})"
+
+
+def _snr_label(snr: float) -> str:
+    return f"{snr:g} dB"
+
+
+def summary_tables(scores: list[dict]) -> list[Table]:
+    """Paper-style tables of the scores.
+
+    1. Overall: one row per system, each metric as ``mean (gain over noisy)``, with ``n``.
+    2. One table per metric: rows are systems, columns every SNR, each noise category and all.
+    3. One table per metric by noise type: rows are noises, columns systems.
+    """
+    overall = summarize(scores)
+    by_snr = summarize(scores, "snr_db")
+    by_cat = summarize(scores, "category")
+    by_noise = summarize(scores, "noise")
+    systems = [r["system"] for r in overall]
+    n_mix = overall[0]["n"]
+    utts = len({(s.get("split", ""), s["utt_id"]) for s in scores})
+    noises = _group_order(scores, "noise")
+    snrs = _group_order(scores, "snr_db")
+    note = (f"Mean over {n_mix} mixtures ({utts} utterances, {len(noises)} noises, {len(snrs)} SNRs); "
+            f"in parentheses: the mean paired gain over `{NOISY}`. Reference: gain x clean.")
+    nan_notes = [
+        f"{METRIC_LABELS[m]}: {r[f'{m}_nan']} of {r['n']} `{r['system']}` scores undefined (NaN), left out of the means."
+        for r in overall for m in METRICS if r[f"{m}_nan"]
+    ]
+    tables = [
+        Table(
+            "Overall",
+            ["System", "n", *(METRIC_LABELS[m] for m in METRICS)],
+            [[r["system"], str(r["n"]), *(format_score(m, r[m], r[f"{m}_gain"]) for m in METRICS)] for r in overall],
+            [note, *nan_notes],
+        )
+    ]
+    cats = [c for c in CATEGORIES if any(r["category"] == c for r in by_cat)]
+    for m in METRICS:
+        header = ["System", *(_snr_label(s) for s in snrs), *cats, "all"]
+        rows = []
+        for system in systems:
+            cells = [next(r for r in by_snr if r["system"] == system and r["snr_db"] == s) for s in snrs]
+            cells += [next(r for r in by_cat if r["system"] == system and r["category"] == c) for c in cats]
+            cells += [next(r for r in overall if r["system"] == system)]
+            rows.append([system, *(format_score(m, c[m], c[f"{m}_gain"]) for c in cells)])
+        tables.append(Table(f"{METRIC_LABELS[m]} by SNR and noise category", header, rows))
+    for m in METRICS:
+        rows = []
+        for noise in noises:
+            cells = {r["system"]: r for r in by_noise if r["noise"] == noise}
+            category = next(r["category"] for r in scores if r["noise"] == noise)
+            rows.append([noise, category, *(format_score(m, cells[s][m], cells[s][f"{m}_gain"]) if s in cells else "-" for s in systems)])
+        tables.append(Table(f"{METRIC_LABELS[m]} by noise type", ["Noise", "Category", *systems], rows))
+    return tables
+
+
+def summary_markdown(scores: list[dict], title: str = "Scores") -> str:
+    """All of :func:`summary_tables` as Markdown, ready to print or paste."""
+    return f"## {title}\n\n" + "\n".join(t.markdown() for t in summary_tables(scores))
+
+
+def default_jobs() -> int:
+    """A sensible ``jobs`` default: the CPUs this process may use, at most 8."""
+    return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))

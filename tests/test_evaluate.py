@@ -1,0 +1,185 @@
+"""Scoring a mixture set end to end: oracle and pass-through systems, errors, summaries."""
+
+from __future__ import annotations
+
+import csv
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emgse.config import MixConfig
+from emgse.corpora.prepared import write_corpus_info, write_utterance
+from emgse.errors import EmgseError
+from emgse.evaluate import (
+    SCORE_COLUMNS,
+    evaluate,
+    noise_category,
+    read_scores,
+    summarize,
+    summary_markdown,
+)
+from emgse.files import read_audio, write_wav
+from emgse.mixing import NoiseBank, mix_corpus, read_manifest
+from tests.test_metrics import speech_like
+
+SNRS = (-5.0, 5.0)
+
+
+def make_mixtures(root: Path, utterances: int = 2, seconds: float = 1.5) -> Path:
+    """A prepared corpus of speech-like test utterances mixed with a talker and white noise."""
+    data = root / "prepared"
+    for i in range(utterances):
+        write_utterance(data, "test", f"utt{i:02d}", speech_like(seconds, seed=i), np.zeros((int(seconds * 2000), 4)))
+    write_corpus_info(data, emg_fs=2000, emg_channels=4, source="test")
+    talker = root / "noise" / "female_talker.wav"
+    write_wav(talker, speech_like(4.0, seed=99), 16000)
+    bank = NoiseBank.from_sources([talker, "white"])
+    mix_corpus(data, ["test"], bank, MixConfig(snrs_db=SNRS, seed=0), root / "mix", progress=False)
+    return root / "mix"
+
+
+def write_system(mix: Path, enh: Path, name: str, fn) -> None:
+    """ENH/<name>/<path> = fn(noisy, gain * clean) for every manifest row."""
+    corpus = mix.parent / "prepared"
+    for row in read_manifest(mix):
+        noisy, _ = read_audio(mix / row["path"])
+        clean, _ = read_audio(corpus / row["clean"])
+        write_wav(enh / name / row["path"], fn(noisy, row["gain"] * clean), 16000)
+
+
+@pytest.fixture(scope="module")
+def mixset(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("eval")
+    mix = make_mixtures(root)
+    enh = root / "enh"
+    write_system(mix, enh, "oracle", lambda noisy, ref: ref)
+    write_system(mix, enh, "passthrough", lambda noisy, ref: noisy)
+    return mix, enh
+
+
+@pytest.fixture(scope="module")
+def scored(mixset, tmp_path_factory) -> tuple[list[dict], Path]:
+    mix, enh = mixset
+    out = tmp_path_factory.mktemp("scores")
+    return evaluate(mix, enh, None, out, jobs=2, progress=False), out
+
+
+def test_scores_csv_layout_and_rows(mixset, scored):
+    scores, out = scored
+    with open(out / "scores.csv", newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        lines = list(reader)
+    assert header[:8] == ["system", "utt_id", "noise", "snr_db", "pesq", "stoi", "estoi", "si_sdr"]
+    assert tuple(header) == SCORE_COLUMNS
+    # 2 utterances x 2 noises x 2 SNRs, for noisy + 2 systems (found as folders, sorted)
+    assert len(lines) == len(scores) == 3 * 8
+    assert [s["system"] for s in scores[::8]] == ["noisy", "oracle", "passthrough"]
+    back = read_scores(out / "scores.csv")
+    for a, b in zip(scores, back, strict=True):
+        for m in ("pesq", "stoi", "estoi", "si_sdr"):
+            assert b[m] == pytest.approx(a[m], rel=1e-5)
+    assert {s["category"] for s in scores} == {"speech", "nonspeech"}
+
+
+def test_reference_is_gain_times_clean(scored):
+    scores, _ = scored
+    by_system = {name: [s for s in scores if s["system"] == name] for name in ("noisy", "oracle", "passthrough")}
+    for s in by_system["oracle"]:
+        assert s["si_sdr"] > 100 and s["stoi"] > 0.999 and s["pesq"] > 4.4
+    # pass-through scores exactly like the noisy input, and its SI-SDR is close to the mixing SNR
+    for a, b in zip(by_system["noisy"], by_system["passthrough"], strict=True):
+        for m in ("pesq", "stoi", "estoi", "si_sdr"):
+            assert b[m] == pytest.approx(a[m], abs=1e-9)  # equal up to BLAS rounding
+        assert a["si_sdr"] == pytest.approx(a["snr_db"], abs=1.0)
+
+
+def test_summaries_gain_and_files(scored):
+    scores, out = scored
+    for name in ("summary_overall.csv", "summary_snr.csv", "summary_noise.csv", "summary_category.csv", "summary.md", "evaluate.json"):
+        assert (out / name).is_file(), name
+    by_snr = summarize(scores, "snr_db")
+    assert [r["snr_db"] for r in by_snr if r["system"] == "noisy"] == list(SNRS)
+    for r in by_snr:
+        assert r["n"] == 4
+        if r["system"] == "passthrough":
+            assert r["pesq_gain"] == pytest.approx(0.0, abs=1e-9) and r["stoi_gain"] == pytest.approx(0.0, abs=1e-9)
+        if r["system"] == "oracle":
+            assert r["pesq_gain"] > 1.0 and r["stoi_gain"] > 0.05 and r["si_sdr_gain"] > 50
+    # noisy gets worse at lower SNR
+    noisy = [r for r in by_snr if r["system"] == "noisy"]
+    assert noisy[0]["stoi"] < noisy[1]["stoi"] and noisy[0]["pesq"] < noisy[1]["pesq"]
+    with open(out / "summary_snr.csv", newline="") as f:
+        header = next(csv.reader(f))
+    assert header[:5] == ["system", "snr_db", "n", "pesq", "pesq_gain"]
+    cats = summarize(scores, "category")
+    assert [r["category"] for r in cats[::3]] == ["speech", "nonspeech"]
+    md = (out / "summary.md").read_text()
+    assert md == summary_markdown(scores)
+    assert "| System | n | PESQ | STOI | ESTOI | SI-SDR (dB) |" in md
+    assert "| System | -5 dB | 5 dB | speech | nonspeech | all |" in md
+    assert "| Noise | Category | noisy | oracle | passthrough |" in md
+    overall = summarize(scores)
+    oracle = next(r for r in overall if r["system"] == "oracle")
+    assert f"| oracle | 8 | {oracle['pesq']:.3f} ({oracle['pesq_gain']:+.3f}) |" in md
+
+
+def test_parallel_equals_in_process(mixset, scored, tmp_path):
+    mix, enh = mixset
+    serial = evaluate(mix, enh, ["oracle"], tmp_path, jobs=1, limit=3, progress=False)
+    assert [s["system"] for s in serial] == ["noisy"] * 3 + ["oracle"] * 3
+    parallel = [s for s in scored[0] if s["system"] in ("noisy", "oracle")]
+    parallel = [s for s in parallel if s["path"] in {x["path"] for x in serial}]
+    for a, b in zip(serial, parallel, strict=True):
+        assert a.keys() == b.keys()
+        assert all(a[k] == pytest.approx(b[k], abs=1e-9) if isinstance(a[k], float) else a[k] == b[k] for k in a)
+
+
+def test_noisy_only_without_enhanced(mixset, tmp_path):
+    mix, _ = mixset
+    scores = evaluate(mix, None, None, tmp_path, jobs=1, limit=2, progress=False)
+    assert [s["system"] for s in scores] == ["noisy", "noisy"]
+    assert all(math.isnan(r["pesq_gain"]) for r in summarize(scores))
+
+
+def test_nan_scores_are_left_out_and_counted(scored):
+    scores = [dict(s) for s in scored[0]]
+    target = next(s for s in scores if s["system"] == "oracle")
+    target["pesq"] = float("nan")
+    row = next(r for r in summarize(scores) if r["system"] == "oracle")
+    finite = [s["pesq"] for s in scores if s["system"] == "oracle" and np.isfinite(s["pesq"])]
+    assert row["pesq_nan"] == 1 and row["n"] == 8
+    assert row["pesq"] == pytest.approx(np.mean(finite))
+    assert "1 of 8 `oracle` scores undefined" in summary_markdown(scores)
+
+
+def test_missing_and_wrong_length_outputs_are_one_line_errors(mixset, tmp_path):
+    mix, enh = mixset
+    broken = tmp_path / "enh"
+    shutil.copytree(enh / "oracle", broken / "sys")
+    rows = read_manifest(mix)
+    victim = broken / "sys" / rows[1]["path"]
+    victim.unlink()
+    with pytest.raises(EmgseError, match=r"enhanced file not found") as e:
+        evaluate(mix, broken, None, tmp_path / "out", jobs=1, progress=False)
+    assert str(victim) in str(e.value) and "\n" not in str(e.value)
+    audio, _ = read_audio(enh / "oracle" / rows[1]["path"])
+    write_wav(victim, audio[:-10], 16000)
+    for jobs in (1, 2):
+        with pytest.raises(EmgseError, match=r"samples, expected") as e:
+            evaluate(mix, broken, None, tmp_path / "out", jobs=jobs, progress=False)
+        assert str(victim) in str(e.value) and "\n" not in str(e.value)
+    with pytest.raises(EmgseError, match="no folder for system 'nope'"):
+        evaluate(mix, broken, ["nope"], tmp_path / "out", progress=False)
+    with pytest.raises(EmgseError, match="no folder of enhanced outputs"):
+        evaluate(mix, None, ["sys"], tmp_path / "out", progress=False)
+
+
+def test_noise_category():
+    speech = ["female", "male_english", "2M+1F_talkers", "babble", "chinese_2F", "competing_speech"]
+    nonspeech = ["car", "engine", "pink", "white", "street1", "hum"]
+    assert [noise_category(n) for n in speech] == ["speech"] * len(speech)
+    assert [noise_category(n) for n in nonspeech] == ["nonspeech"] * len(nonspeech)

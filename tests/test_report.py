@@ -1,0 +1,109 @@
+"""The HTML report: self-contained, with the tables, plots that decode, and one player per signal."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from emgse.errors import EmgseError
+from emgse.evaluate import evaluate, summary_tables
+from emgse.report import build_report, log_spectrogram, pick_examples, write_report
+from tests.test_evaluate import make_mixtures, write_system
+from tests.test_metrics import speech_like
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def mixset(tmp_path_factory):
+    """One utterance x (talker, white) x 2 SNRs, with an oracle and a pass-through system."""
+    root = tmp_path_factory.mktemp("report")
+    mix = make_mixtures(root, utterances=1)
+    write_system(mix, root / "enh", "oracle", lambda noisy, ref: ref)
+    write_system(mix, root / "enh", "passthrough", lambda noisy, ref: noisy)
+    return mix, root / "enh"
+
+
+@pytest.fixture(scope="module")
+def scored(mixset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report_scores")
+    return evaluate(*mixset, None, out, jobs=2, progress=False), out
+
+
+def data_uris(page: str, kind: str) -> list[bytes]:
+    return [base64.b64decode(m) for m in re.findall(rf'src="data:{kind};base64,([A-Za-z0-9+/=]+)"', page)]
+
+
+def test_report_is_self_contained_with_tables_plots_and_audio(scored, tmp_path):
+    scores, out = scored
+    clean = speech_like(1.0, seed=3)
+    noisy = clean + 0.05 * np.random.default_rng(0).standard_normal(clean.size)
+    examples = [
+        {"label": "first", "signals": {"clean": clean, "noisy": noisy, "emgse": 0.5 * (clean + noisy)}},
+        {"label": "second <flat>", "clean": clean, "noisy": 3 * noisy},  # flat form, loud: scaled for playback
+    ]
+    notes = ["SIMULATED EMG — not results on real EMG"]
+    path = write_report(tmp_path / "report.html", out / "scores.csv", examples, "Test & report", notes)
+    page = path.read_text(encoding="utf-8")
+    # self-contained: every src/href is inline data
+    assert not re.search(r'(src|href)="(?!data:)', page)
+    assert "http" not in page
+    assert "<title>Test &amp; report</title>" in page and notes[0] in page
+    assert "second &lt;flat&gt;" in page
+    # the summary tables, with their numbers
+    for table in summary_tables(scores):
+        assert f"<h3>{table.title}</h3>" in page
+        assert "<td>" + "</td><td>".join(table.rows[0]) + "</td>" in page
+    # one spectrogram and one player per signal, plus two plots
+    assert page.count("<audio controls") == 5
+    pngs = data_uris(page, "image/png")
+    assert len(pngs) == 5 + 2
+    import matplotlib.image
+
+    for png in pngs:
+        assert png.startswith(PNG_MAGIC)
+        image = matplotlib.image.imread(io.BytesIO(png), format="png")
+        assert image.ndim == 3 and image.shape[0] > 50 and image.shape[1] > 100
+    wavs = data_uris(page, "audio/wav")
+    assert len(wavs) == 5
+    first, fs = sf.read(io.BytesIO(wavs[0]))
+    assert fs == 16000 and first.shape == clean.shape
+    np.testing.assert_allclose(first, clean, atol=1 / 32768 + 1e-9)  # level kept when it fits
+    loud, _ = sf.read(io.BytesIO(wavs[4]))
+    assert np.max(np.abs(loud)) == pytest.approx(0.9, abs=1e-3)  # scaled down jointly, not clipped
+
+
+def test_build_report_picks_examples_from_disk(mixset, scored, tmp_path):
+    mix, enh = mixset
+    scores, out = scored
+    chosen = pick_examples(scores, 3)
+    # hardest SNR first, alternating categories, distinct noises while they last, one utterance
+    assert [(c["snr_db"], c["category"]) for c in chosen] == [(-5.0, "speech"), (-5.0, "nonspeech"), (5.0, "speech")]
+    assert len({c["utt_id"] for c in chosen}) == 1
+    assert len(pick_examples(scores, 10)) == 4  # every mixture of that utterance, once
+    page = build_report(tmp_path / "r.html", out, mixtures_dir=mix, enhanced_root=enh, n_examples=3,
+                        title="t", notes=["n"]).read_text()
+    # clean, noisy, oracle, passthrough for each of the 3 examples
+    assert page.count("<audio controls") == 12
+    with pytest.raises(EmgseError, match="enhanced outputs"):
+        build_report(tmp_path / "r2.html", out, mixtures_dir=mix)
+    assert build_report(tmp_path / "r3.html", out).read_text().count("<audio") == 0
+
+
+def test_bad_example_is_a_clear_error(scored, tmp_path):
+    _, out = scored
+    with pytest.raises(EmgseError, match="'x'.*signal 'noisy'"):
+        write_report(tmp_path / "r.html", out / "scores.csv", [{"label": "x", "noisy": np.full(100, np.nan)}])
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_log_spectrogram_shape_and_peak():
+    t = np.arange(16000) / 16000
+    spec = log_spectrogram(np.sin(2 * np.pi * 1000 * t))
+    assert spec.shape == (257, (16000 - 512) // 128 + 1)
+    assert np.argmax(spec.mean(axis=1)) == 32  # 1000 Hz / (16000 / 512) per bin

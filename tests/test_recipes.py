@@ -17,7 +17,7 @@ def read_scores(path):
 def test_demo_tiny(tmp_path):
     cfg = DemoConfig(
         utterances=6, test=1, val=1, test_snrs=(-6.0, 4.0), test_noises=("pink", "talker"), train_noises=("white", "brown"),
-        minutes_per_model=0.01, jobs=1,
+        epochs=1, jobs=1,
     )
     out = tmp_path / "demo"
     run_demo(out, cfg, progress=False)

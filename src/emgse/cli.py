@@ -389,7 +389,8 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--noise-train", nargs="+", default=None, help="training noises (folders, files or generated names); default: a generated bank")
     p.add_argument("--noise-test", nargs="+", default=None, help="test noises; default: generated noises not used in training (incl. babble)")
     p.add_argument("--utterances", type=int, default=60, help="simulated utterances (10 test, 6 validation, the rest training)")
-    p.add_argument("--minutes-per-model", type=float, default=2.5, help="training budget per model")
+    p.add_argument("--epochs", type=int, default=3, help="training epochs per model (the same for every model)")
+    p.add_argument("--minutes-per-model", type=float, default=None, help="optional cap on training time per model")
     p.add_argument("--cheek", action="store_true", help="also train EMGSE on the 28 cheek channels")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--jobs", type=int, default=2, help="processes for scoring")
@@ -402,7 +403,13 @@ def _run_demo(args: argparse.Namespace) -> int:
     from emgse.recipes import DemoConfig, run_demo
 
     config = dataclasses.replace(
-        DemoConfig(), utterances=args.utterances, minutes_per_model=args.minutes_per_model, cheek=args.cheek, seed=args.seed, jobs=args.jobs
+        DemoConfig(),
+        utterances=args.utterances,
+        epochs=args.epochs,
+        minutes_per_model=args.minutes_per_model,
+        cheek=args.cheek,
+        seed=args.seed,
+        jobs=args.jobs,
     )
     run_demo(args.out, config, noise_train=args.noise_train, noise_test=args.noise_test, progress=not args.quiet)
     return 0

@@ -20,6 +20,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._util import best_of, print_table  # noqa: E402
 from tests.conftest import write_csl_utterance  # noqa: E402
 
 from emgse.config import MixConfig  # noqa: E402
@@ -27,15 +28,6 @@ from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array  # no
 from emgse.features.audio import from_log_magnitude, log_magnitude  # noqa: E402
 from emgse.features.emg import td_features, td_features_reference  # noqa: E402
 from emgse.mixing import NoiseBank, mix_corpus  # noqa: E402
-
-
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:
@@ -77,11 +69,7 @@ def main() -> None:
         t_mix = time.perf_counter() - t0
         rows.append((f"mix, {len(out)} mixtures (4 noises x 4 SNRs)", f"{t_mix:.2f} s", f"{len(out) / t_mix:.1f} mixtures/s, {args.utterances / t_mix:.2f} utt/s"))
 
-    width = max(len(r[0]) for r in rows)
-    print(f"{'benchmark':<{width}}  {'time':>10}  result")
-    print(f"{'-' * width}  {'-' * 10}  {'-' * 40}")
-    for name, t, result in rows:
-        print(f"{name:<{width}}  {t:>10}  {result}")
+    print_table(("benchmark", "time", "result"), rows)
 
 
 if __name__ == "__main__":

@@ -13,25 +13,16 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tests.test_evaluate as fixtures  # noqa: E402
+from benchmarks._util import best_of  # noqa: E402
 from tests.test_metrics import add_white_noise, speech_like  # noqa: E402
 
 from emgse.evaluate import evaluate  # noqa: E402
 from emgse.metrics import pesq_wb, score_pair, si_sdr, stoi  # noqa: E402
-
-
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:

@@ -9,22 +9,27 @@ training steps of each model with the real data loader, and whole-utterance enha
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from emgse.config import EmgConfig, MixConfig
-from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array
-from emgse.corpora.simulated.config import SimulationConfig
-from emgse.corpora.simulated.writer import simulate_corpus
-from emgse.data import FeatureStore, SegmentDataset
-from emgse.enhance import Enhancer
-from emgse.files import read_audio, read_npy
-from emgse.mixing import NoiseBank, mix_corpus, read_manifest
-from emgse.models import build_model, count_parameters
-from emgse.train import TrainConfig, _batches, _Dist, l1_loss, store_for, train
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._util import print_table  # noqa: E402
+
+from emgse.config import EmgConfig, MixConfig  # noqa: E402
+from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array  # noqa: E402
+from emgse.corpora.simulated.config import SimulationConfig  # noqa: E402
+from emgse.corpora.simulated.writer import simulate_corpus  # noqa: E402
+from emgse.data import FeatureStore, SegmentDataset  # noqa: E402
+from emgse.enhance import Enhancer  # noqa: E402
+from emgse.files import read_audio, read_npy  # noqa: E402
+from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
+from emgse.models import build_model, count_parameters  # noqa: E402
+from emgse.train import TrainConfig, _batches, _Dist, l1_loss, store_for, train  # noqa: E402
 
 
 def main() -> None:
@@ -87,11 +92,7 @@ def main() -> None:
                 audio_s += len(noisy) / 16000
             rows.append((f"enhance emgse (TD features + model + iSTFT), {threads} thread(s)", f"RTF {compute / audio_s:.3f}",
                          f"{audio_s:.0f} s of audio in {compute:.1f} s"))
-    width = max(len(r[0]) for r in rows)
-    print(f"{'benchmark':<{width}}  {'result':>18}  detail")
-    print(f"{'-' * width}  {'-' * 18}  {'-' * 40}")
-    for name, result, detail in rows:
-        print(f"{name:<{width}}  {result:>18}  {detail}")
+    print_table(("benchmark", "result", "detail"), rows)
 
 
 if __name__ == "__main__":

@@ -132,15 +132,19 @@ def save_config(config: Any, path: str | Path) -> None:
     write_text(path, yaml.safe_dump(to_dict(config), sort_keys=False))
 
 
-def load_config(cls: type, path: str | Path) -> Any:
-    """Read a YAML config into dataclass ``cls``."""
-    path = Path(path)
+def _read_yaml(path: Path) -> Any:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise EmgseError(f"{path}: file not found") from None
     except yaml.YAMLError as e:
         raise EmgseError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+
+
+def load_config(cls: type, path: str | Path) -> Any:
+    """Read a YAML config into dataclass ``cls``."""
+    path = Path(path)
+    data = _read_yaml(path)
     try:
         return from_dict(cls, data)
     except EmgseError as e:
@@ -150,12 +154,7 @@ def load_config(cls: type, path: str | Path) -> Any:
 def load_yaml_sections(path: str | Path, sections: tuple[str, ...]) -> dict[str, dict]:
     """Read a YAML mapping and return the named sections (missing ones empty); unknown ones are an error."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise EmgseError(f"{path}: file not found") from None
-    except yaml.YAMLError as e:
-        raise EmgseError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    data = _read_yaml(path)
     if not isinstance(data, dict):
         raise EmgseError(f"{path}: expected a mapping with sections {', '.join(sections)}")
     unknown = set(data) - set(sections)

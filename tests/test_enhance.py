@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emgse.enhance import Enhancer, enhance_file, enhance_mixtures
+from emgse.enhance import Enhancer, enhance_file, enhance_folder, enhance_mixtures
 from emgse.errors import EmgseError
 from emgse.mixing import read_manifest
 from emgse.train import TrainConfig, train
@@ -64,3 +64,18 @@ def test_batch_mode_mirrors_manifest(trained, tmp_path):
         assert len(y) == len(noisy) and fs == 16000
     with pytest.raises(EmgseError, match="not empty"):
         enhance_mixtures(trained["ckpt"], trained["mix_test"], tmp_path / "enh", system="emgse", progress=False)
+
+
+def test_folder_mode_on_prepared_layout(trained, tmp_path):
+    written = enhance_folder(trained["ckpt"], trained["prep"] / "test", tmp_path / "out", progress=False)
+    assert [p.name for p in written] == ["utttest00.wav", "utttest01.wav"]
+    for p in written:
+        y, _ = sf.read(p)
+        x, _ = sf.read(trained["prep"] / "test" / p.name)
+        assert len(y) == len(x)
+    with pytest.raises(EmgseError, match="input folder"):
+        enhance_folder(trained["ckpt"], trained["prep"] / "test", trained["prep"] / "test", progress=False)
+    (tmp_path / "lonely").mkdir()
+    sf.write(tmp_path / "lonely" / "a.wav", np.zeros(8000), 16000)
+    with pytest.raises(EmgseError, match=r"a\.emg\.npy: EMG for a\.wav not found"):
+        enhance_folder(trained["ckpt"], tmp_path / "lonely", tmp_path / "o2", progress=False)

@@ -286,7 +286,9 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
             "  (any audio rate, resampled and back; output has exactly the input's length; EMG and\n"
             "  audio may differ by up to 100 ms).\n"
             "Batch: --mixtures MIX --out ENH writes ENH/<system>/<mixture path> for the test split,\n"
-            "  reading EMG from the prepared corpus the mixtures were made from."
+            "  reading EMG from the prepared corpus the mixtures were made from.\n"
+            "Folder: --folder DIR --out OUTDIR enhances every X.wav of DIR with X.emg.npy beside it\n"
+            "  (the prepared layout) into OUTDIR/X.wav."
         ),
         formatter_class=_Formatter,
     )
@@ -294,6 +296,7 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--audio", type=Path, help="noisy recording (mono)")
     src.add_argument("--mixtures", type=Path, help="mixture folder (batch mode)")
+    src.add_argument("--folder", type=Path, help="folder of X.wav + X.emg.npy (folder mode)")
     p.add_argument("--emg", type=Path, default=None, help="EMG .npy (samples, channels), single-recording mode")
     p.add_argument("--emg-fs", type=float, default=None, help="EMG rate in Hz (default: the checkpoint's)")
     p.add_argument("--out", required=True, type=Path, help="output WAV (single) or output root (batch)")
@@ -304,9 +307,12 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_enhance(args: argparse.Namespace) -> int:
-    from emgse.enhance import enhance_file, enhance_mixtures
+    from emgse.enhance import enhance_file, enhance_folder, enhance_mixtures
 
-    if args.mixtures:
+    if args.folder:
+        written = enhance_folder(args.checkpoint, args.folder, args.out, emg_fs=args.emg_fs, force=args.force, progress=not args.quiet)
+        print(f"enhanced {len(written)} files -> {args.out}")
+    elif args.mixtures:
         target = enhance_mixtures(
             args.checkpoint, args.mixtures, args.out, system=args.system, splits=tuple(args.split), force=args.force, progress=not args.quiet
         )

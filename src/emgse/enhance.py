@@ -151,3 +151,34 @@ def enhance_mixtures(
         y = enhancer.enhance(noisy, emg, where=str(mixtures_dir / r["path"]))
         write_wav(target / r["path"], y, fs)
     return target
+
+
+def enhance_folder(
+    checkpoint: str | Path,
+    folder: str | Path,
+    out: str | Path,
+    *,
+    emg_fs: float | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> list[Path]:
+    """Enhance every ``X.wav`` of ``folder`` (with ``X.emg.npy`` beside it, as in the prepared
+    layout) into ``out/X.wav``. Returns the written paths."""
+    folder, out = Path(folder), Path(out)
+    if not folder.is_dir():
+        raise file_error(folder, "folder not found")
+    if out.resolve() == folder.resolve():
+        raise file_error(out, "output folder is the input folder (inputs would be overwritten)")
+    wavs = sorted(p for p in folder.glob("*.wav") if not p.name.startswith("."))
+    if not wavs:
+        raise file_error(folder, "no .wav files")
+    enhancer = Enhancer(checkpoint)
+    written = []
+    for wav in tqdm(wavs, desc=f"enhance {folder.name}", unit="file", disable=not progress):
+        emg = wav.with_name(f"{wav.stem}.emg.npy")
+        if enhancer.uses_emg and not emg.is_file():
+            raise file_error(emg, f"EMG for {wav.name} not found (expected <name>.emg.npy beside it)")
+        target = out / wav.name
+        enhance_file(checkpoint, wav, target, emg=emg if enhancer.uses_emg else None, emg_fs=emg_fs, force=force, enhancer=enhancer)
+        written.append(target)
+    return written

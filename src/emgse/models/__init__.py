@@ -7,18 +7,24 @@ to an estimate of the clean log1p magnitude ``(batch, frames, 257)``.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 import torch
 
 from emgse.errors import EmgseError
-from emgse.models.paper import AudioOnlySE, EmgOnlySE, EmgSE
 
-MODELS: dict[str, Callable[..., torch.nn.Module]] = {
-    "audio": AudioOnlySE,
-    "emgse": EmgSE,
-    "emg-only": EmgOnlySE,
-}
+# Each family module defines ``MODELS = {name: constructor}``; the registry is their union.
+FAMILIES = ("paper", "causal", "fusion")
+MODELS: dict[str, Callable[..., torch.nn.Module]] = {}
+for _family in FAMILIES:
+    try:
+        _module = importlib.import_module(f"emgse.models.{_family}")
+    except ModuleNotFoundError as _e:  # a family not written yet
+        if _e.name != f"emgse.models.{_family}":
+            raise
+        continue
+    MODELS.update(_module.MODELS)
 
 
 def build_model(name: str, **kwargs) -> torch.nn.Module:

@@ -146,3 +146,6 @@ class EmgOnlySE(nn.Module):
 
     def forward(self, log_mag: torch.Tensor | None, emg: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.fusion(self.emg_encoder(emg)))
+
+
+MODELS = {"audio": AudioOnlySE, "emgse": EmgSE, "emg-only": EmgOnlySE}

@@ -197,9 +197,20 @@ def store_for(mixtures_dir: Path, split: str, emg_config: EmgConfig, *, progress
 
 
 def model_args_for(config: TrainConfig, store: FeatureStore, emg_config: EmgConfig) -> dict:
-    if config.model == "audio":
-        return {}
-    return {"emg_dims": store.emg_dims, "context": emg_config.context}
+    """Data-dependent constructor arguments: ``emg_dims`` and ``context`` where the model takes them."""
+    import inspect
+
+    from emgse.models import MODELS
+
+    if config.model not in MODELS:
+        raise EmgseError(f"unknown model {config.model!r} (known: {', '.join(MODELS)})")
+    params = inspect.signature(MODELS[config.model]).parameters
+    args = {}
+    if "emg_dims" in params:
+        args["emg_dims"] = store.emg_dims
+    if "context" in params:
+        args["context"] = emg_config.context
+    return args
 
 
 def train(

@@ -1,0 +1,135 @@
+"""A fusion family beyond the paper: masking, a convolutional EMG encoder, gated fusion, and
+modality / channel dropout for graceful degradation.
+
+``emgse-mask`` (and ``audio-mask``, the same network without EMG):
+
+- Spectrogram encoder: 257 -> 256, LayerNorm + ReLU on the noisy log1p magnitude.
+- EMG encoder: a temporal convolutional network over per-frame TD features (no 5425-wide dense
+  layer): 1x1 conv dims -> 128, then residual dilated convolutions (kernel 3, dilations 1, 2, 4,
+  8) whose receptive field (31 frames, +-15 like the paper's context) is cropped from the data's
+  context margins.
+- Gated fusion: ``h = a + sigmoid(W [a; e]) * U e``; with EMG absent the gate can close and the
+  network falls back to audio alone.
+- Decoder: 2-layer bidirectional LSTM (256 per direction, concatenated) -> 257 -> sigmoid: a
+  bounded mask in [0, 1] on the noisy magnitude. The output is still a log1p magnitude,
+  ``log1p(mask * expm1(noisy))``, so the trainer, enhancer and scorer are unchanged.
+- Training-time dropout of the EMG (robustness to failing electrodes): with probability
+  ``modality_dropout`` a whole example's EMG is removed (set to 0), otherwise each channel is
+  removed with probability ``channel_dropout``. ``n_td`` features per channel (5).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+N_BINS = 257
+
+
+class FrameNorm(nn.LayerNorm):
+    """LayerNorm over channels at each frame of ``(B, C, L)``: local in time (streamable)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
+class ResidualDilatedConv(nn.Module):
+    def __init__(self, channels: int, dilation: int, kernel: int = 3, dropout: float = 0.1):
+        super().__init__()
+        self.conv = nn.Conv1d(channels, channels, kernel, dilation=dilation)
+        self.norm = FrameNorm(channels)
+        self.drop = nn.Dropout(dropout)
+        self.trim = dilation * (kernel - 1) // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, L) -> (B, C, L - 2 * trim)
+        y = self.drop(F.gelu(self.norm(self.conv(x))))
+        return x[..., self.trim : x.shape[-1] - self.trim] + y
+
+
+class TemporalEmgEncoder(nn.Module):
+    """``(B, T + 2K, dims) -> (B, T, hidden)``; needs ``K >= receptive_field // 2`` margin frames."""
+
+    def __init__(self, dims: int, context: int, hidden: int = 128, dilations: tuple[int, ...] = (1, 2, 4, 8), dropout: float = 0.1):
+        super().__init__()
+        self.context = context
+        self.inp = nn.Conv1d(dims, hidden, 1)
+        self.blocks = nn.ModuleList(ResidualDilatedConv(hidden, d, dropout=dropout) for d in dilations)
+        self.reach = sum(b.trim for b in self.blocks)  # frames consumed on each side
+        if self.reach > context:
+            raise ValueError(f"the EMG encoder needs {self.reach} context frames each side, the data gives {context}")
+
+    def forward(self, emg: torch.Tensor) -> torch.Tensor:
+        skip = self.context - self.reach
+        x = emg[:, skip : emg.shape[1] - skip].transpose(1, 2)  # (B, dims, T + 2 * reach)
+        x = F.gelu(self.inp(x))
+        for block in self.blocks:
+            x = block(x)
+        return x.transpose(1, 2)  # (B, T, hidden)
+
+
+def drop_emg(emg: torch.Tensor, n_td: int, modality: float, channel: float) -> torch.Tensor:
+    """Training-time EMG dropout: whole examples with prob ``modality``, else channels with prob ``channel``.
+
+    ``emg``: ``(B, L, channels * n_td)``.
+    """
+    batch, _, dims = emg.shape
+    channels = dims // n_td
+    keep_example = (torch.rand(batch, 1, 1, device=emg.device) >= modality).to(emg.dtype)
+    keep_channel = (torch.rand(batch, 1, channels, device=emg.device) >= channel).to(emg.dtype)
+    mask = (keep_example * keep_channel).repeat_interleave(n_td, dim=-1)
+    return emg * mask
+
+
+class MaskFusionSE(nn.Module):
+    """Bounded-mask enhancement with optional EMG (see the module docstring).
+
+    Args:
+        emg_dims: per-frame EMG features (channels * 5); 0 builds the audio-only variant.
+        context: EMG margin frames the data supplies on each side (EmgConfig.context).
+    """
+
+    def __init__(
+        self,
+        emg_dims: int = 175,
+        context: int = 15,
+        n_bins: int = N_BINS,
+        hidden: int = 256,
+        emg_hidden: int = 128,
+        modality_dropout: float = 0.2,
+        channel_dropout: float = 0.1,
+        n_td: int = 5,
+    ):
+        super().__init__()
+        self.uses_emg = emg_dims > 0
+        self.uses_audio = True
+        self.context, self.n_td = context, n_td
+        self.modality_dropout, self.channel_dropout = modality_dropout, channel_dropout
+        self.spectrogram_encoder = nn.Sequential(nn.Linear(n_bins, hidden), nn.LayerNorm(hidden), nn.ReLU())
+        if self.uses_emg:
+            self.emg_encoder = TemporalEmgEncoder(emg_dims, context, emg_hidden)
+            self.gate = nn.Linear(hidden + emg_hidden, hidden)
+            self.emg_proj = nn.Linear(emg_hidden, hidden)
+        self.lstm = nn.LSTM(hidden, hidden, num_layers=2, batch_first=True, bidirectional=True)
+        self.out = nn.Linear(2 * hidden, n_bins)
+
+    def forward(self, log_mag: torch.Tensor, emg: torch.Tensor | None = None) -> torch.Tensor:
+        a = self.spectrogram_encoder(log_mag)  # (B, T, H)
+        if self.uses_emg:
+            if emg is None:
+                emg = log_mag.new_zeros(log_mag.shape[0], log_mag.shape[1] + 2 * self.context, self.emg_encoder.inp.in_channels)
+            if self.training and (self.modality_dropout > 0 or self.channel_dropout > 0):
+                emg = drop_emg(emg, self.n_td, self.modality_dropout, self.channel_dropout)
+            e = self.emg_encoder(emg)  # (B, T, E)
+            a = a + torch.sigmoid(self.gate(torch.cat([a, e], dim=-1))) * self.emg_proj(e)
+        h, _ = self.lstm(a)  # (B, T, 2H)
+        mask = torch.sigmoid(self.out(h))  # (B, T, 257) in [0, 1]
+        return torch.log1p(mask * torch.expm1(log_mag))
+
+
+def audio_mask(n_bins: int = N_BINS, hidden: int = 256) -> MaskFusionSE:
+    """The same masking network without EMG (the fair audio-only comparison)."""
+    return MaskFusionSE(emg_dims=0, context=0, n_bins=n_bins, hidden=hidden)
+
+
+MODELS = {"emgse-mask": MaskFusionSE, "audio-mask": audio_mask}

@@ -1,0 +1,138 @@
+"""Quality benchmark: every compared system trained under the same budget on one simulated corpus.
+
+    python benchmarks/quality.py --out runs/quality            # about 40-60 min on 2 CPU cores
+    python benchmarks/quality.py --out runs/quality-quick --quick
+
+SIMULATED EMG: the corpus comes from `emgse simulate`; the figures are not results on real EMG.
+
+Fixed by seed: one simulated speaker (the paper's protocol is speaker-dependent), training noises
+from ../shared/data/noise/train when present (else the generated bank), test noises disjoint from
+training (../shared/data/noise/test plus generated pink when present, else generated noises unseen
+in training, babble included), test SNRs -11, -6, -1, 4 dB. Systems: noisy, the paper's `audio`
+and `emgse`, the mask-fusion family (`audio-mask`, `emgse-mask`), and the IRM oracle (the ceiling
+for magnitude-only methods). Prints one table per metric (per SNR and averaged) with parameters,
+CPU real-time factor and the share of the noisy -> oracle gap each system closes. Stages are
+resumable like the recipes (run again with the same --out to continue).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from emgse.config import EmgConfig, MixConfig  # noqa: E402
+from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array  # noqa: E402
+from emgse.corpora.simulated.config import SimulationConfig  # noqa: E402
+from emgse.corpora.simulated.writer import simulate_corpus  # noqa: E402
+from emgse.enhance import Enhancer, enhance_mixtures  # noqa: E402
+from emgse.evaluate import NOISY, evaluate, summarize  # noqa: E402
+from emgse.files import read_audio, read_npy  # noqa: E402
+from emgse.metrics import METRICS  # noqa: E402
+from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
+from emgse.oracle import oracle_mixtures  # noqa: E402
+from emgse.recipes import System, _stage, _train_system  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "noise"
+SYSTEMS = (System("audio", "audio"), System("emgse", "emgse"), System("audio-mask", "audio-mask"), System("emgse-mask", "emgse-mask"))
+SETTINGS = {
+    "full": {"utterances": 200, "test": 30, "val": 15, "per_utterance": 1, "epochs": 6, "test_noises": None},
+    "quick": {"utterances": 30, "test": 4, "val": 3, "per_utterance": 1, "epochs": 1, "test_noises": ("pink", "babble")},
+}
+
+
+def noise_sources(quick: bool) -> tuple[list[str], list[str]]:
+    if SHARED.is_dir() and not quick:
+        return [str(SHARED / "train")], [str(SHARED / "test"), "pink"]
+    test = list(SETTINGS["quick"]["test_noises"]) if quick else ["pink", "babble", "violet", "clicks"]
+    return ["white", "brown", "blue", "hum", "talker"], test
+
+
+def real_time_factor(checkpoint: Path, mix_test: Path, prepared: Path, files: int = 8) -> float:
+    """Enhancement compute time / audio duration on one CPU thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        enh = Enhancer(checkpoint)
+        compute = audio_s = 0.0
+        for r in read_manifest(mix_test)[:files]:
+            noisy, _ = read_audio(mix_test / r["path"])
+            emg = read_npy(prepared / "test" / f"{r['utt_id']}.emg.npy", ndim=2) if enh.uses_emg else None
+            t = time.perf_counter()
+            enh.enhance(noisy, emg)
+            compute += time.perf_counter() - t
+            audio_s += len(noisy) / 16000
+        return compute / audio_s
+    finally:
+        torch.set_num_threads(threads)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--quick", action="store_true", help="CI-sized run (a few minutes)")
+    ap.add_argument("--epochs", type=int, default=None, help="epochs per system (default: 6, quick: 1)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args()
+    s = SETTINGS["quick" if args.quick else "full"]
+    epochs = args.epochs or s["epochs"]
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    noise_train, noise_test = noise_sources(args.quick)
+    if _stage("simulate", (out / "corpus").is_dir()):
+        simulate_corpus(out / "corpus", SimulationConfig(utterances=s["utterances"], seed=args.seed))
+    if _stage("prepare", (out / "prepared").is_dir()):
+        t, v = s["test"], s["val"]
+        prepare_csl_emg_array(out / "corpus", "Spk1_Block1-Initial", out / "prepared", splits=SplitRanges(test=[(1, t)], val=[(t + 1, t + v)], train=[(t + v + 1, 10**9)]))
+    if _stage("mix train/val", (out / "mix-train").is_dir()):
+        bank = NoiseBank.from_sources(noise_train)
+        mix_corpus(out / "prepared", ["train", "val"], bank, MixConfig(snrs_db=(-10, -5, 0, 5, 10), per_utterance=s["per_utterance"], seed=args.seed), out / "mix-train")
+    if _stage("mix test", (out / "mix-test").is_dir()):
+        mix_corpus(out / "prepared", ["test"], NoiseBank.from_sources(noise_test), MixConfig(snrs_db=(-11, -6, -1, 4), seed=args.seed + 1), out / "mix-test")
+    base = {"lr": 1e-3, "batch_size": 16, "patience": 15, "seed": args.seed, "max_epochs": epochs}
+    params, rtf = {}, {}
+    for system in SYSTEMS:
+        summary = _train_system(system, out / "mix-train", out, base, EmgConfig(), True)
+        params[system.name] = summary["parameters"]
+        target = out / "enhanced" / system.name
+        if _stage(f"enhance {system.name}", (target / ".complete").is_file()):
+            enhance_mixtures(out / "runs" / system.name / "best.pt", out / "mix-test", out / "enhanced", system=system.name, force=True)
+            (target / ".complete").write_text("ok\n")
+        rtf[system.name] = real_time_factor(out / "runs" / system.name / "best.pt", out / "mix-test", out / "prepared")
+    if _stage("oracle", (out / "enhanced" / "oracle" / ".complete").is_file()):
+        oracle_mixtures(out / "mix-test", out / "enhanced")
+        (out / "enhanced" / "oracle" / ".complete").write_text("ok\n")
+    names = [x.name for x in SYSTEMS] + ["oracle"]
+    _stage("score", False)
+    scores = evaluate(out / "mix-test", out / "enhanced", names, out / "scores", jobs=args.jobs)
+    by_snr = summarize(scores, "snr_db")
+    overall = {r["system"]: r for r in summarize(scores)}
+    snrs = sorted({r["snr_db"] for r in by_snr})
+    print(f"\nQuality benchmark ({'quick' if args.quick else 'full'}; SIMULATED EMG, not real EMG): {s['utterances']} utterances, "
+          f"{epochs} epochs per system, train noises {', '.join(Path(n).name for n in noise_train)}, "
+          f"test noises {', '.join(Path(n).name for n in noise_test)}; {(time.perf_counter() - started) / 60:.1f} min\n")
+    for metric in METRICS:
+        head = " | ".join(f"{snr:g} dB" for snr in snrs)
+        print(f"| {metric} | {head} | mean | gap closed | params | RTF (1 thread) |")
+        print("|---" * (len(snrs) + 5) + "|")
+        o, n = overall["oracle"][metric], overall[NOISY][metric]
+        for name in [NOISY, *names]:
+            cells = " | ".join(f"{next(r[metric] for r in by_snr if r['system'] == name and r['snr_db'] == snr):.3f}" for snr in snrs)
+            mean = overall[name][metric]
+            gap = (mean - n) / (o - n) if name not in (NOISY, "oracle") and np.isfinite(o - n) and o != n else float("nan")
+            p = f"{params[name]:,}" if name in params else ""
+            r = f"{rtf[name]:.3f}" if name in rtf else ""
+            print(f"| {name} | {cells} | {mean:.3f} | {'' if np.isnan(gap) else f'{100 * gap:.0f}%'} | {p} | {r} |")
+        print()
+
+
+if __name__ == "__main__":
+    main()

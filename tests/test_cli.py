@@ -66,3 +66,10 @@ def test_user_errors_are_one_line_without_traceback(tmp_path, prepared, args, me
     assert len(r.stderr.strip().splitlines()) == 1
     assert message in r.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_models_lists_registry_with_paper_parameter_counts():
+    r = emgse("models")
+    assert r.returncode == 0, r.stderr
+    assert "4,638,381" in r.stdout and "3,513,081" in r.stdout
+    assert "4,421,381" in emgse("models", "--channels", "28").stdout  # cheek

@@ -211,6 +211,27 @@ def _run_simulate(args: argparse.Namespace) -> int:
     return run(args)
 
 
+# --------------------------------------------------------------------------- models
+def _add_models(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list the registered models with their parameter counts", formatter_class=_Formatter)
+    p.add_argument("--channels", type=int, default=35, help="EMG channels used (35 all, 28 cheek, 7 chin)")
+    p.add_argument("--context", type=int, default=15, help="EMG context frames each side")
+
+
+def _run_models(args: argparse.Namespace) -> int:
+    import inspect
+
+    from emgse.models import MODELS, build_model, count_parameters
+
+    print(f"{'model':<16} {'parameters':>12}  description (EMG: {args.channels} channels x 5 TD features, context +-{args.context})")
+    for name, ctor in MODELS.items():
+        params = inspect.signature(ctor).parameters
+        kwargs = {k: v for k, v in (("emg_dims", args.channels * 5), ("context", args.context)) if k in params}
+        doc = next(iter((inspect.getdoc(ctor) or "").splitlines()), "")
+        print(f"{name:<16} {count_parameters(build_model(name, **kwargs)):>12,}  {doc}")
+    return 0
+
+
 # --------------------------------------------------------------------------- train
 def _add_train(sub: argparse._SubParsersAction) -> None:
     from emgse.models import MODELS
@@ -477,6 +498,7 @@ COMMANDS = {
     "prepare": (_add_prepare, _run_prepare),
     "mix": (_add_mix, _run_mix),
     "features": (_add_features, _run_features),
+    "models": (_add_models, _run_models),
     "train": (_add_train, _run_train),
     "enhance": (_add_enhance, _run_enhance),
     "evaluate": (_add_evaluate, _run_evaluate),

@@ -61,6 +61,7 @@ def test_session_found_one_level_down(tmp_path):
         ({"marker": False}, "no marker rise"),
         ({"emg_columns": 40}, "expected 41 columns"),
         ({"audio_fs": 8000}, "unsupported sample rate 8000"),
+        ({"seconds": 0.02, "event_s": 0.01}, "too short after sync"),
     ],
 )
 def test_bad_utterance_gives_clear_error_and_no_output(tmp_path, kwargs, match):

@@ -79,3 +79,15 @@ def test_folder_mode_on_prepared_layout(trained, tmp_path):
     sf.write(tmp_path / "lonely" / "a.wav", np.zeros(8000), 16000)
     with pytest.raises(EmgseError, match=r"a\.emg\.npy: EMG for a\.wav not found"):
         enhance_folder(trained["ckpt"], tmp_path / "lonely", tmp_path / "o2", progress=False)
+
+
+def test_missing_emg_and_faults(trained, tmp_path):
+    from emgse.faults import EmgFault
+
+    enh = Enhancer(trained["ckpt"])
+    noisy = np.random.default_rng(2).standard_normal(16000) * 0.1
+    y = enh.enhance(noisy, None, allow_missing_emg=True)
+    assert y.shape == (16000,) and np.all(np.isfinite(y))
+    for fault in (EmgFault("absent"), EmgFault("flat", 0.3), EmgFault("noisy", 0.3)):
+        target = enhance_mixtures(trained["ckpt"], trained["mix_test"], tmp_path, system=f"emgse@{fault.label}", fault=fault, progress=False)
+        assert len(list(target.rglob("*.wav"))) == len(read_manifest(trained["mix_test"]))

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from emgse.checkpoint import configs, load_model
 from emgse.data import prepared_root, utterance_emg
 from emgse.errors import EmgseError, file_error
+from emgse.faults import EmgFault, apply_fault
 from emgse.features.audio import from_log_magnitude, log_magnitude
 from emgse.features.resample import resample
 from emgse.files import read_audio, read_npy, write_wav
@@ -59,14 +60,33 @@ class Enhancer:
         k = self.emg_config.context
         return torch.from_numpy(np.pad(feats, ((k, k), (0, 0))))[None].to(self.device)
 
+    def absent_emg_input(self, frames: int) -> torch.Tensor:
+        """The input for 'EMG absent': all-zero features (what EMG dropout trains for)."""
+        k = self.emg_config.context
+        return torch.zeros(1, frames + 2 * k, len(self.channels) * 5, device=self.device)
+
     @torch.no_grad()
-    def enhance(self, noisy: np.ndarray, emg: np.ndarray | None = None, emg_fs: float | None = None, where: str = "input") -> np.ndarray:
-        """Enhance 16 kHz audio ``(samples,)``; returns ``(samples,)`` float32."""
+    def enhance(
+        self,
+        noisy: np.ndarray,
+        emg: np.ndarray | None = None,
+        emg_fs: float | None = None,
+        where: str = "input",
+        *,
+        allow_missing_emg: bool = False,
+    ) -> np.ndarray:
+        """Enhance 16 kHz audio ``(samples,)``; returns ``(samples,)`` float32.
+
+        ``allow_missing_emg``: an EMG model given no EMG runs with zero EMG features instead of
+        raising (for robustness studies; models trained with EMG dropout expect it).
+        """
         x = torch.as_tensor(np.asarray(noisy, dtype=np.float32), device=self.device)
         log_mag, phase = log_magnitude(x, self.audio_config)
         frames = log_mag.shape[0]
         emg_in = None
-        if self.uses_emg:
+        if self.uses_emg and emg is None and allow_missing_emg:
+            emg_in = self.absent_emg_input(frames)
+        elif self.uses_emg:
             if emg is None:
                 raise EmgseError(f"{where}: the {self.name} model needs EMG (--emg)")
             emg_fs = self.emg_fs if emg_fs is None else emg_fs
@@ -125,8 +145,12 @@ def enhance_mixtures(
     splits: tuple[str, ...] = ("test",),
     force: bool = False,
     progress: bool = True,
+    fault: EmgFault | None = None,
 ) -> Path:
-    """Enhance every mixture of ``splits`` into ``out_root/<system>/<mixture path>``."""
+    """Enhance every mixture of ``splits`` into ``out_root/<system>/<mixture path>``.
+
+    ``fault``: simulate failing electrodes (see :mod:`emgse.faults`) on the EMG of every mixture.
+    """
     mixtures_dir, out_root = Path(mixtures_dir), Path(out_root)
     enhancer = Enhancer(checkpoint)
     system = system or enhancer.name
@@ -148,7 +172,9 @@ def enhance_mixtures(
             if key not in emg_cache:
                 emg_cache = {key: read_npy(data / f"{key}.emg.npy", ndim=2)}  # mixtures of one utterance are adjacent
             emg = emg_cache[key]
-        y = enhancer.enhance(noisy, emg, where=str(mixtures_dir / r["path"]))
+        if fault is not None and emg is not None:
+            emg = apply_fault(emg, enhancer.channels, fault, key=r["utt_id"])
+        y = enhancer.enhance(noisy, emg, where=str(mixtures_dir / r["path"]), allow_missing_emg=fault is not None)
         write_wav(target / r["path"], y, fs)
     return target
 

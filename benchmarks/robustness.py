@@ -1,0 +1,82 @@
+"""Graceful degradation when EMG fails, on the models of a finished quality benchmark.
+
+    python benchmarks/robustness.py --out runs/quality [--every 6]
+
+SIMULATED EMG (see benchmarks/quality.py). For each EMG model (paper `emgse`, `emgse-mask`)
+enhance a balanced subset of the test mixtures (every N-th) with intact EMG, with EMG absent,
+with 30% of its channels flat (fallen off) and with 30% of its channels noisy, and compare with
+the audio-only counterpart (`audio`, `audio-mask`). Prints mean PESQ / ESTOI, the gain over the
+audio-only model and the share of the intact gain that is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from emgse.enhance import enhance_mixtures  # noqa: E402
+from emgse.evaluate import evaluate, summarize  # noqa: E402
+from emgse.faults import EmgFault  # noqa: E402
+from emgse.files import read_json, write_json  # noqa: E402
+from emgse.mixing import read_manifest, write_manifest  # noqa: E402
+
+PAIRS = (("emgse", "audio"), ("emgse-mask", "audio-mask"))
+FAULTS = (EmgFault("none"), EmgFault("absent"), EmgFault("flat", 0.3), EmgFault("noisy", 0.3))
+
+
+def subset_mixtures(source: Path, target: Path, every: int) -> Path:
+    """A standalone mixture folder with every ``every``-th mixture of ``source`` (files copied)."""
+    if (target / "mixtures.csv").is_file():
+        return target
+    rows = read_manifest(source)[::every]
+    for r in rows:
+        (target / r["path"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / r["path"], target / r["path"])
+    write_json(target / "mix.json", {**read_json(source / "mix.json"), "subset_of": str(source), "every": every})
+    write_manifest(target / "mixtures.csv", rows)
+    return target
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, required=True, help="folder of a finished benchmarks/quality.py run")
+    ap.add_argument("--every", type=int, default=6, help="use every N-th test mixture")
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args()
+    mix = subset_mixtures(args.out / "mix-test", args.out / "mix-robust", args.every)
+    enhanced = args.out / "enhanced-robust"
+    systems = []
+    for model, audio in PAIRS:
+        for name in (audio,):
+            if not (enhanced / name / ".complete").is_file():
+                enhance_mixtures(args.out / "runs" / name / "best.pt", mix, enhanced, system=name, force=True)
+                (enhanced / name / ".complete").write_text("ok\n")
+            systems.append(name)
+        for fault in FAULTS:
+            name = f"{model}@{fault.label}"
+            if not (enhanced / name / ".complete").is_file():
+                enhance_mixtures(args.out / "runs" / model / "best.pt", mix, enhanced, system=name, force=True, fault=fault)
+                (enhanced / name / ".complete").write_text("ok\n")
+            systems.append(name)
+    scores = evaluate(mix, enhanced, systems, args.out / "scores-robust", jobs=args.jobs)
+    overall = {r["system"]: r for r in summarize(scores)}
+    print(f"\nRobustness to failing EMG (SIMULATED EMG; {len(read_manifest(mix))} test mixtures, every {args.every}th)\n")
+    print("| model | EMG | PESQ | ESTOI | PESQ gain over audio-only | ESTOI gain | share of the intact PESQ gain kept |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for model, audio in PAIRS:
+        base = overall[audio]
+        intact = overall[f"{model}@none"]["pesq"] - base["pesq"]
+        print(f"| {audio} | - | {base['pesq']:.3f} | {base['estoi']:.3f} | | | |")
+        for fault in FAULTS:
+            row = overall[f"{model}@{fault.label}"]
+            gain = row["pesq"] - base["pesq"]
+            kept = f"{100 * gain / intact:.0f}%" if intact > 0 else "n/a (no intact gain)"
+            print(f"| {model} | {fault.label} | {row['pesq']:.3f} | {row['estoi']:.3f} | {gain:+.3f} | {row['estoi'] - base['estoi']:+.3f} | {kept} |")
+
+
+if __name__ == "__main__":
+    main()

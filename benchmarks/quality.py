@@ -73,6 +73,71 @@ def real_time_factor(checkpoint: Path, mix_test: Path, prepared: Path, files: in
         torch.set_num_threads(threads)
 
 
+def build_data(out: Path, s: dict, quick: bool, seed: int = 0, emg_snr_db: float = 10.0) -> tuple[list[str], list[str]]:
+    """Simulate, prepare and mix (each stage skipped when done); returns the noise sources used."""
+    noise_train, noise_test = noise_sources(quick)
+    out.mkdir(parents=True, exist_ok=True)
+    if _stage("simulate", (out / "corpus").is_dir()):
+        simulate_corpus(out / "corpus", SimulationConfig(utterances=s["utterances"], seed=seed, emg_snr_db=emg_snr_db))
+    if _stage("prepare", (out / "prepared").is_dir()):
+        t, v = s["test"], s["val"]
+        prepare_csl_emg_array(out / "corpus", "Spk1_Block1-Initial", out / "prepared", splits=SplitRanges(test=[(1, t)], val=[(t + 1, t + v)], train=[(t + v + 1, 10**9)]))
+    if _stage("mix train/val", (out / "mix-train").is_dir()):
+        bank = NoiseBank.from_sources(noise_train)
+        mix_corpus(out / "prepared", ["train", "val"], bank, MixConfig(snrs_db=(-10, -5, 0, 5, 10), per_utterance=s["per_utterance"], seed=seed), out / "mix-train")
+    if _stage("mix test", (out / "mix-test").is_dir()):
+        mix_corpus(out / "prepared", ["test"], NoiseBank.from_sources(noise_test), MixConfig(snrs_db=(-11, -6, -1, 4), seed=seed + 1), out / "mix-test")
+    return noise_train, noise_test
+
+
+def train_and_score(
+    out: Path, systems, epochs: int, *, seed: int = 0, jobs: int = 2, oracle: bool = True, emg_configs: dict | None = None
+) -> tuple[list[dict], dict, dict]:
+    """Train, enhance and score ``systems`` (plus the oracle); returns ``(scores, params, rtf)``."""
+    base = {"lr": 1e-3, "batch_size": 16, "patience": 15, "seed": seed, "max_epochs": epochs}
+    params, rtf = {}, {}
+    for system in systems:
+        emg_config = (emg_configs or {}).get(system.name, EmgConfig())
+        summary = _train_system(system, out / "mix-train", out, base, emg_config, True)
+        params[system.name] = summary["parameters"]
+        target = out / "enhanced" / system.name
+        if _stage(f"enhance {system.name}", (target / ".complete").is_file()):
+            enhance_mixtures(out / "runs" / system.name / "best.pt", out / "mix-test", out / "enhanced", system=system.name, force=True)
+            (target / ".complete").write_text("ok\n")
+        rtf[system.name] = real_time_factor(out / "runs" / system.name / "best.pt", out / "mix-test", out / "prepared")
+    names = [x.name for x in systems]
+    if oracle:
+        if _stage("oracle", (out / "enhanced" / "oracle" / ".complete").is_file()):
+            oracle_mixtures(out / "mix-test", out / "enhanced")
+            (out / "enhanced" / "oracle" / ".complete").write_text("ok\n")
+        names.append("oracle")
+    _stage("score", False)
+    scores = evaluate(out / "mix-test", out / "enhanced", names, out / "scores", jobs=jobs)
+    return scores, params, rtf
+
+
+def print_tables(scores: list[dict], params: dict, rtf: dict) -> None:
+    """One table per metric: per SNR, mean, share of the noisy -> oracle gap, parameters, RTF."""
+    by_snr = summarize(scores, "snr_db")
+    overall = {r["system"]: r for r in summarize(scores)}
+    snrs = sorted({r["snr_db"] for r in by_snr})
+    names = [n for n in overall if n != NOISY]
+    for metric in METRICS:
+        head = " | ".join(f"{snr:g} dB" for snr in snrs)
+        print(f"| {metric} | {head} | mean | gap closed | params | RTF (1 thread) |")
+        print("|---" * (len(snrs) + 5) + "|")
+        n = overall[NOISY][metric]
+        o = overall["oracle"][metric] if "oracle" in overall else float("nan")
+        for name in [NOISY, *names]:
+            cells = " | ".join(f"{next(r[metric] for r in by_snr if r['system'] == name and r['snr_db'] == snr):.3f}" for snr in snrs)
+            mean = overall[name][metric]
+            gap = (mean - n) / (o - n) if name not in (NOISY, "oracle") and np.isfinite(o - n) and o != n else float("nan")
+            p = f"{params[name]:,}" if name in params else ""
+            r = f"{rtf[name]:.3f}" if name in rtf else ""
+            print(f"| {name} | {cells} | {mean:.3f} | {'' if np.isnan(gap) else f'{100 * gap:.0f}%'} | {p} | {r} |")
+        print()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
@@ -83,55 +148,13 @@ def main() -> None:
     args = ap.parse_args()
     s = SETTINGS["quick" if args.quick else "full"]
     epochs = args.epochs or s["epochs"]
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    noise_train, noise_test = noise_sources(args.quick)
-    if _stage("simulate", (out / "corpus").is_dir()):
-        simulate_corpus(out / "corpus", SimulationConfig(utterances=s["utterances"], seed=args.seed))
-    if _stage("prepare", (out / "prepared").is_dir()):
-        t, v = s["test"], s["val"]
-        prepare_csl_emg_array(out / "corpus", "Spk1_Block1-Initial", out / "prepared", splits=SplitRanges(test=[(1, t)], val=[(t + 1, t + v)], train=[(t + v + 1, 10**9)]))
-    if _stage("mix train/val", (out / "mix-train").is_dir()):
-        bank = NoiseBank.from_sources(noise_train)
-        mix_corpus(out / "prepared", ["train", "val"], bank, MixConfig(snrs_db=(-10, -5, 0, 5, 10), per_utterance=s["per_utterance"], seed=args.seed), out / "mix-train")
-    if _stage("mix test", (out / "mix-test").is_dir()):
-        mix_corpus(out / "prepared", ["test"], NoiseBank.from_sources(noise_test), MixConfig(snrs_db=(-11, -6, -1, 4), seed=args.seed + 1), out / "mix-test")
-    base = {"lr": 1e-3, "batch_size": 16, "patience": 15, "seed": args.seed, "max_epochs": epochs}
-    params, rtf = {}, {}
-    for system in SYSTEMS:
-        summary = _train_system(system, out / "mix-train", out, base, EmgConfig(), True)
-        params[system.name] = summary["parameters"]
-        target = out / "enhanced" / system.name
-        if _stage(f"enhance {system.name}", (target / ".complete").is_file()):
-            enhance_mixtures(out / "runs" / system.name / "best.pt", out / "mix-test", out / "enhanced", system=system.name, force=True)
-            (target / ".complete").write_text("ok\n")
-        rtf[system.name] = real_time_factor(out / "runs" / system.name / "best.pt", out / "mix-test", out / "prepared")
-    if _stage("oracle", (out / "enhanced" / "oracle" / ".complete").is_file()):
-        oracle_mixtures(out / "mix-test", out / "enhanced")
-        (out / "enhanced" / "oracle" / ".complete").write_text("ok\n")
-    names = [x.name for x in SYSTEMS] + ["oracle"]
-    _stage("score", False)
-    scores = evaluate(out / "mix-test", out / "enhanced", names, out / "scores", jobs=args.jobs)
-    by_snr = summarize(scores, "snr_db")
-    overall = {r["system"]: r for r in summarize(scores)}
-    snrs = sorted({r["snr_db"] for r in by_snr})
+    noise_train, noise_test = build_data(args.out, s, args.quick, args.seed)
+    scores, params, rtf = train_and_score(args.out, SYSTEMS, epochs, seed=args.seed, jobs=args.jobs)
     print(f"\nQuality benchmark ({'quick' if args.quick else 'full'}; SIMULATED EMG, not real EMG): {s['utterances']} utterances, "
           f"{epochs} epochs per system, train noises {', '.join(Path(n).name for n in noise_train)}, "
           f"test noises {', '.join(Path(n).name for n in noise_test)}; {(time.perf_counter() - started) / 60:.1f} min\n")
-    for metric in METRICS:
-        head = " | ".join(f"{snr:g} dB" for snr in snrs)
-        print(f"| {metric} | {head} | mean | gap closed | params | RTF (1 thread) |")
-        print("|---" * (len(snrs) + 5) + "|")
-        o, n = overall["oracle"][metric], overall[NOISY][metric]
-        for name in [NOISY, *names]:
-            cells = " | ".join(f"{next(r[metric] for r in by_snr if r['system'] == name and r['snr_db'] == snr):.3f}" for snr in snrs)
-            mean = overall[name][metric]
-            gap = (mean - n) / (o - n) if name not in (NOISY, "oracle") and np.isfinite(o - n) and o != n else float("nan")
-            p = f"{params[name]:,}" if name in params else ""
-            r = f"{rtf[name]:.3f}" if name in rtf else ""
-            print(f"| {name} | {cells} | {mean:.3f} | {'' if np.isnan(gap) else f'{100 * gap:.0f}%'} | {p} | {r} |")
-        print()
+    print_tables(scores, params, rtf)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,81 @@
+"""Ablations, each printing a table (SIMULATED EMG; see benchmarks/quality.py).
+
+    python benchmarks/ablations.py --study channels   --out runs/quality [--quick]
+    python benchmarks/ablations.py --study context    --out runs/quality [--quick]
+    python benchmarks/ablations.py --study noise-type --out runs/quality
+    python benchmarks/ablations.py --study emg-snr    --out runs/ablation-emg-snr [--quick]
+
+- channels: the paper's question "is cheek sufficient?": EMGSE on all 35, cheek 28, chin 7 channels.
+- context: EMGSE with +-5, +-10, +-15 frames of EMG context.
+- noise-type: fusion gain over audio-only for speech vs nonspeech noise (from a quality run's scores).
+- emg-snr: the simulator's EMG quality knob: fusion gain (emgse-mask over audio-mask) vs EMG SNR.
+
+The channels and context studies reuse the corpus and mixtures of a quality run in --out (built if
+missing) and train under the same budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.quality import SETTINGS, build_data, train_and_score  # noqa: E402
+
+from emgse.config import EmgConfig  # noqa: E402
+from emgse.evaluate import read_scores, summarize  # noqa: E402
+from emgse.recipes import System  # noqa: E402
+
+
+def gain_table(scores: list[dict], reference: str, title: str, by: str | None = None) -> None:
+    """Mean PESQ/STOI/ESTOI per system (and group) with the difference from ``reference``."""
+    rows = summarize(scores, by)
+    print(f"\n{title}\n")
+    group = by or "group"
+    print(f"| system | {group} | PESQ | STOI | ESTOI | SI-SDR | PESQ vs {reference} | ESTOI vs {reference} |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    ref = {r[group]: r for r in rows if r["system"] == reference}
+    for r in rows:
+        base = ref.get(r[group])
+        dp = f"{r['pesq'] - base['pesq']:+.3f}" if base else ""
+        de = f"{r['estoi'] - base['estoi']:+.3f}" if base else ""
+        print(f"| {r['system']} | {r[group]} | {r['pesq']:.3f} | {r['stoi']:.3f} | {r['estoi']:.3f} | {r['si_sdr']:.2f} | {dp} | {de} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--study", required=True, choices=["channels", "context", "noise-type", "emg-snr"])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args()
+    s = SETTINGS["quick" if args.quick else "full"]
+    epochs = args.epochs or s["epochs"]
+    if args.study == "noise-type":
+        scores = read_scores(args.out / "scores" / "scores.csv")
+        gain_table(scores, "audio", "Fusion gain by noise category (paper models)", by="category")
+        return
+    if args.study == "emg-snr":
+        for snr in (-5.0, 5.0, 20.0):
+            out = args.out / f"emg-snr-{snr:g}"
+            build_data(out, s, args.quick, emg_snr_db=snr)
+            scores, _, _ = train_and_score(out, [System("audio-mask", "audio-mask"), System("emgse-mask", "emgse-mask")], epochs, jobs=args.jobs, oracle=False)
+            gain_table(scores, "audio-mask", f"EMG SNR {snr:g} dB (simulator --emg-snr-db)")
+        return
+    build_data(args.out, s, args.quick)
+    if args.study == "channels":
+        systems = [System("emgse", "emgse", "all"), System("emgse-cheek", "emgse", "cheek"), System("emgse-chin", "emgse", "chin"), System("audio", "audio")]
+        scores, params, _ = train_and_score(args.out, systems, epochs, jobs=args.jobs, oracle=False)
+        gain_table(scores, "audio", "Channel sets: all 35 vs cheek 28 vs chin 7 (paper EMGSE)")
+    else:
+        systems = [System(f"emgse-k{k}", "emgse") for k in (5, 10)] + [System("emgse", "emgse"), System("audio", "audio")]
+        configs = {f"emgse-k{k}": EmgConfig(context=k) for k in (5, 10)}
+        scores, _, _ = train_and_score(args.out, systems, epochs, jobs=args.jobs, oracle=False, emg_configs=configs)
+        gain_table(scores, "audio", "EMG context width: +-5, +-10, +-15 (emgse) frames")
+
+
+if __name__ == "__main__":
+    main()

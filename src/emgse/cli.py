@@ -325,22 +325,32 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", nargs="+", default=["test"], choices=["train", "val", "test"], help="batch mode: splits")
     p.add_argument("--force", action="store_true", help="replace existing outputs")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--dnsmos", action="store_true",
+        help="no-reference DNSMOS (SIG/BAK/OVRL) of input and output: printed (single) or OUT/dnsmos.csv (folder); "
+        "for mixtures use emgse evaluate --dnsmos",
+    )
 
 
 def _run_enhance(args: argparse.Namespace) -> int:
     from emgse.enhance import enhance_file, enhance_folder, enhance_mixtures
 
+    if args.mixtures and args.dnsmos:
+        raise EmgseError("--dnsmos with --mixtures: score mixtures with emgse evaluate --dnsmos")
     if args.folder:
-        written = enhance_folder(args.checkpoint, args.folder, args.out, emg_fs=args.emg_fs, force=args.force, progress=not args.quiet)
-        print(f"enhanced {len(written)} files -> {args.out}")
+        written = enhance_folder(args.checkpoint, args.folder, args.out, emg_fs=args.emg_fs, force=args.force,
+                                 progress=not args.quiet, dnsmos=args.dnsmos)
+        print(f"enhanced {len(written)} files -> {args.out}" + (f" (DNSMOS: {args.out / 'dnsmos.csv'})" if args.dnsmos else ""))
     elif args.mixtures:
         target = enhance_mixtures(
             args.checkpoint, args.mixtures, args.out, system=args.system, splits=tuple(args.split), force=args.force, progress=not args.quiet
         )
         print(f"enhanced mixtures -> {target}")
     else:
-        info = enhance_file(args.checkpoint, args.audio, args.out, emg=args.emg, emg_fs=args.emg_fs, force=args.force)
+        info = enhance_file(args.checkpoint, args.audio, args.out, emg=args.emg, emg_fs=args.emg_fs, force=args.force, dnsmos=args.dnsmos)
         print(f"enhanced {info['input']} -> {info['output']} ({info['samples']} samples at {info['fs']} Hz)")
+        if args.dnsmos:
+            print(_dnsmos_line(info))
     return 0
 
 
@@ -364,12 +374,20 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=None, help="score only the first N mixtures")
     p.add_argument("--split", nargs="+", default=None, choices=["train", "val", "test"], help="only these splits")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--dnsmos", action="store_true", help="add no-reference DNSMOS columns dnsmos_sig, dnsmos_bak, dnsmos_ovrl (slow)")
+
+
+def _dnsmos_line(info: dict) -> str:
+    cols = ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl")
+    return "DNSMOS SIG/BAK/OVRL: input " + " / ".join(f"{info['noisy_' + c]:.2f}" for c in cols) + \
+        ", enhanced " + " / ".join(f"{info[c]:.2f}" for c in cols)
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     from emgse.evaluate import evaluate, summary_markdown
 
-    rows = evaluate(args.mixtures, args.enhanced, args.systems, args.out, jobs=args.jobs, limit=args.limit, splits=args.split, progress=not args.quiet)
+    rows = evaluate(args.mixtures, args.enhanced, args.systems, args.out, jobs=args.jobs, limit=args.limit, splits=args.split,
+                    progress=not args.quiet, dnsmos=args.dnsmos)
     print(summary_markdown(rows))
     return 0
 
@@ -494,6 +512,71 @@ def _run_recipe(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- stream / export
+def _add_stream(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "stream",
+        help="enhance a recording through the causal streaming engine, hop by hop, and time it",
+        description=(
+            "Feed --audio and --emg to emgse.stream.Streamer in 8 ms hops (128 audio samples, 8 ms of EMG)\n"
+            "as a device would, write the enhanced audio (the fixed delay removed, input length and rate)\n"
+            "and print the algorithmic latency (window + EMG lookahead), per-hop compute and the real-time\n"
+            "factor. Needs a causal-* checkpoint trained with --normalization zscore (or none)."
+        ),
+        formatter_class=_Formatter,
+    )
+    p.add_argument("--checkpoint", required=True, type=Path, help="best.pt of a causal model")
+    p.add_argument("--audio", required=True, type=Path, help="noisy recording (mono)")
+    p.add_argument("--emg", type=Path, default=None, help="EMG .npy (samples, channels)")
+    p.add_argument("--emg-fs", type=float, default=None, help="EMG rate in Hz (default: the checkpoint's)")
+    p.add_argument("--out", required=True, type=Path, help="output WAV")
+    p.add_argument("--backend", default="torch", choices=["torch", "onnx"], help="run the model step in torch or onnxruntime")
+    p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument("--dc-block", action="store_true", help="remove DC offset from the audio input")
+    p.add_argument("--force", action="store_true", help="replace an existing output")
+
+
+def _run_stream(args: argparse.Namespace) -> int:
+    from emgse.stream import stream_file
+
+    info = stream_file(args.checkpoint, args.audio, args.out, emg=args.emg, emg_fs=args.emg_fs, dc_block=args.dc_block,
+                       threads=args.threads, force=args.force, backend=args.backend)
+    print(
+        f"streamed {info['input']} -> {info['output']}: latency {info['latency_ms']:.0f} ms (window + lookahead), "
+        f"per hop {info['mean_ms']:.2f} ms mean / {info['p95_ms']:.2f} ms p95, RTF {info['rtf']:.3f} "
+        f"({info['hops']} hops, {args.backend}, {args.threads} thread{'s' if args.threads != 1 else ''})"
+    )
+    return 0
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="export a causal model's per-hop step (state in, state out) to ONNX and check it",
+        description=(
+            "Export the one-frame step of a causal-* checkpoint (inputs log_mag, emg, h_in, c_in; outputs\n"
+            "estimate, h_out, c_out) and check onnxruntime against torch over chained hops (<= 1e-4)."
+        ),
+        formatter_class=_Formatter,
+    )
+    p.add_argument("--checkpoint", required=True, type=Path, help="best.pt of a causal model")
+    p.add_argument("--format", default="onnx", choices=["onnx"], help="export format")
+    p.add_argument("--out", required=True, type=Path, help="output .onnx file")
+    p.add_argument("--hops", type=int, default=8, help="chained hops compared with torch")
+    p.add_argument("--force", action="store_true", help="replace an existing output")
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from emgse.export import export_onnx
+
+    info = export_onnx(args.checkpoint, args.out, hops=args.hops, force=args.force)
+    print(
+        f"exported {info['model']} step -> {info['output']} ({info['bytes'] / 1e6:.1f} MB, opset {info['opset']}); "
+        f"onnxruntime vs torch over {info['hops_checked']} hops: max abs diff {info['max_abs_diff']:.1e}"
+    )
+    return 0
+
+
 COMMANDS = {
     "prepare": (_add_prepare, _run_prepare),
     "mix": (_add_mix, _run_mix),
@@ -506,6 +589,8 @@ COMMANDS = {
     "demo": (_add_demo, _run_demo),
     "recipe": (_add_recipe, _run_recipe),
     "simulate": (_add_simulate, _run_simulate),
+    "stream": (_add_stream, _run_stream),
+    "export": (_add_export, _run_export),
 }
 
 

@@ -20,7 +20,7 @@ from emgse.errors import EmgseError, file_error
 from emgse.faults import EmgFault, apply_fault
 from emgse.features.audio import from_log_magnitude, log_magnitude
 from emgse.features.resample import resample
-from emgse.files import read_audio, read_npy, write_wav
+from emgse.files import read_audio, read_npy, write_text, write_wav
 from emgse.mixing import read_manifest
 from emgse.models import uses_emg
 
@@ -119,8 +119,13 @@ def enhance_file(
     emg_fs: float | None = None,
     force: bool = False,
     enhancer: Enhancer | None = None,
+    dnsmos: bool = False,
 ) -> dict:
-    """Enhance one recording; output has the input's rate and exactly its length."""
+    """Enhance one recording; output has the input's rate and exactly its length.
+
+    With ``dnsmos`` the result also holds the no-reference DNSMOS scores of the input and the
+    output (``noisy_dnsmos_*`` and ``dnsmos_*``), for recordings without a clean reference.
+    """
     audio, out = Path(audio), Path(out)
     inputs = [audio] + ([Path(emg)] if emg else [])
     _refuse_overwrite(out, inputs, force)
@@ -133,7 +138,28 @@ def enhance_file(
         y = resample(y.astype(np.float64), enhancer.audio_config.fs, fs)
         y = np.pad(y, (0, max(0, len(noisy) - len(y))))[: len(noisy)]
     write_wav(out, y.astype(np.float32), fs)
-    return {"input": str(audio), "output": str(out), "samples": len(noisy), "fs": fs}
+    info = {"input": str(audio), "output": str(out), "samples": len(noisy), "fs": fs}
+    if dnsmos:
+        info.update(dnsmos_pair(noisy, y, fs))
+    return info
+
+
+def dnsmos_pair(noisy: np.ndarray, enhanced: np.ndarray, fs: int) -> dict:
+    """DNSMOS of a recording before and after enhancement: ``noisy_dnsmos_*`` and ``dnsmos_*``."""
+    from emgse.dnsmos import score_dnsmos
+
+    before = score_dnsmos(np.asarray(noisy, np.float64), fs)
+    after = score_dnsmos(np.asarray(enhanced, np.float64), fs)
+    return {**{f"noisy_{k}": v for k, v in before.items()}, **after}
+
+
+def write_dnsmos_csv(path: str | Path, rows: list[dict]) -> None:
+    """``file, noisy_dnsmos_sig, ..., dnsmos_ovrl`` per enhanced file, atomically."""
+    from emgse.dnsmos import COLUMNS
+
+    columns = ["file", *(f"noisy_{c}" for c in COLUMNS), *COLUMNS]
+    lines = [",".join(columns)] + [",".join([str(r["file"]), *(f"{r[c]:.4f}" for c in columns[1:])]) for r in rows]
+    write_text(path, "\n".join(lines) + "\n")
 
 
 def enhance_mixtures(
@@ -187,9 +213,11 @@ def enhance_folder(
     emg_fs: float | None = None,
     force: bool = False,
     progress: bool = True,
+    dnsmos: bool = False,
 ) -> list[Path]:
     """Enhance every ``X.wav`` of ``folder`` (with ``X.emg.npy`` beside it, as in the prepared
-    layout) into ``out/X.wav``. Returns the written paths."""
+    layout) into ``out/X.wav``. Returns the written paths. With ``dnsmos``, also writes
+    ``out/dnsmos.csv`` (no-reference scores of each input and output, :func:`write_dnsmos_csv`)."""
     folder, out = Path(folder), Path(out)
     if not folder.is_dir():
         raise file_error(folder, "folder not found")
@@ -199,12 +227,17 @@ def enhance_folder(
     if not wavs:
         raise file_error(folder, "no .wav files")
     enhancer = Enhancer(checkpoint)
-    written = []
+    written, scores = [], []
     for wav in tqdm(wavs, desc=f"enhance {folder.name}", unit="file", disable=not progress):
         emg = wav.with_name(f"{wav.stem}.emg.npy")
         if enhancer.uses_emg and not emg.is_file():
             raise file_error(emg, f"EMG for {wav.name} not found (expected <name>.emg.npy beside it)")
         target = out / wav.name
-        enhance_file(checkpoint, wav, target, emg=emg if enhancer.uses_emg else None, emg_fs=emg_fs, force=force, enhancer=enhancer)
+        info = enhance_file(checkpoint, wav, target, emg=emg if enhancer.uses_emg else None, emg_fs=emg_fs, force=force,
+                            enhancer=enhancer, dnsmos=dnsmos)
         written.append(target)
+        if dnsmos:
+            scores.append({"file": wav.name, **info})
+    if dnsmos:
+        write_dnsmos_csv(out / "dnsmos.csv", scores)
     return written

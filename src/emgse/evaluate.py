@@ -20,6 +20,10 @@ Written to ``OUT``, each file atomically:
   paired per-mixture differences) and the number of NaN scores left out of the mean;
 - ``summary.md``: the same as paper-style Markdown tables (:func:`summary_markdown`);
 - ``evaluate.json``: what was scored.
+
+With ``dnsmos=True`` every row also gets the no-reference DNSMOS P.835 scores
+(:data:`DNSMOS_COLUMNS`: ``dnsmos_sig``, ``dnsmos_bak``, ``dnsmos_ovrl``, from :mod:`emgse.dnsmos`),
+in ``scores.csv``, the summary CSVs and the overall Markdown table.
 """
 
 from __future__ import annotations
@@ -50,8 +54,10 @@ SPEECH_WORDS = ("male", "female", "talker", "babble", "speech", "english", "chin
 CATEGORIES = ("speech", "nonspeech")
 GROUPINGS = ("overall", "snr", "noise", "category")
 _GROUP_KEY = {"overall": None, "snr": "snr_db", "noise": "noise", "category": "category"}
-METRIC_LABELS = {"pesq": "PESQ", "stoi": "STOI", "estoi": "ESTOI", "si_sdr": "SI-SDR (dB)"}
-_DECIMALS = {"pesq": 3, "stoi": 3, "estoi": 3, "si_sdr": 2}
+DNSMOS_COLUMNS = ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl")
+METRIC_LABELS = {"pesq": "PESQ", "stoi": "STOI", "estoi": "ESTOI", "si_sdr": "SI-SDR (dB)",
+                 "dnsmos_sig": "DNSMOS SIG", "dnsmos_bak": "DNSMOS BAK", "dnsmos_ovrl": "DNSMOS OVRL"}
+_DECIMALS = {"pesq": 3, "stoi": 3, "estoi": 3, "si_sdr": 2, "dnsmos_sig": 3, "dnsmos_bak": 3, "dnsmos_ovrl": 3}
 
 
 def noise_category(name: str) -> str:
@@ -96,6 +102,7 @@ class _Task:
     corpus_dir: str
     enhanced_root: str | None
     systems: tuple[str, ...]
+    dnsmos: bool = False
 
 
 def _read_16k(path: Path) -> np.ndarray:
@@ -117,13 +124,20 @@ def _score_mixture(task: _Task) -> list[dict]:
     reference = float(row["gain"]) * clean
     meta = {"utt_id": row["utt_id"], "noise": row["noise"], "snr_db": float(row["snr_db"]), "split": row["split"],
             "category": noise_category(row["noise"]), "path": row["path"]}
-    out = [{"system": NOISY, **meta, **score_pair(reference, noisy)}]
+    def scores(signal: np.ndarray) -> dict:
+        if not task.dnsmos:
+            return score_pair(reference, signal)
+        from emgse.dnsmos import score_dnsmos
+
+        return {**score_pair(reference, signal), **score_dnsmos(signal)}
+
+    out = [{"system": NOISY, **meta, **scores(noisy)}]
     for system in task.systems:
         path = Path(task.enhanced_root) / system / row["path"]
         enhanced = _read_16k(path)
         if enhanced.size != noisy.size:
             raise file_error(path, f"{enhanced.size} samples, expected {noisy.size} (the length of the noisy input {noisy_path})")
-        out.append({"system": system, **meta, **score_pair(reference, enhanced)})
+        out.append({"system": system, **meta, **scores(enhanced)})
     return out
 
 
@@ -190,6 +204,7 @@ def evaluate(
     limit: int | None = None,
     splits: Sequence[str] | None = None,
     progress: bool = True,
+    dnsmos: bool = False,
 ) -> list[dict]:
     """Score ``noisy`` and each system on every mixture and write scores and summaries to ``out_dir``.
 
@@ -202,6 +217,8 @@ def evaluate(
         limit: score only the first ``limit`` mixtures of the manifest (quick checks).
         splits: only mixtures of these splits; None: all.
         progress: show a progress bar.
+        dnsmos: also compute the no-reference DNSMOS SIG/BAK/OVRL of every signal (slow: about
+            0.5 s of one core per 9 s window).
 
     Returns:
         The score rows (dicts with :data:`SCORE_COLUMNS`), ``noisy`` first, then each system, each
@@ -228,7 +245,8 @@ def evaluate(
     if names:
         _check_files_exist(rows, Path(enhanced_root), names)
 
-    tasks = [_Task(r, str(mix_dir), str(corpus_dir), None if enhanced_root is None else str(enhanced_root), tuple(names)) for r in rows]
+    tasks = [_Task(r, str(mix_dir), str(corpus_dir), None if enhanced_root is None else str(enhanced_root), tuple(names), dnsmos)
+             for r in rows]
     results: list[list[dict]] = []
     with tqdm(total=len(tasks), desc="score", unit="mix", disable=not progress) as bar:
         if jobs == 1 or len(tasks) == 1:
@@ -262,7 +280,7 @@ def evaluate(
             "limit": limit,
             "splits": list(splits) if splits else None,
             "reference": "gain * clean (mixtures.csv gain times the prepared clean utterance)",
-            "metrics": list(METRICS),
+            "metrics": list(METRICS) + (list(DNSMOS_COLUMNS) if dnsmos else []),
         },
     )
     return scores
@@ -284,9 +302,21 @@ def _csv_text(rows: Iterable[dict], columns: Sequence[str]) -> str:
     return buf.getvalue()
 
 
+def _metrics_of(scores: list[dict]) -> tuple[str, ...]:
+    """The metrics present in score rows: :data:`METRICS`, plus the DNSMOS columns if scored."""
+    return (*METRICS, *DNSMOS_COLUMNS) if scores and all(c in scores[0] for c in DNSMOS_COLUMNS) else METRICS
+
+
+def score_columns(scores: list[dict]) -> tuple[str, ...]:
+    """``scores.csv`` columns: :data:`SCORE_COLUMNS`, with the DNSMOS columns after the metrics if scored."""
+    extra = _metrics_of(scores)[len(METRICS):]
+    n = 4 + len(METRICS)
+    return (*SCORE_COLUMNS[:n], *extra, *SCORE_COLUMNS[n:])
+
+
 def write_scores(path: str | Path, scores: list[dict]) -> None:
-    """Write score rows as CSV (columns :data:`SCORE_COLUMNS`, NaN as an empty cell), atomically."""
-    write_text(path, _csv_text(scores, SCORE_COLUMNS))
+    """Write score rows as CSV (columns :func:`score_columns`, NaN as an empty cell), atomically."""
+    write_text(path, _csv_text(scores, score_columns(scores)))
 
 
 def read_scores(path: str | Path) -> list[dict]:
@@ -307,7 +337,7 @@ def read_scores(path: str | Path) -> list[dict]:
     for i, row in enumerate(rows, start=2):
         try:
             row["snr_db"] = float(row["snr_db"])
-            for m in METRICS:
+            for m in (*METRICS, *(c for c in DNSMOS_COLUMNS if c in row)):
                 row[m] = float(row[m]) if row[m] not in ("", None) else float("nan")
         except ValueError as e:
             raise file_error(path, f"line {i}: not a number ({e})") from None
@@ -332,14 +362,16 @@ def _group_order(scores: list[dict], by: str | None) -> list:
     return _ordered(cats, key=lambda n: (CATEGORIES.index(cats[n]) if cats[n] in CATEGORIES else 9, n))
 
 
-def summarize(scores: list[dict], by: str | None = None) -> list[dict]:
+def summarize(scores: list[dict], by: str | None = None, metrics: Sequence[str] | None = None) -> list[dict]:
     """Means per system and group (``by``: None for overall, ``"snr_db"``, ``"noise"``, ``"category"``).
 
     Each row: ``system``, the group value under ``by`` (``"group": "all"`` when overall), ``n``
     (mixtures), and per metric ``m`` its mean over the non-NaN scores, ``m_gain``: the mean over
     mixtures where both are finite of (system - noisy) on the same mixture (NaN for ``noisy``
-    itself or without noisy scores), and ``m_nan``: how many scores were NaN.
+    itself or without noisy scores), and ``m_nan``: how many scores were NaN. ``metrics``: default
+    :data:`METRICS` plus the DNSMOS columns when the rows have them.
     """
+    metrics = _metrics_of(scores) if metrics is None else tuple(metrics)
     systems = _ordered(s["system"] for s in scores)
     if NOISY in systems:
         systems.remove(NOISY)
@@ -353,7 +385,7 @@ def summarize(scores: list[dict], by: str | None = None) -> list[dict]:
             if not rows:
                 continue
             summary: dict = {"system": system, by or "group": group, "n": len(rows)}
-            for m in METRICS:
+            for m in metrics:
                 v = np.array([r[m] for r in rows], dtype=np.float64)
                 ok = np.isfinite(v)
                 summary[m] = float(v[ok].mean()) if ok.any() else float("nan")
@@ -365,11 +397,11 @@ def summarize(scores: list[dict], by: str | None = None) -> list[dict]:
     return out
 
 
-def summary_columns(by: str | None) -> list[str]:
+def summary_columns(by: str | None, metrics: Sequence[str] = METRICS) -> list[str]:
     """CSV columns of :func:`summarize` rows."""
     cols = ["system", by or "group", "n"]
-    cols += [f"{m}{suffix}" for m in METRICS for suffix in ("", "_gain")]
-    return cols + [f"{m}_nan" for m in METRICS]
+    cols += [f"{m}{suffix}" for m in metrics for suffix in ("", "_gain")]
+    return cols + [f"{m}_nan" for m in metrics]
 
 
 def write_summaries(scores: list[dict], out_dir: str | Path) -> dict[str, Path]:
@@ -379,7 +411,7 @@ def write_summaries(scores: list[dict], out_dir: str | Path) -> dict[str, Path]:
     for grouping in GROUPINGS:
         by = _GROUP_KEY[grouping]
         path = out / f"summary_{grouping}.csv"
-        write_text(path, _csv_text(summarize(scores, by), summary_columns(by)))
+        write_text(path, _csv_text(summarize(scores, by), summary_columns(by, _metrics_of(scores))))
         paths[grouping] = path
     paths["markdown"] = out / "summary.md"
     write_text(paths["markdown"], summary_markdown(scores))
@@ -426,6 +458,7 @@ def summary_tables(scores: list[dict]) -> list[Table]:
     3. One table per metric by noise type: rows are noises, columns systems.
     """
     overall = summarize(scores)
+    overall_metrics = _metrics_of(scores)
     by_snr = summarize(scores, "snr_db")
     by_cat = summarize(scores, "category")
     by_noise = summarize(scores, "noise")
@@ -443,8 +476,8 @@ def summary_tables(scores: list[dict]) -> list[Table]:
     tables = [
         Table(
             "Overall",
-            ["System", "n", *(METRIC_LABELS[m] for m in METRICS)],
-            [[r["system"], str(r["n"]), *(format_score(m, r[m], r[f"{m}_gain"]) for m in METRICS)] for r in overall],
+            ["System", "n", *(METRIC_LABELS[m] for m in overall_metrics)],
+            [[r["system"], str(r["n"]), *(format_score(m, r[m], r[f"{m}_gain"]) for m in overall_metrics)] for r in overall],
             [note, *nan_notes],
         )
     ]

@@ -40,9 +40,18 @@ from emgse.oracle import oracle_mixtures  # noqa: E402
 from emgse.recipes import System, _stage, _train_system  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "noise"
-SYSTEMS = (System("audio", "audio"), System("emgse", "emgse"), System("audio-mask", "audio-mask"), System("emgse-mask", "emgse-mask"))
+SYSTEMS = (
+    System("audio", "audio"),
+    System("emgse", "emgse"),
+    System("audio-mask", "audio-mask"),
+    System("emgse-mask", "emgse-mask"),
+    System("causal-audio", "causal-audio"),
+    System("causal-emgse", "causal-emgse"),
+)
+# Causal models need EMG statistics fitted on training data (per-utterance min-max is not causal).
+CAUSAL_EMG = {"causal-audio": EmgConfig(normalization="zscore"), "causal-emgse": EmgConfig(normalization="zscore")}
 SETTINGS = {
-    "full": {"utterances": 200, "test": 30, "val": 15, "per_utterance": 1, "epochs": 6, "test_noises": None},
+    "full": {"utterances": 200, "test": 15, "val": 15, "per_utterance": 1, "epochs": 4, "test_noises": None},
     "quick": {"utterances": 30, "test": 4, "val": 3, "per_utterance": 1, "epochs": 1, "test_noises": ("pink", "babble")},
 }
 
@@ -91,7 +100,7 @@ def build_data(out: Path, s: dict, quick: bool, seed: int = 0, emg_snr_db: float
 
 
 def train_and_score(
-    out: Path, systems, epochs: int, *, seed: int = 0, jobs: int = 2, oracle: bool = True, emg_configs: dict | None = None
+    out: Path, systems, epochs: int, *, seed: int = 0, jobs: int = 2, oracle: bool = True, emg_configs: dict | None = None, dnsmos: bool = False
 ) -> tuple[list[dict], dict, dict]:
     """Train, enhance and score ``systems`` (plus the oracle); returns ``(scores, params, rtf)``."""
     base = {"lr": 1e-3, "batch_size": 16, "patience": 15, "seed": seed, "max_epochs": epochs}
@@ -112,7 +121,7 @@ def train_and_score(
             (out / "enhanced" / "oracle" / ".complete").write_text("ok\n")
         names.append("oracle")
     _stage("score", False)
-    scores = evaluate(out / "mix-test", out / "enhanced", names, out / "scores", jobs=jobs)
+    scores = evaluate(out / "mix-test", out / "enhanced", names, out / "scores", jobs=jobs, dnsmos=dnsmos)
     return scores, params, rtf
 
 
@@ -122,7 +131,8 @@ def print_tables(scores: list[dict], params: dict, rtf: dict) -> None:
     overall = {r["system"]: r for r in summarize(scores)}
     snrs = sorted({r["snr_db"] for r in by_snr})
     names = [n for n in overall if n != NOISY]
-    for metric in METRICS:
+    metrics = [*METRICS] + [m for m in ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl") if m in scores[0]]
+    for metric in metrics:
         head = " | ".join(f"{snr:g} dB" for snr in snrs)
         print(f"| {metric} | {head} | mean | gap closed | params | RTF (1 thread) |")
         print("|---" * (len(snrs) + 5) + "|")
@@ -142,15 +152,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--quick", action="store_true", help="CI-sized run (a few minutes)")
-    ap.add_argument("--epochs", type=int, default=None, help="epochs per system (default: 6, quick: 1)")
+    ap.add_argument("--epochs", type=int, default=None, help="epochs per system (default: 4, quick: 1)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--no-dnsmos", action="store_true", help="skip the DNSMOS columns (no-reference SIG/BAK/OVRL)")
     args = ap.parse_args()
     s = SETTINGS["quick" if args.quick else "full"]
     epochs = args.epochs or s["epochs"]
     started = time.perf_counter()
     noise_train, noise_test = build_data(args.out, s, args.quick, args.seed)
-    scores, params, rtf = train_and_score(args.out, SYSTEMS, epochs, seed=args.seed, jobs=args.jobs)
+    scores, params, rtf = train_and_score(args.out, SYSTEMS, epochs, seed=args.seed, jobs=args.jobs, emg_configs=CAUSAL_EMG, dnsmos=not args.no_dnsmos)
     print(f"\nQuality benchmark ({'quick' if args.quick else 'full'}; SIMULATED EMG, not real EMG): {s['utterances']} utterances, "
           f"{epochs} epochs per system, train noises {', '.join(Path(n).name for n in noise_train)}, "
           f"test noises {', '.join(Path(n).name for n in noise_test)}; {(time.perf_counter() - started) / 60:.1f} min\n")

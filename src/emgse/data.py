@@ -16,7 +16,6 @@ training target of a mixture is the clean magnitude at the mixture's gain:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,13 +27,7 @@ from emgse.config import AudioConfig, EmgConfig, to_dict
 from emgse.corpora.prepared import CorpusInfo
 from emgse.errors import EmgseError, file_error
 from emgse.features.audio import log_magnitude
-from emgse.features.emg import (
-    N_TD,
-    emg_features,
-    minmax_normalize,
-    resolve_channels,
-    select_features,
-)
+from emgse.features.emg import N_TD, emg_features, resolve_channels, select_and_normalize
 from emgse.files import output_dir, read_audio, read_json, read_npy, write_json
 from emgse.mixing import read_manifest
 
@@ -57,10 +50,7 @@ def utterance_emg(emg: np.ndarray, emg_fs: float, frames: int, channels: list[in
     TD features on the audio's frame grid, channel selection, then per-utterance min-max if the
     config says so (z-score is applied later with training statistics).
     """
-    feats = select_features(emg_features(emg, emg_fs, emg_config, n_frames=frames), channels)
-    if emg_config.normalization == "minmax":
-        feats = minmax_normalize(feats)
-    return feats.astype(np.float32)
+    return select_and_normalize(emg_features(emg, emg_fs, emg_config, n_frames=frames), channels, emg_config.normalization)
 
 
 def build_store(
@@ -255,8 +245,3 @@ def check_store_matches(store: FeatureStore, other: FeatureStore) -> None:
     for key in ("channels", "emg_dims", "emg_fs", "audio_config", "emg_config"):
         if store.index.get(key) != other.index.get(key):
             raise EmgseError(f"{other.root}: feature store differs from {store.root} in {key!r}; rebuild it")
-
-
-def store_summary(store: FeatureStore) -> str:
-    idx = store.index
-    return json.dumps({"mixtures": len(idx["mixtures"]), "utterances": len(idx["utterances"]), "frames": int(store.noisy.shape[0])})

@@ -33,7 +33,6 @@ import csv
 import ctypes
 import io
 import math
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -504,8 +503,3 @@ def summary_tables(scores: list[dict]) -> list[Table]:
 def summary_markdown(scores: list[dict], title: str = "Scores") -> str:
     """All of :func:`summary_tables` as Markdown, ready to print or paste."""
     return f"## {title}\n\n" + "\n".join(t.markdown() for t in summary_tables(scores))
-
-
-def default_jobs() -> int:
-    """A sensible ``jobs`` default: the CPUs this process may use, at most 8."""
-    return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))

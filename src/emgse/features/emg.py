@@ -346,6 +346,18 @@ def resolve_channels(spec: str | list[int] | tuple[int, ...], n_channels: int) -
     return indices
 
 
+def select_and_normalize(features: np.ndarray, channels: list[int], normalization: str) -> np.ndarray:
+    """Keep ``channels`` of ``(frames, all_channels * 5)`` and apply per-utterance min-max if asked.
+
+    ``normalization`` other than ``minmax`` (``zscore``, ``none``) leaves the values as they are:
+    z-scoring uses training statistics and happens later. Returns float32.
+    """
+    x = select_features(features, channels)
+    if normalization == "minmax":
+        x = minmax_normalize(x)
+    return x.astype(np.float32, copy=False)
+
+
 def select_features(features: np.ndarray, channels: list[int]) -> np.ndarray:
     """Keep the TD features of ``channels`` from ``(frames, all_channels * 5)``, in that order."""
     cols = (np.asarray(channels)[:, None] * N_TD + np.arange(N_TD)).reshape(-1)

@@ -12,9 +12,8 @@ from emgse.features.audio import frame_count, log_magnitude
 from emgse.features.emg import (
     N_TD,
     emg_features,
-    minmax_normalize,
     resolve_channels,
-    select_features,
+    select_and_normalize,
     stack_context,
 )
 from emgse.features.resample import resample
@@ -53,10 +52,7 @@ def emg_model_input(feats: np.ndarray, n_channels: int, emg_config: EmgConfig = 
         ``(frames, (2 * context + 1) * selected * 5)``.
     """
     channels = resolve_channels(emg_config.channels, n_channels)
-    x = select_features(feats, channels)
-    if emg_config.normalization == "minmax":
-        x = minmax_normalize(x)
-    return stack_context(x, emg_config.context)
+    return stack_context(select_and_normalize(feats, channels, emg_config.normalization), emg_config.context)
 
 
 def describe_utterance(

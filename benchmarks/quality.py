@@ -31,13 +31,13 @@ from emgse.config import EmgConfig, MixConfig  # noqa: E402
 from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array  # noqa: E402
 from emgse.corpora.simulated.config import SimulationConfig  # noqa: E402
 from emgse.corpora.simulated.writer import simulate_corpus  # noqa: E402
-from emgse.enhance import Enhancer, enhance_mixtures  # noqa: E402
+from emgse.enhance import Enhancer  # noqa: E402
 from emgse.evaluate import NOISY, evaluate, summarize  # noqa: E402
 from emgse.files import read_audio, read_npy  # noqa: E402
 from emgse.metrics import METRICS  # noqa: E402
 from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
 from emgse.oracle import oracle_mixtures  # noqa: E402
-from emgse.recipes import System, _stage, _train_system  # noqa: E402
+from emgse.recipes import System, _stage, _train_system, enhance_system, run_once  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "noise"
 SYSTEMS = (
@@ -109,16 +109,11 @@ def train_and_score(
         emg_config = (emg_configs or {}).get(system.name, EmgConfig())
         summary = _train_system(system, out / "mix-train", out, base, emg_config, True)
         params[system.name] = summary["parameters"]
-        target = out / "enhanced" / system.name
-        if _stage(f"enhance {system.name}", (target / ".complete").is_file()):
-            enhance_mixtures(out / "runs" / system.name / "best.pt", out / "mix-test", out / "enhanced", system=system.name, force=True)
-            (target / ".complete").write_text("ok\n")
+        enhance_system(out / "runs" / system.name / "best.pt", out / "mix-test", out / "enhanced", system.name)
         rtf[system.name] = real_time_factor(out / "runs" / system.name / "best.pt", out / "mix-test", out / "prepared")
     names = [x.name for x in systems]
     if oracle:
-        if _stage("oracle", (out / "enhanced" / "oracle" / ".complete").is_file()):
-            oracle_mixtures(out / "mix-test", out / "enhanced")
-            (out / "enhanced" / "oracle" / ".complete").write_text("ok\n")
+        run_once(out / "enhanced" / "oracle", "oracle", lambda: oracle_mixtures(out / "mix-test", out / "enhanced"))
         names.append("oracle")
     _stage("score", False)
     scores = evaluate(out / "mix-test", out / "enhanced", names, out / "scores", jobs=jobs, dnsmos=dnsmos)

@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emgse.enhance import enhance_mixtures  # noqa: E402
 from emgse.evaluate import evaluate, summarize  # noqa: E402
 from emgse.faults import EmgFault  # noqa: E402
 from emgse.files import read_json, write_json  # noqa: E402
 from emgse.mixing import read_manifest, write_manifest  # noqa: E402
+from emgse.recipes import enhance_system  # noqa: E402
 
 PAIRS = (("emgse", "audio"), ("emgse-mask", "audio-mask"))
 FAULTS = (EmgFault("none"), EmgFault("absent"), EmgFault("flat", 0.3), EmgFault("noisy", 0.3))
@@ -51,16 +51,11 @@ def main() -> None:
     enhanced = args.out / "enhanced-robust"
     systems = []
     for model, audio in PAIRS:
-        for name in (audio,):
-            if not (enhanced / name / ".complete").is_file():
-                enhance_mixtures(args.out / "runs" / name / "best.pt", mix, enhanced, system=name, force=True)
-                (enhanced / name / ".complete").write_text("ok\n")
-            systems.append(name)
+        enhance_system(args.out / "runs" / audio / "best.pt", mix, enhanced, audio)
+        systems.append(audio)
         for fault in FAULTS:
             name = f"{model}@{fault.label}"
-            if not (enhanced / name / ".complete").is_file():
-                enhance_mixtures(args.out / "runs" / model / "best.pt", mix, enhanced, system=name, force=True, fault=fault)
-                (enhanced / name / ".complete").write_text("ok\n")
+            enhance_system(args.out / "runs" / model / "best.pt", mix, enhanced, name, fault=fault)
             systems.append(name)
     scores = evaluate(mix, enhanced, systems, args.out / "scores-robust", jobs=args.jobs)
     overall = {r["system"]: r for r in summarize(scores)}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,25 @@ def _stage(name: str, done: bool) -> bool:
     return not done
 
 
+def run_once(target: Path, name: str, produce: Callable[[], object]) -> Path:
+    """Run ``produce`` (which fills the folder ``target``) unless ``target/.complete`` says it ran."""
+    if _stage(name, (target / ".complete").is_file()):
+        produce()
+        (target / ".complete").write_text("ok\n")
+    return target
+
+
+def enhance_system(checkpoint: Path, mixtures: Path, enhanced_root: Path, system: str, *, progress: bool = True, fault=None) -> Path:
+    """Enhance ``mixtures`` into ``enhanced_root/<system>`` once (skipped when already complete)."""
+    from emgse.enhance import enhance_mixtures
+
+    return run_once(
+        enhanced_root / system,
+        f"enhance {system}",
+        lambda: enhance_mixtures(checkpoint, mixtures, enhanced_root, system=system, force=True, progress=progress, fault=fault),
+    )
+
+
 def _train_system(system: System, mix_train: Path, out: Path, base: dict, emg_config: EmgConfig, progress: bool) -> dict:
     from emgse.train import TrainConfig, store_for, train
 
@@ -84,16 +104,12 @@ def _train_system(system: System, mix_train: Path, out: Path, base: dict, emg_co
 
 
 def _enhance_score_report(out: Path, systems: list[System], title: str, notes: list[str], jobs: int, progress: bool) -> list[dict]:
-    from emgse.enhance import enhance_mixtures
     from emgse.evaluate import evaluate, summary_markdown
     from emgse.report import load_examples, pick_examples, write_report
 
     mix_test = out / "mix-test"
     for system in systems:
-        target = out / "enhanced" / system.name
-        if _stage(f"enhance {system.name}", (target / ".complete").is_file()):
-            enhance_mixtures(out / "runs" / system.name / "best.pt", mix_test, out / "enhanced", system=system.name, force=True, progress=progress)
-            (target / ".complete").write_text("ok\n")
+        enhance_system(out / "runs" / system.name / "best.pt", mix_test, out / "enhanced", system.name, progress=progress)
     names = [s.name for s in systems]
     _stage("score noisy + " + ", ".join(names), False)
     scores = evaluate(mix_test, out / "enhanced", names, out / "scores", jobs=jobs, progress=progress)

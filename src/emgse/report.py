@@ -100,13 +100,18 @@ def plot_scores_vs_snr(scores: list[dict]):
             rows = [r for r in by_snr if r["system"] == system]
             style = {"color": "0.45", "linestyle": "--"} if system == NOISY else {"color": f"C{i}"}
             ax.plot([r["snr_db"] for r in rows], [r[m] for r in rows], marker="o", ms=4, label=system, **style)
-        ax.set_title(METRIC_LABELS[m], fontsize=10)
-        ax.set_xticks(snrs)
-        ax.set_xlabel("SNR (dB)", fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=8)
+        _style_snr_axis(ax, METRIC_LABELS[m], snrs)
     axes[0].legend(fontsize=8, frameon=False)
     return fig
+
+
+def _style_snr_axis(ax, title: str, snrs: list) -> None:
+    """The common look of a metric-versus-SNR panel."""
+    ax.set_title(title, fontsize=10)
+    ax.set_xticks(snrs)
+    ax.set_xlabel("SNR (dB)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.tick_params(labelsize=8)
 
 
 def plot_gain_by_category(scores: list[dict]):
@@ -128,11 +133,7 @@ def plot_gain_by_category(scores: list[dict]):
                 if pts:
                     ax.plot(*zip(*pts, strict=True), color=f"C{i + 1}", linestyle=ls, marker="o", ms=3.5, label=f"{system}, {cat}")
         ax.axhline(0, color="0.6", lw=0.8)
-        ax.set_title(f"{METRIC_LABELS[m]} gain over noisy", fontsize=10)
-        ax.set_xticks(snrs)
-        ax.set_xlabel("SNR (dB)", fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=8)
+        _style_snr_axis(ax, f"{METRIC_LABELS[m]} gain over noisy", snrs)
     axes[0].legend(fontsize=7, frameon=False)
     return fig
 

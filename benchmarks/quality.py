@@ -32,7 +32,7 @@ from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array  # no
 from emgse.corpora.simulated.config import SimulationConfig  # noqa: E402
 from emgse.corpora.simulated.writer import simulate_corpus  # noqa: E402
 from emgse.enhance import Enhancer  # noqa: E402
-from emgse.evaluate import NOISY, evaluate, summarize  # noqa: E402
+from emgse.evaluate import NOISY, evaluate, read_scores, summarize, write_scores, write_summaries  # noqa: E402
 from emgse.files import read_audio, read_npy  # noqa: E402
 from emgse.metrics import METRICS  # noqa: E402
 from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
@@ -115,9 +115,31 @@ def train_and_score(
     if oracle:
         run_once(out / "enhanced" / "oracle", "oracle", lambda: oracle_mixtures(out / "mix-test", out / "enhanced"))
         names.append("oracle")
-    _stage("score", False)
-    scores = evaluate(out / "mix-test", out / "enhanced", names, out / "scores", jobs=jobs, dnsmos=dnsmos)
+    scores = score_each(out / "mix-test", out / "enhanced", names, out / "scores", jobs=jobs, dnsmos=dnsmos)
     return scores, params, rtf
+
+
+def score_each(mixtures: Path, enhanced: Path, names: list[str], out_dir: Path, *, jobs: int = 2, dnsmos: bool = False) -> list[dict]:
+    """Score ``noisy`` and each system once, kept per system under ``out_dir/systems/<name>``.
+
+    Adding a system to a finished run scores only that system; a system whose outputs were
+    rewritten since (its ``enhanced/<name>/.complete`` is newer) is scored again. The merged rows
+    go to ``out_dir/scores.csv`` with the usual summaries.
+    """
+    rows: list[dict] = []
+    for name in [NOISY, *names]:
+        target = out_dir / "systems" / name
+        done, made = target / ".complete", enhanced / name / ".complete"
+        stale = done.is_file() and made.is_file() and made.stat().st_mtime > done.stat().st_mtime
+        if stale or (done.is_file() and dnsmos and "dnsmos_ovrl" not in read_scores(target)[0]):
+            done.unlink()
+        only_noisy = name == NOISY
+        run_once(target, f"score {name}", lambda t=target, n=name, o=only_noisy: evaluate(
+            mixtures, None if o else enhanced, None if o else [n], t, jobs=jobs, dnsmos=dnsmos, score_noisy=o))
+        rows += read_scores(target)
+    write_scores(out_dir / "scores.csv", rows)
+    write_summaries(rows, out_dir)
+    return rows
 
 
 def print_tables(scores: list[dict], params: dict, rtf: dict) -> None:

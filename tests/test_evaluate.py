@@ -145,6 +145,16 @@ def test_noisy_only_without_enhanced(mixset, tmp_path):
     assert all(math.isnan(r["pesq_gain"]) for r in summarize(scores))
 
 
+def test_system_alone_without_noisy(mixset, scored, tmp_path):
+    mix, enh = mixset
+    alone = evaluate(mix, enh, ["passthrough"], tmp_path, jobs=1, limit=2, progress=False, score_noisy=False)
+    assert [s["system"] for s in alone] == ["passthrough"] * 2
+    kept = [s for s in scored[0] if s["system"] == "passthrough"][:2]
+    assert [a["pesq"] for a in alone] == pytest.approx([k["pesq"] for k in kept], abs=1e-9)
+    with pytest.raises(EmgseError, match="nothing to score"):
+        evaluate(mix, None, None, tmp_path, jobs=1, score_noisy=False)
+
+
 def test_nan_scores_are_left_out_and_counted(scored):
     scores = [dict(s) for s in scored[0]]
     target = next(s for s in scores if s["system"] == "oracle")

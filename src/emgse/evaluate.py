@@ -102,6 +102,7 @@ class _Task:
     enhanced_root: str | None
     systems: tuple[str, ...]
     dnsmos: bool = False
+    score_noisy: bool = True
 
 
 def _read_16k(path: Path) -> np.ndarray:
@@ -130,7 +131,7 @@ def _score_mixture(task: _Task) -> list[dict]:
 
         return {**score_pair(reference, signal), **score_dnsmos(signal)}
 
-    out = [{"system": NOISY, **meta, **scores(noisy)}]
+    out = [{"system": NOISY, **meta, **scores(noisy)}] if task.score_noisy else []
     for system in task.systems:
         path = Path(task.enhanced_root) / system / row["path"]
         enhanced = _read_16k(path)
@@ -204,6 +205,7 @@ def evaluate(
     splits: Sequence[str] | None = None,
     progress: bool = True,
     dnsmos: bool = False,
+    score_noisy: bool = True,
 ) -> list[dict]:
     """Score ``noisy`` and each system on every mixture and write scores and summaries to ``out_dir``.
 
@@ -218,6 +220,8 @@ def evaluate(
         progress: show a progress bar.
         dnsmos: also compute the no-reference DNSMOS SIG/BAK/OVRL of every signal (slow: about
             0.5 s of one core per 9 s window).
+        score_noisy: also score the unprocessed mixtures as system ``noisy`` (False: only
+            ``systems``, e.g. to add one system to scores kept from an earlier run).
 
     Returns:
         The score rows (dicts with :data:`SCORE_COLUMNS`), ``noisy`` first, then each system, each
@@ -244,7 +248,9 @@ def evaluate(
     if names:
         _check_files_exist(rows, Path(enhanced_root), names)
 
-    tasks = [_Task(r, str(mix_dir), str(corpus_dir), None if enhanced_root is None else str(enhanced_root), tuple(names), dnsmos)
+    if not names and not score_noisy:
+        raise EmgseError("nothing to score: no systems and score_noisy=False")
+    tasks = [_Task(r, str(mix_dir), str(corpus_dir), None if enhanced_root is None else str(enhanced_root), tuple(names), dnsmos, score_noisy)
              for r in rows]
     results: list[list[dict]] = []
     with tqdm(total=len(tasks), desc="score", unit="mix", disable=not progress) as bar:
@@ -274,7 +280,7 @@ def evaluate(
             "mixtures": str(mix_dir.resolve()),
             "corpus": str(corpus_dir),
             "enhanced": None if enhanced_root is None else str(Path(enhanced_root).resolve()),
-            "systems": [NOISY, *names],
+            "systems": [NOISY, *names] if score_noisy else names,
             "mixtures_scored": len(rows),
             "limit": limit,
             "splits": list(splits) if splits else None,

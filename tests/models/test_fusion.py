@@ -4,10 +4,37 @@ import torch
 from emgse.models import build_model, count_parameters
 from emgse.models.fusion import MaskFusionSE, TemporalEmgEncoder, drop_emg
 
+FAMILY = ("emgse-mask", "emgse-hybrid", "emgse-map")
 
-def test_no_more_parameters_than_paper_emgse():
-    assert count_parameters(build_model("emgse-mask")) <= count_parameters(build_model("emgse"))
+
+@pytest.mark.parametrize("name", FAMILY)
+def test_no_more_parameters_than_paper_emgse(name):
+    assert count_parameters(build_model(name)) <= count_parameters(build_model("emgse"))
     assert count_parameters(build_model("audio-mask")) < count_parameters(build_model("emgse-mask"))
+    assert count_parameters(build_model("audio-hybrid")) < count_parameters(build_model("emgse-hybrid"))
+
+
+@pytest.mark.parametrize("name", FAMILY + ("audio-mask", "audio-hybrid"))
+def test_shapes_and_nonnegative_log_magnitude(name):
+    model = build_model(name).eval()
+    noisy = torch.rand(2, 50, 257) * 4
+    out = model(noisy, torch.randn(2, 80, 175)) if model.uses_emg else model(noisy)
+    assert out.shape == noisy.shape and torch.all(torch.isfinite(out)) and torch.all(out >= 0)
+
+
+def test_hybrid_blends_between_its_mask_and_mapping_heads():
+    model = build_model("emgse-hybrid").eval()
+    noisy, emg = torch.rand(1, 20, 257) * 4, torch.randn(1, 50, 175)
+    with torch.no_grad():
+        model.out_blend.weight.zero_()
+        model.out_blend.bias.fill_(50.0)  # blend -> 1: the masked branch only
+        masked = model(noisy, emg)
+        model.out_blend.bias.fill_(-50.0)  # blend -> 0: the mapping only
+        mapped = model(noisy, emg)
+    assert torch.all(masked <= noisy + 1e-5)
+    assert torch.any(mapped > noisy)  # a mapping is not bounded by the noisy magnitude
+    with pytest.raises(ValueError, match="output must be one of"):
+        MaskFusionSE(output="spectral-subtraction")
 
 
 def test_mask_is_bounded_by_the_noisy_magnitude():
@@ -53,15 +80,16 @@ def test_emg_dropout_behaviour():
     assert not torch.allclose(model(x, torch.randn(2, 60, 20)), model(x, torch.zeros(2, 60, 20)))
 
 
-def test_tiny_training_step_reduces_loss():
+@pytest.mark.parametrize("name", FAMILY)
+def test_tiny_training_step_reduces_loss(name):
     torch.manual_seed(0)
-    model = build_model("emgse-mask", emg_dims=20, modality_dropout=0.0, channel_dropout=0.0)
+    model = build_model(name, emg_dims=20, modality_dropout=0.0, channel_dropout=0.0)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    noisy = torch.rand(4, 32, 257) * 2
+    noisy = torch.rand(4, 32, 1) * 3 * torch.rand(257)  # frames at random levels, one spectral shape
     clean = noisy * 0.5
     emg = torch.randn(4, 62, 20)
     losses = []
-    for _ in range(15):
+    for _ in range(40):
         loss = (model(noisy, emg) - clean).abs().mean()
         opt.zero_grad()
         loss.backward()

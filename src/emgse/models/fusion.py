@@ -8,11 +8,17 @@ modality / channel dropout for graceful degradation.
   layer): 1x1 conv dims -> 128, then residual dilated convolutions (kernel 3, dilations 1, 2, 4,
   8) whose receptive field (31 frames, +-15 like the paper's context) is cropped from the data's
   context margins.
-- Gated fusion: ``h = a + sigmoid(W [a; e]) * U e``; with EMG absent the gate can close and the
-  network falls back to audio alone.
-- Decoder: 2-layer bidirectional LSTM (256 per direction, concatenated) -> 257 -> sigmoid: a
-  bounded mask in [0, 1] on the noisy magnitude. The output is still a log1p magnitude,
-  ``log1p(mask * expm1(noisy))``, so the trainer, enhancer and scorer are unchanged.
+- Fusion (``fusion``): ``"gate"``: ``h = a + sigmoid(W [a; e]) * U e`` (with EMG absent the gate
+  can close and the network falls back to audio alone); ``"concat"``: ``h = ReLU(LN(W [a; e]))``.
+- Decoder: 2-layer bidirectional LSTM (256 per direction, concatenated), then an output head
+  (``output``):
+  ``"mask"``: 257 -> sigmoid, a bounded mask in [0, 1] on the noisy magnitude,
+  ``log1p(mask * expm1(noisy))``;
+  ``"map"``: 257 -> softplus, the clean log1p magnitude directly (the paper's mapping);
+  ``"hybrid"``: both, blended per bin by a learned weight ``g`` in [0, 1]:
+  ``g * masked + (1 - g) * mapped``. Masking keeps what the noisy input has; mapping can restore
+  speech the noise buried; the blend picks per time-frequency bin.
+  The output is always a log1p magnitude, so the trainer, enhancer and scorer are unchanged.
 - Training-time dropout of the EMG (robustness to failing electrodes): with probability
   ``modality_dropout`` a whole example's EMG is removed (set to 0), otherwise each channel is
   removed with probability ``channel_dropout``. ``n_td`` features per channel (5).
@@ -99,8 +105,13 @@ class MaskFusionSE(nn.Module):
         modality_dropout: float = 0.2,
         channel_dropout: float = 0.1,
         n_td: int = 5,
+        output: str = "mask",
+        fusion: str = "gate",
     ):
         super().__init__()
+        if output not in OUTPUTS or fusion not in FUSIONS:
+            raise ValueError(f"output must be one of {OUTPUTS} and fusion one of {FUSIONS}, got {output!r}, {fusion!r}")
+        self.output, self.fusion = output, fusion
         self.uses_emg = emg_dims > 0
         self.uses_audio = True
         self.context, self.n_td = context, n_td
@@ -108,10 +119,16 @@ class MaskFusionSE(nn.Module):
         self.spectrogram_encoder = nn.Sequential(nn.Linear(n_bins, hidden), nn.LayerNorm(hidden), nn.ReLU())
         if self.uses_emg:
             self.emg_encoder = TemporalEmgEncoder(emg_dims, context, emg_hidden)
-            self.gate = nn.Linear(hidden + emg_hidden, hidden)
-            self.emg_proj = nn.Linear(emg_hidden, hidden)
+            if fusion == "gate":
+                self.gate = nn.Linear(hidden + emg_hidden, hidden)
+                self.emg_proj = nn.Linear(emg_hidden, hidden)
+            else:
+                self.fuse = nn.Sequential(nn.Linear(hidden + emg_hidden, hidden), nn.LayerNorm(hidden), nn.ReLU())
         self.lstm = nn.LSTM(hidden, hidden, num_layers=2, batch_first=True, bidirectional=True)
-        self.out = nn.Linear(2 * hidden, n_bins)
+        self.out = nn.Linear(2 * hidden, n_bins)  # the mask (or, for "map", the mapping)
+        if output == "hybrid":
+            self.out_map = nn.Linear(2 * hidden, n_bins)
+            self.out_blend = nn.Linear(2 * hidden, n_bins)
 
     def forward(self, log_mag: torch.Tensor, emg: torch.Tensor | None = None) -> torch.Tensor:
         a = self.spectrogram_encoder(log_mag)  # (B, T, H)
@@ -121,10 +138,20 @@ class MaskFusionSE(nn.Module):
             if self.training and (self.modality_dropout > 0 or self.channel_dropout > 0):
                 emg = drop_emg(emg, self.n_td, self.modality_dropout, self.channel_dropout)
             e = self.emg_encoder(emg)  # (B, T, E)
-            a = a + torch.sigmoid(self.gate(torch.cat([a, e], dim=-1))) * self.emg_proj(e)
+            ae = torch.cat([a, e], dim=-1)
+            a = a + torch.sigmoid(self.gate(ae)) * self.emg_proj(e) if self.fusion == "gate" else self.fuse(ae)
         h, _ = self.lstm(a)  # (B, T, 2H)
-        mask = torch.sigmoid(self.out(h))  # (B, T, 257) in [0, 1]
-        return torch.log1p(mask * torch.expm1(log_mag))
+        if self.output == "map":
+            return F.softplus(self.out(h))
+        masked = torch.log1p(torch.sigmoid(self.out(h)) * torch.expm1(log_mag))  # mask in [0, 1]
+        if self.output == "mask":
+            return masked
+        blend = torch.sigmoid(self.out_blend(h))
+        return blend * masked + (1 - blend) * F.softplus(self.out_map(h))
+
+
+OUTPUTS = ("mask", "map", "hybrid")
+FUSIONS = ("gate", "concat")
 
 
 def audio_mask(n_bins: int = N_BINS, hidden: int = 256) -> MaskFusionSE:
@@ -132,4 +159,19 @@ def audio_mask(n_bins: int = N_BINS, hidden: int = 256) -> MaskFusionSE:
     return MaskFusionSE(emg_dims=0, context=0, n_bins=n_bins, hidden=hidden)
 
 
-MODELS = {"emgse-mask": MaskFusionSE, "audio-mask": audio_mask}
+def emgse_hybrid(emg_dims: int = 175, context: int = 15, **kwargs) -> MaskFusionSE:
+    """Mask + mapping blended per bin, EMG fused by concatenation."""
+    return MaskFusionSE(emg_dims, context, **{"output": "hybrid", "fusion": "concat", **kwargs})
+
+
+def audio_hybrid(n_bins: int = N_BINS, hidden: int = 256) -> MaskFusionSE:
+    """``emgse-hybrid`` without EMG."""
+    return MaskFusionSE(emg_dims=0, context=0, n_bins=n_bins, hidden=hidden, output="hybrid")
+
+
+def emgse_map(emg_dims: int = 175, context: int = 15, **kwargs) -> MaskFusionSE:
+    """Direct mapping (as the paper) with the convolutional EMG encoder and concatenation fusion."""
+    return MaskFusionSE(emg_dims, context, **{"output": "map", "fusion": "concat", **kwargs})
+
+
+MODELS = {"emgse-mask": MaskFusionSE, "audio-mask": audio_mask, "emgse-hybrid": emgse_hybrid, "audio-hybrid": audio_hybrid, "emgse-map": emgse_map}

@@ -3,12 +3,13 @@
     python benchmarks/ablations.py --study channels   --out runs/quality [--quick]
     python benchmarks/ablations.py --study context    --out runs/quality [--quick]
     python benchmarks/ablations.py --study noise-type --out runs/quality
-    python benchmarks/ablations.py --study emg-snr    --out runs/ablation-emg-snr [--quick]
+    python benchmarks/ablations.py --study emg-snr    --out runs/quality [--quick] [--pair emgse-hybrid,audio-hybrid]
 
 - channels: the paper's question "is cheek sufficient?": EMGSE on all 35, cheek 28, chin 7 channels.
 - context: EMGSE with +-5, +-10, +-15 frames of EMG context.
 - noise-type: fusion gain over audio-only for speech vs nonspeech noise (from a quality run's scores).
-- emg-snr: the simulator's EMG quality knob: fusion gain (emgse-mask over audio-mask) vs EMG SNR.
+- emg-snr: the simulator's EMG quality knob: fusion gain (an EMG model over its audio-only twin,
+  ``--pair``) vs EMG SNR, one corpus per EMG SNR at a smaller size (80 utterances, 3 epochs).
 
 The channels and context studies reuse the corpus and mixtures of a quality run in --out (built if
 missing) and train under the same budget.
@@ -22,26 +23,45 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.quality import SETTINGS, build_data, train_and_score  # noqa: E402
+from benchmarks.quality import SETTINGS, build_data, save_table, train_and_score  # noqa: E402
 
 from emgse.config import EmgConfig  # noqa: E402
 from emgse.evaluate import read_scores, summarize  # noqa: E402
 from emgse.recipes import System  # noqa: E402
 
 
-def gain_table(scores: list[dict], reference: str, title: str, by: str | None = None) -> None:
+def gain_table(scores: list[dict], reference: str, title: str, by: str | None = None) -> str:
     """Mean PESQ/STOI/ESTOI per system (and group) with the difference from ``reference``."""
     rows = summarize(scores, by)
-    print(f"\n{title}\n")
     group = by or "group"
-    print(f"| system | {group} | PESQ | STOI | ESTOI | SI-SDR | PESQ vs {reference} | ESTOI vs {reference} |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    lines = [title, "", f"| system | {group} | PESQ | STOI | ESTOI | SI-SDR | PESQ vs {reference} | ESTOI vs {reference} |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
     ref = {r[group]: r for r in rows if r["system"] == reference}
     for r in rows:
         base = ref.get(r[group])
         dp = f"{r['pesq'] - base['pesq']:+.3f}" if base else ""
         de = f"{r['estoi'] - base['estoi']:+.3f}" if base else ""
-        print(f"| {r['system']} | {r[group]} | {r['pesq']:.3f} | {r['stoi']:.3f} | {r['estoi']:.3f} | {r['si_sdr']:.2f} | {dp} | {de} |")
+        lines.append(f"| {r['system']} | {r[group]} | {r['pesq']:.3f} | {r['stoi']:.3f} | {r['estoi']:.3f} | {r['si_sdr']:.2f} | {dp} | {de} |")
+    return "\n".join(lines)
+
+
+def emg_snr_study(root: Path, pair: list[str], quick: bool, epochs: int | None, jobs: int) -> str:
+    """Fusion gain vs the simulator's EMG SNR: one corpus, one EMG model and its audio twin per SNR."""
+    fusion, audio = pair
+    s = SETTINGS["quick" if quick else "ablation"]
+    epochs = epochs or s["epochs"]
+    lines = []
+    for snr in (-5.0, 5.0, 20.0):
+        out = root / f"emg-snr-{snr:g}"
+        build_data(out, s, quick, emg_snr_db=snr)
+        scores, _, _ = train_and_score(out, [System(audio, audio), System(fusion, fusion)], epochs, jobs=jobs, oracle=False)
+        overall = {r["system"]: r for r in summarize(scores)}
+        a, f = overall[audio], overall[fusion]
+        lines.append(f"| {snr:g} dB | {a['pesq']:.3f} | {f['pesq']:.3f} | {f['pesq'] - a['pesq']:+.3f} | {a['estoi']:.3f} | "
+                     f"{f['estoi']:.3f} | {f['estoi'] - a['estoi']:+.3f} |")
+    return "\n".join([f"Fusion gain vs EMG quality (SIMULATED EMG; {s['utterances']} utterances per corpus, {epochs} epochs)", "",
+                      f"| EMG SNR | PESQ {audio} | PESQ {fusion} | PESQ gain | ESTOI {audio} | ESTOI {fusion} | ESTOI gain |",
+                      "|---|---:|---:|---:|---:|---:|---:|", *lines])
 
 
 def main() -> None:
@@ -51,30 +71,28 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--pair", default="emgse-hybrid,audio-hybrid", help="emg-snr study: EMG model,audio-only model")
     args = ap.parse_args()
     s = SETTINGS["quick" if args.quick else "full"]
     epochs = args.epochs or s["epochs"]
     if args.study == "noise-type":
         scores = read_scores(args.out / "scores" / "scores.csv")
-        gain_table(scores, "audio", "Fusion gain by noise category (paper models)", by="category")
-        return
-    if args.study == "emg-snr":
-        for snr in (-5.0, 5.0, 20.0):
-            out = args.out / f"emg-snr-{snr:g}"
-            build_data(out, s, args.quick, emg_snr_db=snr)
-            scores, _, _ = train_and_score(out, [System("audio-mask", "audio-mask"), System("emgse-mask", "emgse-mask")], epochs, jobs=args.jobs, oracle=False)
-            gain_table(scores, "audio-mask", f"EMG SNR {snr:g} dB (simulator --emg-snr-db)")
-        return
-    build_data(args.out, s, args.quick)
-    if args.study == "channels":
-        systems = [System("emgse", "emgse", "all"), System("emgse-cheek", "emgse", "cheek"), System("emgse-chin", "emgse", "chin"), System("audio", "audio")]
-        scores, params, _ = train_and_score(args.out, systems, epochs, jobs=args.jobs, oracle=False)
-        gain_table(scores, "audio", "Channel sets: all 35 vs cheek 28 vs chin 7 (paper EMGSE)")
+        text = gain_table(scores, "audio", "Fusion gain by noise category (paper models)", by="category")
+    elif args.study == "emg-snr":
+        text = emg_snr_study(args.out, args.pair.split(","), args.quick, args.epochs, args.jobs)
     else:
-        systems = [System(f"emgse-k{k}", "emgse") for k in (5, 10)] + [System("emgse", "emgse"), System("audio", "audio")]
-        configs = {f"emgse-k{k}": EmgConfig(context=k) for k in (5, 10)}
-        scores, _, _ = train_and_score(args.out, systems, epochs, jobs=args.jobs, oracle=False, emg_configs=configs)
-        gain_table(scores, "audio", "EMG context width: +-5, +-10, +-15 (emgse) frames")
+        build_data(args.out, s, args.quick)
+        if args.study == "channels":
+            systems = [System("emgse", "emgse", "all"), System("emgse-cheek", "emgse", "cheek"), System("emgse-chin", "emgse", "chin"), System("audio", "audio")]
+            scores, _, _ = train_and_score(args.out, systems, epochs, jobs=args.jobs, oracle=False, scores_name="scores-channels")
+            text = gain_table(scores, "audio", "Channel sets: all 35 vs cheek 28 vs chin 7 (paper EMGSE; SIMULATED EMG)")
+        else:
+            systems = [System(f"emgse-k{k}", "emgse") for k in (5, 10)] + [System("emgse", "emgse"), System("audio", "audio")]
+            configs = {f"emgse-k{k}": EmgConfig(context=k) for k in (5, 10)}
+            scores, _, _ = train_and_score(args.out, systems, epochs, jobs=args.jobs, oracle=False, emg_configs=configs, scores_name="scores-context")
+            text = gain_table(scores, "audio", "EMG context width: +-5, +-10, +-15 (emgse) frames (paper EMGSE; SIMULATED EMG)")
+    print("\n" + text)
+    save_table(args.out, f"ablation-{args.study}", text)
 
 
 if __name__ == "__main__":

@@ -33,11 +33,12 @@ from emgse.corpora.simulated.config import SimulationConfig  # noqa: E402
 from emgse.corpora.simulated.writer import simulate_corpus  # noqa: E402
 from emgse.enhance import Enhancer  # noqa: E402
 from emgse.evaluate import NOISY, evaluate, read_scores, summarize, write_scores, write_summaries  # noqa: E402
-from emgse.files import read_audio, read_npy  # noqa: E402
+from emgse.files import read_audio, read_npy, write_text  # noqa: E402
 from emgse.metrics import METRICS  # noqa: E402
 from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
 from emgse.oracle import oracle_mixtures  # noqa: E402
 from emgse.recipes import System, _stage, _train_system, enhance_system, run_once  # noqa: E402
+from emgse.report import build_report  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "noise"
 SYSTEMS = (
@@ -45,6 +46,8 @@ SYSTEMS = (
     System("emgse", "emgse"),
     System("audio-mask", "audio-mask"),
     System("emgse-mask", "emgse-mask"),
+    System("emgse-map", "emgse-map"),
+    System("emgse-hybrid", "emgse-hybrid"),
     System("causal-audio", "causal-audio"),
     System("causal-emgse", "causal-emgse"),
 )
@@ -52,6 +55,8 @@ SYSTEMS = (
 CAUSAL_EMG = {"causal-audio": EmgConfig(normalization="zscore"), "causal-emgse": EmgConfig(normalization="zscore")}
 SETTINGS = {
     "full": {"utterances": 200, "test": 15, "val": 15, "per_utterance": 1, "epochs": 4, "test_noises": None},
+    # the EMG-SNR ablation builds one corpus per EMG SNR, so it runs at a smaller size
+    "ablation": {"utterances": 80, "test": 6, "val": 6, "per_utterance": 1, "epochs": 3, "test_noises": None},
     "quick": {"utterances": 30, "test": 4, "val": 3, "per_utterance": 1, "epochs": 1, "test_noises": ("pink", "babble")},
 }
 
@@ -100,9 +105,13 @@ def build_data(out: Path, s: dict, quick: bool, seed: int = 0, emg_snr_db: float
 
 
 def train_and_score(
-    out: Path, systems, epochs: int, *, seed: int = 0, jobs: int = 2, oracle: bool = True, emg_configs: dict | None = None, dnsmos: bool = False
+    out: Path, systems, epochs: int, *, seed: int = 0, jobs: int = 2, oracle: bool = True, emg_configs: dict | None = None, dnsmos: bool = False,
+    scores_name: str = "scores",
 ) -> tuple[list[dict], dict, dict]:
-    """Train, enhance and score ``systems`` (plus the oracle); returns ``(scores, params, rtf)``."""
+    """Train, enhance and score ``systems`` (plus the oracle); returns ``(scores, params, rtf)``.
+
+    Scores are kept per system under ``out/scores/systems`` and merged into ``out/<scores_name>``.
+    """
     base = {"lr": 1e-3, "batch_size": 16, "patience": 15, "seed": seed, "max_epochs": epochs}
     params, rtf = {}, {}
     for system in systems:
@@ -115,12 +124,12 @@ def train_and_score(
     if oracle:
         run_once(out / "enhanced" / "oracle", "oracle", lambda: oracle_mixtures(out / "mix-test", out / "enhanced"))
         names.append("oracle")
-    scores = score_each(out / "mix-test", out / "enhanced", names, out / "scores", jobs=jobs, dnsmos=dnsmos)
+    scores = score_each(out / "mix-test", out / "enhanced", names, out / "scores" / "systems", out / scores_name, jobs=jobs, dnsmos=dnsmos)
     return scores, params, rtf
 
 
-def score_each(mixtures: Path, enhanced: Path, names: list[str], out_dir: Path, *, jobs: int = 2, dnsmos: bool = False) -> list[dict]:
-    """Score ``noisy`` and each system once, kept per system under ``out_dir/systems/<name>``.
+def score_each(mixtures: Path, enhanced: Path, names: list[str], cache: Path, out_dir: Path, *, jobs: int = 2, dnsmos: bool = False) -> list[dict]:
+    """Score ``noisy`` and each system once, kept per system under ``cache/<name>``.
 
     Adding a system to a finished run scores only that system; a system whose outputs were
     rewritten since (its ``enhanced/<name>/.complete`` is newer) is scored again. The merged rows
@@ -128,7 +137,7 @@ def score_each(mixtures: Path, enhanced: Path, names: list[str], out_dir: Path, 
     """
     rows: list[dict] = []
     for name in [NOISY, *names]:
-        target = out_dir / "systems" / name
+        target = cache / name
         done, made = target / ".complete", enhanced / name / ".complete"
         stale = done.is_file() and made.is_file() and made.stat().st_mtime > done.stat().st_mtime
         if stale or (done.is_file() and dnsmos and "dnsmos_ovrl" not in read_scores(target)[0]):
@@ -142,17 +151,18 @@ def score_each(mixtures: Path, enhanced: Path, names: list[str], out_dir: Path, 
     return rows
 
 
-def print_tables(scores: list[dict], params: dict, rtf: dict) -> None:
+def tables_markdown(scores: list[dict], params: dict, rtf: dict) -> str:
     """One table per metric: per SNR, mean, share of the noisy -> oracle gap, parameters, RTF."""
     by_snr = summarize(scores, "snr_db")
     overall = {r["system"]: r for r in summarize(scores)}
     snrs = sorted({r["snr_db"] for r in by_snr})
     names = [n for n in overall if n != NOISY]
     metrics = [*METRICS] + [m for m in ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl") if m in scores[0]]
+    lines = []
     for metric in metrics:
         head = " | ".join(f"{snr:g} dB" for snr in snrs)
-        print(f"| {metric} | {head} | mean | gap closed | params | RTF (1 thread) |")
-        print("|---" * (len(snrs) + 5) + "|")
+        lines.append(f"| {metric} | {head} | mean | gap closed | params | RTF (1 thread) |")
+        lines.append("|---" * (len(snrs) + 5) + "|")
         n = overall[NOISY][metric]
         o = overall["oracle"][metric] if "oracle" in overall else float("nan")
         for name in [NOISY, *names]:
@@ -161,8 +171,22 @@ def print_tables(scores: list[dict], params: dict, rtf: dict) -> None:
             gap = (mean - n) / (o - n) if name not in (NOISY, "oracle") and np.isfinite(o - n) and o != n else float("nan")
             p = f"{params[name]:,}" if name in params else ""
             r = f"{rtf[name]:.3f}" if name in rtf else ""
-            print(f"| {name} | {cells} | {mean:.3f} | {'' if np.isnan(gap) else f'{100 * gap:.0f}%'} | {p} | {r} |")
-        print()
+            lines.append(f"| {name} | {cells} | {mean:.3f} | {'' if np.isnan(gap) else f'{100 * gap:.0f}%'} | {p} | {r} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+TABLES = (("quality", "Quality benchmark"), ("robustness", "Robustness to failing EMG"), ("ablation-channels", "Ablation: channel sets"),
+          ("ablation-context", "Ablation: EMG context width"), ("ablation-noise-type", "Ablation: speech vs nonspeech noise"),
+          ("ablation-emg-snr", "Ablation: EMG quality"))
+
+
+def save_table(out: Path, name: str, text: str) -> None:
+    """Keep a printed table as ``out/tables/<name>.md`` and rebuild ``out/report.html`` with every table kept."""
+    write_text(out / "tables" / f"{name}.md", text.strip() + "\n")
+    sections = [(title, (out / "tables" / f"{key}.md").read_text()) for key, title in TABLES if (out / "tables" / f"{key}.md").is_file()]
+    build_report(out / "report.html", out / "scores" / "scores.csv", mixtures_dir=out / "mix-test", enhanced_root=out / "enhanced",
+                 title="emgse quality benchmark", notes=["SIMULATED EMG: not results on real EMG."], sections=sections)
 
 
 def main() -> None:
@@ -179,10 +203,12 @@ def main() -> None:
     started = time.perf_counter()
     noise_train, noise_test = build_data(args.out, s, args.quick, args.seed)
     scores, params, rtf = train_and_score(args.out, SYSTEMS, epochs, seed=args.seed, jobs=args.jobs, emg_configs=CAUSAL_EMG, dnsmos=not args.no_dnsmos)
-    print(f"\nQuality benchmark ({'quick' if args.quick else 'full'}; SIMULATED EMG, not real EMG): {s['utterances']} utterances, "
-          f"{epochs} epochs per system, train noises {', '.join(Path(n).name for n in noise_train)}, "
-          f"test noises {', '.join(Path(n).name for n in noise_test)}; {(time.perf_counter() - started) / 60:.1f} min\n")
-    print_tables(scores, params, rtf)
+    text = (f"Quality benchmark ({'quick' if args.quick else 'full'}; SIMULATED EMG, not real EMG): {s['utterances']} utterances, "
+            f"{epochs} epochs per system, train noises {', '.join(Path(n).name for n in noise_train)}, "
+            f"test noises {', '.join(Path(n).name for n in noise_test)}; {(time.perf_counter() - started) / 60:.1f} min\n\n"
+            + tables_markdown(scores, params, rtf))
+    print("\n" + text)
+    save_table(args.out, "quality", text)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.quality import save_table  # noqa: E402
+
 from emgse.evaluate import evaluate, summarize  # noqa: E402
 from emgse.faults import EmgFault  # noqa: E402
 from emgse.files import read_json, write_json  # noqa: E402
@@ -59,18 +61,21 @@ def main() -> None:
             systems.append(name)
     scores = evaluate(mix, enhanced, systems, args.out / "scores-robust", jobs=args.jobs)
     overall = {r["system"]: r for r in summarize(scores)}
-    print(f"\nRobustness to failing EMG (SIMULATED EMG; {len(read_manifest(mix))} test mixtures, every {args.every}th)\n")
-    print("| model | EMG | PESQ | ESTOI | PESQ gain over audio-only | ESTOI gain | share of the intact PESQ gain kept |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    lines = [f"Robustness to failing EMG (SIMULATED EMG; {len(read_manifest(mix))} test mixtures, every {args.every}th)", "",
+             "| model | EMG | PESQ | ESTOI | PESQ gain over audio-only | ESTOI gain | share of the intact PESQ gain kept |",
+             "|---|---|---:|---:|---:|---:|---:|"]
     for model, audio in PAIRS:
         base = overall[audio]
         intact = overall[f"{model}@none"]["pesq"] - base["pesq"]
-        print(f"| {audio} | - | {base['pesq']:.3f} | {base['estoi']:.3f} | | | |")
+        lines.append(f"| {audio} | - | {base['pesq']:.3f} | {base['estoi']:.3f} | | | |")
         for fault in FAULTS:
             row = overall[f"{model}@{fault.label}"]
             gain = row["pesq"] - base["pesq"]
             kept = f"{100 * gain / intact:.0f}%" if intact > 0 else "n/a (no intact gain)"
-            print(f"| {model} | {fault.label} | {row['pesq']:.3f} | {row['estoi']:.3f} | {gain:+.3f} | {row['estoi'] - base['estoi']:+.3f} | {kept} |")
+            lines.append(f"| {model} | {fault.label} | {row['pesq']:.3f} | {row['estoi']:.3f} | {gain:+.3f} | {row['estoi'] - base['estoi']:+.3f} | {kept} |")
+    text = "\n".join(lines)
+    print("\n" + text)
+    save_table(args.out, "robustness", text)
 
 
 if __name__ == "__main__":

@@ -107,3 +107,12 @@ def test_log_spectrogram_shape_and_peak():
     spec = log_spectrogram(np.sin(2 * np.pi * 1000 * t))
     assert spec.shape == (257, (16000 - 512) // 128 + 1)
     assert np.argmax(spec.mean(axis=1)) == 32  # 1000 Hz / (16000 / 512) per bin
+
+
+def test_markdown_sections_become_html_tables(scored, tmp_path):
+    _, out = scored
+    text = "Robustness (`every 6th`)\n\n| model | PESQ |\n|---|---:|\n| emgse | 1.500 |\n| a<b | 2 |\n"
+    page = write_report(tmp_path / "r.html", out / "scores.csv", sections=[("Robustness", text)]).read_text()
+    assert "<h2>Robustness</h2><p>Robustness (<code>every 6th</code>)</p>" in page
+    assert "<thead><tr><th>model</th><th>PESQ</th></tr></thead><tbody><tr><td>emgse</td><td>1.500</td></tr>" in page
+    assert "<td>a&lt;b</td>" in page and "---" not in page.split("<h2>Robustness</h2>")[1]

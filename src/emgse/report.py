@@ -57,6 +57,36 @@ code{background:#f6f8fa;padding:0 .2rem;border-radius:3px}
 """
 
 
+def markdown_html(text: str) -> str:
+    """Markdown as benchmarks print it (pipe tables, plain paragraphs) as HTML.
+
+    A block of lines starting with ``|`` is a table (its second line, the ``|---|`` rule, is
+    dropped); any other non-empty line is a paragraph (`code` spans kept).
+    """
+    parts: list[str] = []
+    table: list[list[str]] = []
+
+    def flush() -> None:
+        if table:
+            cells = lambda row, tag: "".join(f"<{tag}>{_inline(c)}</{tag}>" for c in row)  # noqa: E731
+            body = "".join(f"<tr>{cells(r, 'td')}</tr>" for r in table[1:])
+            parts.append(f"<table><thead><tr>{cells(table[0], 'th')}</tr></thead><tbody>{body}</tbody></table>")
+            table.clear()
+
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("|"):
+            row = [c.strip() for c in line.strip("|").split("|")]
+            if not all(re.fullmatch(r":?-+:?", c) for c in row if c):
+                table.append(row)
+            continue
+        flush()
+        if line:
+            parts.append(f"<p>{_inline(line.lstrip('#').strip())}</p>")
+    flush()
+    return "".join(parts)
+
+
 # --------------------------------------------------------------------------- encoders
 def png_data_uri(fig) -> str:
     """Render a matplotlib figure to a ``data:image/png;base64,...`` URI and close it."""
@@ -272,6 +302,7 @@ def write_report(
     examples: Sequence[Mapping] = (),
     title: str = "emgse results",
     notes: Sequence[str] = (),
+    sections: Sequence[tuple[str, str]] = (),
 ) -> Path:
     """Write one self-contained HTML report.
 
@@ -282,6 +313,8 @@ def write_report(
             common colour scale (80 dB range) with audio players.
         title: page title.
         notes: lines shown prominently under the title (e.g. "SIMULATED EMG - not results on real EMG").
+        sections: extra ``(heading, markdown)`` sections after the summary, e.g. the tables a
+            benchmark printed (see :func:`markdown_html`).
 
     Returns:
         The path written.
@@ -301,6 +334,8 @@ def write_report(
     parts.append("<h2>Summary</h2>")
     parts += [table_html(t) for t in main + by_snr]
     parts.append("<details><summary>By noise type</summary>" + "".join(table_html(t) for t in by_noise) + "</details>")
+    for heading, text in sections:
+        parts.append(f"<h2>{html.escape(heading)}</h2>{markdown_html(text)}")
     parts.append("<h2>Scores against SNR</h2>")
     parts.append(f'<img class="plot" alt="scores against SNR" src="{png_data_uri(plot_scores_vs_snr(scores))}">')
     gain_fig = plot_gain_by_category(scores)
@@ -326,6 +361,7 @@ def build_report(
     n_examples: int = 3,
     title: str = "emgse results",
     notes: Sequence[str] = (),
+    sections: Sequence[tuple[str, str]] = (),
 ) -> Path:
     """Scores plus examples chosen by :func:`pick_examples` and read from disk, into one report.
 
@@ -338,4 +374,4 @@ def build_report(
         if systems and enhanced_root is None:
             raise EmgseError(f"the scores hold system(s) {', '.join(systems)}; give the folder of enhanced outputs for the examples")
         examples = load_examples(mixtures_dir, enhanced_root, systems, pick_examples(scores, n_examples))
-    return write_report(out_html, scores, examples, title, notes)
+    return write_report(out_html, scores, examples, title, notes, sections)

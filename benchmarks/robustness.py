@@ -2,10 +2,10 @@
 
     python benchmarks/robustness.py --out runs/quality [--every 6]
 
-SIMULATED EMG (see benchmarks/quality.py). For each EMG model (paper `emgse`, `emgse-mask`)
+SIMULATED EMG (see benchmarks/quality.py). For each EMG model (paper `emgse`, `emgse-mask`, `emgse-hybrid`)
 enhance a balanced subset of the test mixtures (every N-th) with intact EMG, with EMG absent,
 with 30% of its channels flat (fallen off) and with 30% of its channels noisy, and compare with
-the audio-only counterpart (`audio`, `audio-mask`). Prints mean PESQ / ESTOI, the gain over the
+the audio-only counterpart (`audio`, `audio-mask`, `audio-hybrid`). Prints mean PESQ / ESTOI, the gain over the
 audio-only model and the share of the intact gain that is kept.
 """
 
@@ -26,7 +26,7 @@ from emgse.files import read_json, write_json  # noqa: E402
 from emgse.mixing import read_manifest, write_manifest  # noqa: E402
 from emgse.recipes import enhance_system  # noqa: E402
 
-PAIRS = (("emgse", "audio"), ("emgse-mask", "audio-mask"))
+PAIRS = (("emgse", "audio"), ("emgse-mask", "audio-mask"), ("emgse-hybrid", "audio-hybrid"))
 FAULTS = (EmgFault("none"), EmgFault("absent"), EmgFault("flat", 0.3), EmgFault("noisy", 0.3))
 
 

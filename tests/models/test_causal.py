@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 
@@ -18,6 +20,9 @@ from tests.pipeline import tiny_pipeline
 def test_registered_with_the_registry_interface():
     assert {"causal-audio", "causal-emgse", "causal-emgse-l0", "causal-emgse-l2"} <= set(MODELS)
     assert [build_model(n).lookahead for n in ("causal-emgse-l0", "causal-emgse", "causal-emgse-l2")] == [0, 1, 2]
+    # the trainer passes emg_dims / context by the constructor's signature (cheek: 28 channels)
+    assert {"emg_dims", "context"} <= set(inspect.signature(MODELS["causal-emgse-l0"]).parameters)
+    assert build_model("causal-emgse-l2", emg_dims=140).lookahead == 2
     y = build_model("causal-emgse").eval()(torch.rand(2, 40, 257), torch.randn(2, 70, 175))
     assert y.shape == (2, 40, 257) and torch.all(y >= 0)
     with pytest.raises(EmgseError, match="must fit in the data's EMG margin"):

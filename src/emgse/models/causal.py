@@ -177,10 +177,10 @@ class CausalAudioOnlySE(_CausalBase):
 
 
 def _lookahead(frames: int):
-    def build(**kwargs) -> CausalEmgSE:
-        kwargs.setdefault("lookahead", frames)
-        return CausalEmgSE(**kwargs)
+    def build(emg_dims: int = 175, context: int = 15, **kwargs) -> CausalEmgSE:
+        return CausalEmgSE(emg_dims, context, **{"lookahead": frames, **kwargs})
 
+    build.__doc__ = f"``causal-emgse`` with {frames} frame(s) of EMG lookahead ({32 + 8 * frames} ms algorithmic latency)."
     return build
 
 

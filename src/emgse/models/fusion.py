@@ -1,7 +1,10 @@
-"""A fusion family beyond the paper: masking, a convolutional EMG encoder, gated fusion, and
-modality / channel dropout for graceful degradation.
+"""A fusion family beyond the paper: masking (or mask + mapping), a convolutional EMG encoder,
+gated or concatenation fusion, and modality / channel dropout for graceful degradation.
 
-``emgse-mask`` (and ``audio-mask``, the same network without EMG):
+Registered: ``emgse-mask`` (mask head, gated fusion), ``emgse-hybrid`` (hybrid head, concatenation
+fusion), ``emgse-map`` (mapping head, concatenation fusion), and the audio-only twins
+``audio-mask`` and ``audio-hybrid`` (the same networks without EMG). One network,
+:class:`MaskFusionSE`:
 
 - Spectrogram encoder: 257 -> 256, LayerNorm + ReLU on the noisy log1p magnitude.
 - EMG encoder: a temporal convolutional network over per-frame TD features (no 5425-wide dense

@@ -9,7 +9,7 @@ Fixed by seed: one simulated speaker (the paper's protocol is speaker-dependent)
 from ../shared/data/noise/train when present (else the generated bank), test noises disjoint from
 training (../shared/data/noise/test plus generated pink when present, else generated noises unseen
 in training, babble included), test SNRs -11, -6, -1, 4 dB. Systems: noisy, the paper's `audio`
-and `emgse`, the fusion family (`audio-mask`, `emgse-mask`, `emgse-hybrid`, `audio-hybrid`, `emgse-map`),
+and `emgse`, the fusion family (`audio-mask`, `emgse-mask`, `emgse-map`, `emgse-hybrid`),
 the causal models, and the IRM oracle (the ceiling
 for magnitude-only methods). Prints one table per metric (per SNR and averaged) with parameters,
 CPU real-time factor and the share of the noisy -> oracle gap each system closes. Stages are
@@ -47,9 +47,8 @@ SYSTEMS = (
     System("emgse", "emgse"),
     System("audio-mask", "audio-mask"),
     System("emgse-mask", "emgse-mask"),
-    System("emgse-hybrid", "emgse-hybrid"),
-    System("audio-hybrid", "audio-hybrid"),
     System("emgse-map", "emgse-map"),
+    System("emgse-hybrid", "emgse-hybrid"),
     System("causal-audio", "causal-audio"),
     System("causal-emgse", "causal-emgse"),
 )

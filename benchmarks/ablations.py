@@ -3,12 +3,15 @@
     python benchmarks/ablations.py --study channels   --out runs/quality [--quick]
     python benchmarks/ablations.py --study context    --out runs/quality [--quick]
     python benchmarks/ablations.py --study noise-type --out runs/quality
+    python benchmarks/ablations.py --study normalization --out runs/quality
     python benchmarks/ablations.py --study emg-snr    --out runs/quality [--quick] [--pair emgse-map,audio]
 
 - channels: the paper's question "is cheek sufficient?": EMGSE on all 35, cheek 28, chin 7 channels.
 - context: EMGSE with +-5, +-10, +-15 frames of EMG context.
 - noise-type: fusion gain over audio-only for speech vs nonspeech noise (from a quality run's scores).
-- emg-snr: the simulator's EMG quality knob: fusion gain (an EMG model over its audio-only twin,
+- normalization: paper EMGSE with the paper's per-utterance min-max EMG normalization vs z-score
+  statistics from the training data.
+- emg-snr: the simulator's EMG quality knob: fusion gain (an EMG model over an audio-only model,
   ``--pair``) vs EMG SNR, one corpus per EMG SNR at a smaller size (80 utterances, 3 epochs).
 
 The channels and context studies reuse the corpus and mixtures of a quality run in --out (built if
@@ -23,7 +26,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.quality import SETTINGS, build_data, save_table, train_and_score  # noqa: E402
+from benchmarks.quality import (  # noqa: E402
+    EMG_CONFIGS,
+    SETTINGS,
+    ZSCORE,
+    build_data,
+    save_table,
+    train_and_score,
+)
 
 from emgse.config import EmgConfig  # noqa: E402
 from emgse.evaluate import read_scores, summarize  # noqa: E402
@@ -54,7 +64,7 @@ def emg_snr_study(root: Path, pair: list[str], quick: bool, epochs: int | None, 
     for snr in (-5.0, 5.0, 20.0):
         out = root / f"emg-snr-{snr:g}"
         build_data(out, s, quick, emg_snr_db=snr)
-        scores, _, _ = train_and_score(out, [System(audio, audio), System(fusion, fusion)], epochs, jobs=jobs, oracle=False)
+        scores, _, _ = train_and_score(out, [System(audio, audio), System(fusion, fusion)], epochs, jobs=jobs, oracle=False, emg_configs=EMG_CONFIGS)
         overall = {r["system"]: r for r in summarize(scores)}
         a, f = overall[audio], overall[fusion]
         lines.append(f"| {snr:g} dB | {a['pesq']:.3f} | {f['pesq']:.3f} | {f['pesq'] - a['pesq']:+.3f} | {a['estoi']:.3f} | "
@@ -66,7 +76,7 @@ def emg_snr_study(root: Path, pair: list[str], quick: bool, epochs: int | None, 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--study", required=True, choices=["channels", "context", "noise-type", "emg-snr"])
+    ap.add_argument("--study", required=True, choices=["channels", "context", "noise-type", "emg-snr", "normalization"])
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--epochs", type=int, default=None)
@@ -86,6 +96,11 @@ def main() -> None:
             systems = [System("emgse", "emgse", "all"), System("emgse-cheek", "emgse", "cheek"), System("emgse-chin", "emgse", "chin"), System("audio", "audio")]
             scores, _, _ = train_and_score(args.out, systems, epochs, jobs=args.jobs, oracle=False, scores_name="scores-channels")
             text = gain_table(scores, "audio", "Channel sets: all 35 vs cheek 28 vs chin 7 (paper EMGSE; SIMULATED EMG)")
+        elif args.study == "normalization":
+            systems = [System("emgse", "emgse"), System("emgse-zscore", "emgse"), System("audio", "audio")]
+            scores, _, _ = train_and_score(args.out, systems, epochs, jobs=args.jobs, oracle=False, emg_configs={"emgse-zscore": ZSCORE},
+                                           scores_name="scores-normalization")
+            text = gain_table(scores, "audio", "EMG normalization: per-utterance min-max (paper) vs z-score from training data (paper EMGSE; SIMULATED EMG)")
         else:
             systems = [System(f"emgse-k{k}", "emgse") for k in (5, 10)] + [System("emgse", "emgse"), System("audio", "audio")]
             configs = {f"emgse-k{k}": EmgConfig(context=k) for k in (5, 10)}

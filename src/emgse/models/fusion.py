@@ -17,7 +17,10 @@ fusion), ``emgse-map`` (mapping head, concatenation fusion), and the audio-only 
   (``output``):
   ``"mask"``: 257 -> sigmoid, a bounded mask in [0, 1] on the noisy magnitude,
   ``log1p(mask * expm1(noisy))``;
-  ``"map"``: 257 -> softplus, the clean log1p magnitude directly (the paper's mapping);
+  ``"map"``: a mapping (as the paper's) written as a correction of the noisy log1p magnitude,
+  ``ReLU(noisy + W h)``: unbounded, so it can restore speech the noise buried, but anchored at the
+  input (a plain ``softplus(W h)`` head had to learn the absolute level first and trained far
+  slower: validation L1 0.055 after 4 epochs against 0.037 for paper EMGSE);
   ``"hybrid"``: both, blended per bin by a learned weight ``g`` in [0, 1]:
   ``g * masked + (1 - g) * mapped``. Masking keeps what the noisy input has; mapping can restore
   speech the noise buried; the blend picks per time-frequency bin.
@@ -145,12 +148,12 @@ class MaskFusionSE(nn.Module):
             a = a + torch.sigmoid(self.gate(ae)) * self.emg_proj(e) if self.fusion == "gate" else self.fuse(ae)
         h, _ = self.lstm(a)  # (B, T, 2H)
         if self.output == "map":
-            return F.softplus(self.out(h))
+            return F.relu(log_mag + self.out(h))
         masked = torch.log1p(torch.sigmoid(self.out(h)) * torch.expm1(log_mag))  # mask in [0, 1]
         if self.output == "mask":
             return masked
         blend = torch.sigmoid(self.out_blend(h))
-        return blend * masked + (1 - blend) * F.softplus(self.out_map(h))
+        return blend * masked + (1 - blend) * F.relu(log_mag + self.out_map(h))
 
 
 OUTPUTS = ("mask", "map", "hybrid")

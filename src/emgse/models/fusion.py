@@ -6,13 +6,18 @@ fusion), ``emgse-map`` (mapping head, concatenation fusion), and the audio-only 
 ``audio-mask`` and ``audio-hybrid`` (the same networks without EMG). One network,
 :class:`MaskFusionSE`:
 
-- Spectrogram encoder: 257 -> 256, LayerNorm + ReLU on the noisy log1p magnitude.
+- Spectrogram encoder: 257 -> 256 + ReLU on the noisy log1p magnitude; ``encoder_norm`` adds a
+  LayerNorm before the ReLU (the first design, kept for ``emgse-mask`` / ``audio-mask``). The
+  LayerNorm makes the encoder nearly blind to the frame's level (``LN(W x)`` is invariant to
+  scaling ``x``), and those models generalized worse to unseen noises; ``map`` / ``hybrid``
+  models use no normalization here or in the concatenation fusion.
 - EMG encoder: a temporal convolutional network over per-frame TD features (no 5425-wide dense
   layer): 1x1 conv dims -> 128, then residual dilated convolutions (kernel 3, dilations 1, 2, 4,
   8) whose receptive field (31 frames, +-15 like the paper's context) is cropped from the data's
   context margins.
 - Fusion (``fusion``): ``"gate"``: ``h = a + sigmoid(W [a; e]) * U e`` (with EMG absent the gate
-  can close and the network falls back to audio alone); ``"concat"``: ``h = ReLU(LN(W [a; e]))``.
+  can close and the network falls back to audio alone); ``"concat"``: ``h = ReLU(W [a; e])``
+  (``ReLU(LN(W [a; e]))`` with ``encoder_norm``).
 - Decoder: 2-layer bidirectional LSTM (256 per direction, concatenated), then an output head
   (``output``):
   ``"mask"``: 257 -> sigmoid, a bounded mask in [0, 1] on the noisy magnitude,
@@ -113,6 +118,7 @@ class MaskFusionSE(nn.Module):
         n_td: int = 5,
         output: str = "mask",
         fusion: str = "gate",
+        encoder_norm: bool = True,
     ):
         super().__init__()
         if output not in OUTPUTS or fusion not in FUSIONS:
@@ -122,14 +128,15 @@ class MaskFusionSE(nn.Module):
         self.uses_audio = True
         self.context, self.n_td = context, n_td
         self.modality_dropout, self.channel_dropout = modality_dropout, channel_dropout
-        self.spectrogram_encoder = nn.Sequential(nn.Linear(n_bins, hidden), nn.LayerNorm(hidden), nn.ReLU())
+        norm = (lambda: nn.LayerNorm(hidden)) if encoder_norm else nn.Identity
+        self.spectrogram_encoder = nn.Sequential(nn.Linear(n_bins, hidden), norm(), nn.ReLU())
         if self.uses_emg:
             self.emg_encoder = TemporalEmgEncoder(emg_dims, context, emg_hidden)
             if fusion == "gate":
                 self.gate = nn.Linear(hidden + emg_hidden, hidden)
                 self.emg_proj = nn.Linear(emg_hidden, hidden)
             else:
-                self.fuse = nn.Sequential(nn.Linear(hidden + emg_hidden, hidden), nn.LayerNorm(hidden), nn.ReLU())
+                self.fuse = nn.Sequential(nn.Linear(hidden + emg_hidden, hidden), norm(), nn.ReLU())
         self.lstm = nn.LSTM(hidden, hidden, num_layers=2, batch_first=True, bidirectional=True)
         self.out = nn.Linear(2 * hidden, n_bins)  # the mask (or, for "map", the mapping)
         if output == "hybrid":
@@ -167,17 +174,17 @@ def audio_mask(n_bins: int = N_BINS, hidden: int = 256) -> MaskFusionSE:
 
 def emgse_hybrid(emg_dims: int = 175, context: int = 15, **kwargs) -> MaskFusionSE:
     """Mask + mapping blended per bin, EMG fused by concatenation."""
-    return MaskFusionSE(emg_dims, context, **{"output": "hybrid", "fusion": "concat", **kwargs})
+    return MaskFusionSE(emg_dims, context, **{"output": "hybrid", "fusion": "concat", "encoder_norm": False, **kwargs})
 
 
 def audio_hybrid(n_bins: int = N_BINS, hidden: int = 256) -> MaskFusionSE:
     """``emgse-hybrid`` without EMG."""
-    return MaskFusionSE(emg_dims=0, context=0, n_bins=n_bins, hidden=hidden, output="hybrid")
+    return MaskFusionSE(emg_dims=0, context=0, n_bins=n_bins, hidden=hidden, output="hybrid", encoder_norm=False)
 
 
 def emgse_map(emg_dims: int = 175, context: int = 15, **kwargs) -> MaskFusionSE:
     """Direct mapping (as the paper) with the convolutional EMG encoder and concatenation fusion."""
-    return MaskFusionSE(emg_dims, context, **{"output": "map", "fusion": "concat", **kwargs})
+    return MaskFusionSE(emg_dims, context, **{"output": "map", "fusion": "concat", "encoder_norm": False, **kwargs})
 
 
 MODELS = {"emgse-mask": MaskFusionSE, "audio-mask": audio_mask, "emgse-hybrid": emgse_hybrid, "audio-hybrid": audio_hybrid, "emgse-map": emgse_map}

@@ -4,7 +4,7 @@
     python benchmarks/ablations.py --study context    --out runs/quality [--quick]
     python benchmarks/ablations.py --study noise-type --out runs/quality
     python benchmarks/ablations.py --study normalization --out runs/quality
-    python benchmarks/ablations.py --study emg-snr    --out runs/quality [--quick] [--pair emgse-map,audio]
+    python benchmarks/ablations.py --study emg-snr    --out runs/quality [--quick] [--pair emgse-tcn,audio]
 
 - channels: the paper's question "is cheek sufficient?": EMGSE on all 35, cheek 28, chin 7 channels.
 - context: EMGSE with +-5, +-10, +-15 frames of EMG context.
@@ -81,7 +81,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--pair", default="emgse-map,audio", help="emg-snr study: EMG model,audio-only model")
+    ap.add_argument("--pair", default="emgse-tcn,audio", help="emg-snr study: EMG model,audio-only model")
     args = ap.parse_args()
     s = SETTINGS["quick" if args.quick else "full"]
     epochs = args.epochs or s["epochs"]

@@ -9,7 +9,7 @@ Fixed by seed: one simulated speaker (the paper's protocol is speaker-dependent)
 from ../shared/data/noise/train when present (else the generated bank), test noises disjoint from
 training (../shared/data/noise/test plus generated pink when present, else generated noises unseen
 in training, babble included), test SNRs -11, -6, -1, 4 dB. Systems: noisy, the paper's `audio`
-and `emgse`, the fusion family (`audio-mask`, `emgse-mask`, `emgse-map`, `emgse-hybrid`),
+and `emgse`, the fusion family (`audio-mask`, `emgse-mask`, `emgse-map`, `emgse-tcn`),
 the causal models, and the IRM oracle (the ceiling
 for magnitude-only methods). Prints one table per metric (per SNR and averaged) with parameters,
 CPU real-time factor and the share of the noisy -> oracle gap each system closes. Stages are
@@ -48,7 +48,7 @@ SYSTEMS = (
     System("audio-mask", "audio-mask"),
     System("emgse-mask", "emgse-mask"),
     System("emgse-map", "emgse-map"),
-    System("emgse-hybrid", "emgse-hybrid"),
+    System("emgse-tcn", "emgse-tcn"),
     System("causal-audio", "causal-audio"),
     System("causal-emgse", "causal-emgse"),
 )
@@ -56,7 +56,7 @@ SYSTEMS = (
 # models need statistics fitted on training data (min-max over the utterance is not causal), and
 # the new fusion models use the same z-score (it measured better than min-max for them).
 ZSCORE = EmgConfig(normalization="zscore")
-EMG_CONFIGS = {name: ZSCORE for name in ("causal-audio", "causal-emgse", "emgse-map", "emgse-hybrid")}
+EMG_CONFIGS = {name: ZSCORE for name in ("causal-audio", "causal-emgse", "emgse-map", "emgse-tcn")}
 SETTINGS = {
     "full": {"utterances": 200, "test": 15, "val": 15, "per_utterance": 1, "epochs": 4, "test_noises": None},
     # the EMG-SNR ablation builds one corpus per EMG SNR, so it runs at a smaller size

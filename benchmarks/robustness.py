@@ -26,7 +26,7 @@ from emgse.files import read_json, write_json  # noqa: E402
 from emgse.mixing import read_manifest, write_manifest  # noqa: E402
 from emgse.recipes import enhance_system  # noqa: E402
 
-MODELS = ("emgse", "emgse-mask", "emgse-map", "emgse-hybrid")
+MODELS = ("emgse", "emgse-tcn", "emgse-mask", "emgse-map")
 REFERENCE = "audio"
 FAULTS = (EmgFault("none"), EmgFault("absent"), EmgFault("flat", 0.3), EmgFault("noisy", 0.3))
 

@@ -4,17 +4,16 @@ import torch
 from emgse.models import build_model, count_parameters
 from emgse.models.fusion import MaskFusionSE, TemporalEmgEncoder, drop_emg
 
-FAMILY = ("emgse-mask", "emgse-hybrid", "emgse-map")
+FAMILY = ("emgse-mask", "emgse-map", "emgse-tcn")
 
 
 @pytest.mark.parametrize("name", FAMILY)
 def test_no_more_parameters_than_paper_emgse(name):
     assert count_parameters(build_model(name)) <= count_parameters(build_model("emgse"))
     assert count_parameters(build_model("audio-mask")) < count_parameters(build_model("emgse-mask"))
-    assert count_parameters(build_model("audio-hybrid")) < count_parameters(build_model("emgse-hybrid"))
 
 
-@pytest.mark.parametrize("name", FAMILY + ("audio-mask", "audio-hybrid"))
+@pytest.mark.parametrize("name", FAMILY + ("audio-mask",))
 def test_shapes_and_nonnegative_log_magnitude(name):
     model = build_model(name).eval()
     noisy = torch.rand(2, 50, 257) * 4
@@ -23,7 +22,7 @@ def test_shapes_and_nonnegative_log_magnitude(name):
 
 
 def test_hybrid_blends_between_its_mask_and_mapping_heads():
-    model = build_model("emgse-hybrid").eval()
+    model = MaskFusionSE(output="hybrid", fusion="concat", encoder_norm=False).eval()
     noisy, emg = torch.rand(1, 20, 257) * 4, torch.randn(1, 50, 175)
     with torch.no_grad():
         model.out_blend.weight.zero_()
@@ -96,3 +95,18 @@ def test_tiny_training_step_reduces_loss(name):
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.7 * losses[0]
+
+
+def test_tcn_model_keeps_the_paper_audio_path_and_drops_emg_in_training():
+    model = build_model("emgse-tcn", emg_dims=20, modality_dropout=1.0)
+    x, emg = torch.rand(2, 30, 257), torch.randn(2, 60, 20)
+    model.train()
+    torch.manual_seed(1)
+    a = model(x, emg)
+    torch.manual_seed(1)
+    b = model(x, torch.zeros(2, 60, 20))
+    torch.testing.assert_close(a, b)  # EMG fully dropped in training
+    model.eval()
+    torch.testing.assert_close(model(x), model(x, torch.zeros(2, 60, 20)))  # absent EMG == zero features
+    assert not torch.allclose(model(x, emg), model(x))
+    assert count_parameters(build_model("emgse-tcn")) < count_parameters(build_model("emgse")) - 500_000  # no 5425-wide layer

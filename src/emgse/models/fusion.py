@@ -1,9 +1,12 @@
 """A fusion family beyond the paper: masking (or mask + mapping), a convolutional EMG encoder,
 gated or concatenation fusion, and modality / channel dropout for graceful degradation.
 
-Registered: ``emgse-mask`` (mask head, gated fusion), ``emgse-hybrid`` (hybrid head, concatenation
-fusion), ``emgse-map`` (mapping head, concatenation fusion), and the audio-only twins
-``audio-mask`` and ``audio-hybrid`` (the same networks without EMG). One network,
+Registered: ``emgse-tcn`` (:class:`TcnEmgSE`: the paper's audio path and decoder with the
+convolutional EMG encoder and EMG dropout), and three variants of one network,
+:class:`MaskFusionSE`: ``emgse-mask`` (mask head, gated fusion), ``emgse-map`` (mapping head,
+concatenation fusion) and ``audio-mask`` (``emgse-mask`` without EMG). The ``hybrid`` head (mask
+and mapping blended per bin) is available as ``MaskFusionSE(output="hybrid")`` but not registered.
+
 :class:`MaskFusionSE`:
 
 - Spectrogram encoder: 257 -> 256 + ReLU on the noisy log1p magnitude; ``encoder_norm`` adds a
@@ -163,6 +166,43 @@ class MaskFusionSE(nn.Module):
         return blend * masked + (1 - blend) * F.relu(log_mag + self.out_map(h))
 
 
+class TcnEmgSE(nn.Module):
+    """``emgse-tcn``: the paper's audio path with the convolutional EMG encoder and EMG dropout.
+
+    The paper's spectrogram encoder (257 -> 128 -> 100), concatenation fusion (200 -> 200) and
+    BLSTM decoder (300, directions summed, ReLU mapping to 257 bins) with the paper's init; the
+    5425-wide dense EMG layer is replaced by :class:`TemporalEmgEncoder` (dims -> 128, dilations
+    1, 2, 4, 8) -> 100 + ReLU; EMG modality / channel dropout in training as :func:`drop_emg`.
+    ``(B, T, 257), (B, T + 2K, dims) -> (B, T, 257)``.
+    """
+
+    uses_emg = True
+    uses_audio = True
+
+    def __init__(self, emg_dims: int = 175, context: int = 15, n_bins: int = N_BINS, emg_hidden: int = 128,
+                 modality_dropout: float = 0.2, channel_dropout: float = 0.1, n_td: int = 5):
+        super().__init__()
+        from emgse.models.paper import Decoder, SpectrogramEncoder, init_paper
+
+        self.context, self.n_td = context, n_td
+        self.modality_dropout, self.channel_dropout = modality_dropout, channel_dropout
+        self.spectrogram_encoder = SpectrogramEncoder(n_bins)
+        self.emg_encoder = TemporalEmgEncoder(emg_dims, context, emg_hidden)
+        self.emg_proj = nn.Sequential(nn.Linear(emg_hidden, 100), nn.ReLU())
+        self.fusion = nn.Sequential(nn.Linear(200, 200), nn.ReLU())
+        self.decoder = Decoder(200, n_bins=n_bins)
+        init_paper(self)
+
+    def forward(self, log_mag: torch.Tensor, emg: torch.Tensor | None = None) -> torch.Tensor:
+        if emg is None:
+            emg = log_mag.new_zeros(log_mag.shape[0], log_mag.shape[1] + 2 * self.context, self.emg_encoder.inp.in_channels)
+        if self.training and (self.modality_dropout > 0 or self.channel_dropout > 0):
+            emg = drop_emg(emg, self.n_td, self.modality_dropout, self.channel_dropout)
+        a = self.spectrogram_encoder(log_mag)  # (B, T, 100)
+        e = self.emg_proj(self.emg_encoder(emg))  # (B, T, 100)
+        return self.decoder(self.fusion(torch.cat([a, e], dim=-1)))
+
+
 OUTPUTS = ("mask", "map", "hybrid")
 FUSIONS = ("gate", "concat")
 
@@ -172,19 +212,9 @@ def audio_mask(n_bins: int = N_BINS, hidden: int = 256) -> MaskFusionSE:
     return MaskFusionSE(emg_dims=0, context=0, n_bins=n_bins, hidden=hidden)
 
 
-def emgse_hybrid(emg_dims: int = 175, context: int = 15, **kwargs) -> MaskFusionSE:
-    """Mask + mapping blended per bin, EMG fused by concatenation."""
-    return MaskFusionSE(emg_dims, context, **{"output": "hybrid", "fusion": "concat", "encoder_norm": False, **kwargs})
-
-
-def audio_hybrid(n_bins: int = N_BINS, hidden: int = 256) -> MaskFusionSE:
-    """``emgse-hybrid`` without EMG."""
-    return MaskFusionSE(emg_dims=0, context=0, n_bins=n_bins, hidden=hidden, output="hybrid", encoder_norm=False)
-
-
 def emgse_map(emg_dims: int = 175, context: int = 15, **kwargs) -> MaskFusionSE:
     """Direct mapping (as the paper) with the convolutional EMG encoder and concatenation fusion."""
     return MaskFusionSE(emg_dims, context, **{"output": "map", "fusion": "concat", "encoder_norm": False, **kwargs})
 
 
-MODELS = {"emgse-mask": MaskFusionSE, "audio-mask": audio_mask, "emgse-hybrid": emgse_hybrid, "audio-hybrid": audio_hybrid, "emgse-map": emgse_map}
+MODELS = {"emgse-mask": MaskFusionSE, "audio-mask": audio_mask, "emgse-map": emgse_map, "emgse-tcn": TcnEmgSE}

@@ -10,10 +10,8 @@ and mapping blended per bin) is available as ``MaskFusionSE(output="hybrid")`` b
 :class:`MaskFusionSE`:
 
 - Spectrogram encoder: 257 -> 256 + ReLU on the noisy log1p magnitude; ``encoder_norm`` adds a
-  LayerNorm before the ReLU (the first design, kept for ``emgse-mask`` / ``audio-mask``). The
-  LayerNorm makes the encoder nearly blind to the frame's level (``LN(W x)`` is invariant to
-  scaling ``x``), and those models generalized worse to unseen noises; ``map`` / ``hybrid``
-  models use no normalization here or in the concatenation fusion.
+  LayerNorm before the ReLU (``emgse-mask`` / ``audio-mask``; ``emgse-map`` has none: with or
+  without it ``emgse-map`` scored the same, PESQ 1.19, on 72 mixtures of the quality benchmark).
 - EMG encoder: a temporal convolutional network over per-frame TD features (no 5425-wide dense
   layer): 1x1 conv dims -> 128, then residual dilated convolutions (kernel 3, dilations 1, 2, 4,
   8) whose receptive field (31 frames, +-15 like the paper's context) is cropped from the data's

@@ -209,7 +209,8 @@ def main() -> None:
     scores, params, rtf = train_and_score(args.out, SYSTEMS, epochs, seed=args.seed, jobs=args.jobs, emg_configs=EMG_CONFIGS, dnsmos=not args.no_dnsmos)
     text = (f"Quality benchmark ({'quick' if args.quick else 'full'}; SIMULATED EMG, not real EMG): {s['utterances']} utterances, "
             f"{epochs} epochs per system, train noises {', '.join(Path(n).name for n in noise_train)}, "
-            f"test noises {', '.join(Path(n).name for n in noise_test)}; {(time.perf_counter() - started) / 60:.1f} min\n\n"
+            f"test noises {', '.join(Path(n).name for n in noise_test)}; this invocation {(time.perf_counter() - started) / 60:.1f} min "
+            f"(stages finished earlier are skipped)\n\n"
             + tables_markdown(scores, params, rtf))
     print("\n" + text)
     save_table(args.out, "quality", text)

@@ -6,7 +6,9 @@ SIMULATED EMG (see benchmarks/quality.py). Each EMG model (paper `emgse` and the
 enhances a balanced subset of the test mixtures (every N-th) with intact EMG, with EMG absent,
 with 30% of its channels flat (fallen off) and with 30% of its channels noisy. Prints mean PESQ /
 ESTOI, the difference from the paper's audio-only model `audio` and the share of the intact gain
-over `audio` that is kept.
+over `audio` that is kept. Flat and noisy channels are found by the enhancer's channel check
+(`emgse.faults.unusable_channels`) and fed as missing; rows "channel check off" show `emgse-tcn`
+without it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from emgse.recipes import enhance_system  # noqa: E402
 
 MODELS = ("emgse", "emgse-tcn", "emgse-mask", "emgse-map")
 REFERENCE = "audio"
+CHECKED = "emgse-tcn"
 FAULTS = (EmgFault("none"), EmgFault("absent"), EmgFault("flat", 0.3), EmgFault("noisy", 0.3))
 
 
@@ -59,6 +62,11 @@ def main() -> None:
             name = f"{model}@{fault.label}"
             enhance_system(args.out / "runs" / model / "best.pt", mix, enhanced, name, fault=fault)
             systems.append(name)
+    # the same faults without the enhancer's channel check: what the model does with broken channels fed in
+    for fault in FAULTS[2:]:
+        name = f"{CHECKED}@{fault.label}-unchecked"
+        enhance_system(args.out / "runs" / CHECKED / "best.pt", mix, enhanced, name, fault=fault, check_channels=False)
+        systems.append(name)
     scores = evaluate(mix, enhanced, systems, args.out / "scores-robust", jobs=args.jobs)
     overall = {r["system"]: r for r in summarize(scores)}
     base = overall[REFERENCE]
@@ -73,6 +81,12 @@ def main() -> None:
             gain = row["pesq"] - base["pesq"]
             kept = "" if fault.label == "none" else f"{100 * gain / intact:.0f}%" if intact > 0 else "n/a (no intact gain)"
             lines.append(f"| {model} | {fault.label} | {row['pesq']:.3f} | {row['estoi']:.3f} | {gain:+.3f} | {row['estoi'] - base['estoi']:+.3f} | {kept} |")
+    intact = overall[f"{CHECKED}@none"]["pesq"] - base["pesq"]
+    for fault in FAULTS[2:]:
+        row = overall[f"{CHECKED}@{fault.label}-unchecked"]
+        gain = row["pesq"] - base["pesq"]
+        lines.append(f"| {CHECKED} | {fault.label}, channel check off | {row['pesq']:.3f} | {row['estoi']:.3f} | {gain:+.3f} | "
+                     f"{row['estoi'] - base['estoi']:+.3f} | {100 * gain / intact:.0f}% |")
     text = "\n".join(lines)
     print("\n" + text)
     save_table(args.out, "robustness", text)

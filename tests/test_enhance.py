@@ -91,3 +91,23 @@ def test_missing_emg_and_faults(trained, tmp_path):
     for fault in (EmgFault("absent"), EmgFault("flat", 0.3), EmgFault("noisy", 0.3)):
         target = enhance_mixtures(trained["ckpt"], trained["mix_test"], tmp_path, system=f"emgse@{fault.label}", fault=fault, progress=False)
         assert len(list(target.rglob("*.wav"))) == len(read_manifest(trained["mix_test"]))
+
+
+def test_flat_and_loud_channels_are_treated_as_missing(trained, tmp_path):
+    rng = np.random.default_rng(3)
+    noisy, emg = rng.standard_normal(16000) * 0.1, rng.standard_normal((2000, 40))
+    enh = Enhancer(trained["ckpt"])
+    intact = enh.enhance(noisy, emg)
+    assert enh.last_unusable == []
+    flat, loud = emg.copy(), emg.copy()
+    flat[:, [2, 5]] = 0.7  # fallen off: a constant
+    loud[:, [2, 5]] *= 40.0  # lost contact: far louder than the others
+    y_flat, y_loud = enh.enhance(noisy, flat), enh.enhance(noisy, loud)
+    assert enh.last_unusable == [2, 5]
+    np.testing.assert_allclose(y_flat, y_loud, atol=1e-6)  # both fed as missing channels
+    assert not np.allclose(y_flat, intact, atol=1e-6)
+    unchecked = Enhancer(trained["ckpt"], check_channels=False)
+    assert not np.allclose(unchecked.enhance(noisy, loud), y_loud, atol=1e-6) and unchecked.last_unusable == []
+    sf.write(tmp_path / "noisy.wav", noisy, 16000)
+    np.save(tmp_path / "emg.npy", loud)
+    assert enhance_file(trained["ckpt"], tmp_path / "noisy.wav", tmp_path / "o.wav", emg=tmp_path / "emg.npy")["unusable_channels"] == [2, 5]

@@ -21,3 +21,17 @@ def test_faults_hit_the_requested_share_reproducibly():
     assert apply_fault(emg, used, EmgFault("none")) is emg
     with pytest.raises(EmgseError, match="unknown EMG fault"):
         EmgFault("melted")
+
+
+def test_unusable_channels_finds_flat_and_loud_channels():
+    from emgse.faults import unusable_channels
+
+    rng = np.random.default_rng(0)
+    emg = rng.standard_normal((4000, 8)) * rng.uniform(0.5, 2.0, 8) + 3.0  # DC offsets do not count
+    assert not unusable_channels(emg).any()
+    broken = apply_fault(emg, list(range(8)), EmgFault("flat", 0.25), key="u")
+    assert unusable_channels(broken).sum() == 2
+    loud = apply_fault(emg, list(range(8)), EmgFault("noisy", 0.25), key="u")
+    np.testing.assert_array_equal(unusable_channels(loud), unusable_channels(broken))  # same electrodes, both found
+    emg[100, 3] = np.nan
+    assert unusable_channels(emg)[3]

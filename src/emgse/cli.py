@@ -349,6 +349,8 @@ def _run_enhance(args: argparse.Namespace) -> int:
     else:
         info = enhance_file(args.checkpoint, args.audio, args.out, emg=args.emg, emg_fs=args.emg_fs, force=args.force, dnsmos=args.dnsmos)
         print(f"enhanced {info['input']} -> {info['output']} ({info['samples']} samples at {info['fs']} Hz)")
+        if info["unusable_channels"]:
+            print(f"EMG channels {', '.join(map(str, info['unusable_channels']))} read flat or abnormally loud: treated as missing")
         if args.dnsmos:
             print(_dnsmos_line(info))
     return 0

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from emgse.checkpoint import configs, load_model
 from emgse.data import prepared_root, utterance_emg
 from emgse.errors import EmgseError, file_error
-from emgse.faults import EmgFault, apply_fault
+from emgse.faults import EmgFault, apply_fault, unusable_channels
 from emgse.features.audio import from_log_magnitude, log_magnitude
 from emgse.features.resample import resample
 from emgse.files import read_audio, read_npy, write_text, write_wav
@@ -30,8 +30,10 @@ MAX_MISMATCH_S = 0.1
 class Enhancer:
     """A loaded checkpoint ready to enhance ``(samples,)`` audio with ``(samples, channels)`` EMG."""
 
-    def __init__(self, checkpoint: str | Path, device: str = "cpu"):
+    def __init__(self, checkpoint: str | Path, device: str = "cpu", *, check_channels: bool = True):
         self.path = Path(checkpoint)
+        self.check_channels = check_channels
+        self.last_unusable: list[int] = []  # channels the last call treated as missing
         self.model, self.ckpt = load_model(checkpoint)
         self.device = torch.device(device)
         self.model.to(self.device)
@@ -48,7 +50,12 @@ class Enhancer:
         return str(self.ckpt["model_name"])
 
     def emg_input(self, emg: np.ndarray, emg_fs: float, frames: int, where: str = "EMG") -> torch.Tensor:
-        """Per-frame features with context margins: ``(1, frames + 2K, dims)``."""
+        """Per-frame features with context margins: ``(1, frames + 2K, dims)``.
+
+        With ``check_channels`` (the default), channels that read flat or abnormally loud
+        (:func:`emgse.faults.unusable_channels`) get zero features after normalization — what the
+        model sees for a dropped channel in training — and are listed in ``last_unusable``.
+        """
         if emg.ndim != 2 or emg.shape[1] != self.emg_channels:
             got = emg.shape[1] if emg.ndim == 2 else f"shape {emg.shape}"
             raise EmgseError(f"{where}: {got} EMG channels, but the checkpoint was trained on {self.emg_channels}")
@@ -57,6 +64,14 @@ class Enhancer:
         feats = utterance_emg(emg, self.emg_fs, frames, self.channels, self.emg_config)
         if self.zscore is not None:
             feats = (feats - self.zscore[0]) / self.zscore[1]
+        self.last_unusable = []
+        if self.check_channels:
+            bad = unusable_channels(emg[:, self.channels])
+            if bad.any():
+                feats = feats.reshape(frames, len(self.channels), -1).copy()
+                feats[:, bad] = 0.0
+                feats = feats.reshape(frames, -1)
+                self.last_unusable = [c for c, b in zip(self.channels, bad, strict=True) if b]
         k = self.emg_config.context
         return torch.from_numpy(np.pad(feats, ((k, k), (0, 0))))[None].to(self.device)
 
@@ -138,7 +153,7 @@ def enhance_file(
         y = resample(y.astype(np.float64), enhancer.audio_config.fs, fs)
         y = np.pad(y, (0, max(0, len(noisy) - len(y))))[: len(noisy)]
     write_wav(out, y.astype(np.float32), fs)
-    info = {"input": str(audio), "output": str(out), "samples": len(noisy), "fs": fs}
+    info = {"input": str(audio), "output": str(out), "samples": len(noisy), "fs": fs, "unusable_channels": list(enhancer.last_unusable)}
     if dnsmos:
         info.update(dnsmos_pair(noisy, y, fs))
     return info
@@ -172,13 +187,15 @@ def enhance_mixtures(
     force: bool = False,
     progress: bool = True,
     fault: EmgFault | None = None,
+    check_channels: bool = True,
 ) -> Path:
     """Enhance every mixture of ``splits`` into ``out_root/<system>/<mixture path>``.
 
     ``fault``: simulate failing electrodes (see :mod:`emgse.faults`) on the EMG of every mixture.
+    ``check_channels``: see :meth:`Enhancer.emg_input` (off: feed unusable channels as they are).
     """
     mixtures_dir, out_root = Path(mixtures_dir), Path(out_root)
-    enhancer = Enhancer(checkpoint)
+    enhancer = Enhancer(checkpoint, check_channels=check_channels)
     system = system or enhancer.name
     target = out_root / system
     if target.exists() and any(target.iterdir()) and not force:

@@ -78,14 +78,16 @@ def run_once(target: Path, name: str, produce: Callable[[], object]) -> Path:
     return target
 
 
-def enhance_system(checkpoint: Path, mixtures: Path, enhanced_root: Path, system: str, *, progress: bool = True, fault=None) -> Path:
+def enhance_system(checkpoint: Path, mixtures: Path, enhanced_root: Path, system: str, *, progress: bool = True, fault=None,
+                   check_channels: bool = True) -> Path:
     """Enhance ``mixtures`` into ``enhanced_root/<system>`` once (skipped when already complete)."""
     from emgse.enhance import enhance_mixtures
 
     return run_once(
         enhanced_root / system,
         f"enhance {system}",
-        lambda: enhance_mixtures(checkpoint, mixtures, enhanced_root, system=system, force=True, progress=progress, fault=fault),
+        lambda: enhance_mixtures(checkpoint, mixtures, enhanced_root, system=system, force=True, progress=progress, fault=fault,
+                                 check_channels=check_channels),
     )
 
 

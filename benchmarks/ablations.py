@@ -87,7 +87,7 @@ def main() -> None:
     epochs = args.epochs or s["epochs"]
     if args.study == "noise-type":
         scores = read_scores(args.out / "scores" / "scores.csv")
-        text = gain_table(scores, "audio", "Fusion gain by noise category (paper models)", by="category")
+        text = gain_table(scores, "audio", "Gain over `audio` by noise category: speech (babble, talkers) vs nonspeech (every system of the quality run; SIMULATED EMG)", by="category")
     elif args.study == "emg-snr":
         text = emg_snr_study(args.out, args.pair.split(","), args.quick, args.epochs, args.jobs)
     else:

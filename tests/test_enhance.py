@@ -111,3 +111,11 @@ def test_flat_and_loud_channels_are_treated_as_missing(trained, tmp_path):
     sf.write(tmp_path / "noisy.wav", noisy, 16000)
     np.save(tmp_path / "emg.npy", loud)
     assert enhance_file(trained["ckpt"], tmp_path / "noisy.wav", tmp_path / "o.wav", emg=tmp_path / "emg.npy")["unusable_channels"] == [2, 5]
+    from tests.test_cli import emgse
+
+    r = emgse("enhance", "--checkpoint", trained["ckpt"], "--audio", tmp_path / "noisy.wav", "--emg", tmp_path / "emg.npy", "--out", tmp_path / "c.wav")
+    assert r.returncode == 0 and "EMG channels 2, 5 read flat or abnormally loud" in r.stdout
+    r = emgse("enhance", "--checkpoint", trained["ckpt"], "--audio", tmp_path / "noisy.wav", "--emg", tmp_path / "emg.npy", "--out", tmp_path / "d.wav",
+              "--no-channel-check")
+    assert r.returncode == 0 and "abnormally loud" not in r.stdout
+    np.testing.assert_allclose(sf.read(tmp_path / "d.wav")[0], unchecked.enhance(noisy, loud), atol=1e-4)

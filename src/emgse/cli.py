@@ -326,6 +326,11 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="replace existing outputs")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument(
+        "--no-channel-check", action="store_true",
+        help="feed every EMG channel as recorded (default: channels that read flat or over 5x the median channel's spread "
+        "are treated as missing, as EMG dropout trains for)",
+    )
+    p.add_argument(
         "--dnsmos", action="store_true",
         help="no-reference DNSMOS (SIG/BAK/OVRL) of input and output: printed (single) or OUT/dnsmos.csv (folder); "
         "for mixtures use emgse evaluate --dnsmos",
@@ -339,15 +344,17 @@ def _run_enhance(args: argparse.Namespace) -> int:
         raise EmgseError("--dnsmos with --mixtures: score mixtures with emgse evaluate --dnsmos")
     if args.folder:
         written = enhance_folder(args.checkpoint, args.folder, args.out, emg_fs=args.emg_fs, force=args.force,
-                                 progress=not args.quiet, dnsmos=args.dnsmos)
+                                 progress=not args.quiet, dnsmos=args.dnsmos, check_channels=not args.no_channel_check)
         print(f"enhanced {len(written)} files -> {args.out}" + (f" (DNSMOS: {args.out / 'dnsmos.csv'})" if args.dnsmos else ""))
     elif args.mixtures:
         target = enhance_mixtures(
-            args.checkpoint, args.mixtures, args.out, system=args.system, splits=tuple(args.split), force=args.force, progress=not args.quiet
+            args.checkpoint, args.mixtures, args.out, system=args.system, splits=tuple(args.split), force=args.force, progress=not args.quiet,
+            check_channels=not args.no_channel_check,
         )
         print(f"enhanced mixtures -> {target}")
     else:
-        info = enhance_file(args.checkpoint, args.audio, args.out, emg=args.emg, emg_fs=args.emg_fs, force=args.force, dnsmos=args.dnsmos)
+        info = enhance_file(args.checkpoint, args.audio, args.out, emg=args.emg, emg_fs=args.emg_fs, force=args.force, dnsmos=args.dnsmos,
+                            check_channels=not args.no_channel_check)
         print(f"enhanced {info['input']} -> {info['output']} ({info['samples']} samples at {info['fs']} Hz)")
         if info["unusable_channels"]:
             print(f"EMG channels {', '.join(map(str, info['unusable_channels']))} read flat or abnormally loud: treated as missing")

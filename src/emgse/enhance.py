@@ -135,6 +135,7 @@ def enhance_file(
     force: bool = False,
     enhancer: Enhancer | None = None,
     dnsmos: bool = False,
+    check_channels: bool = True,
 ) -> dict:
     """Enhance one recording; output has the input's rate and exactly its length.
 
@@ -144,7 +145,7 @@ def enhance_file(
     audio, out = Path(audio), Path(out)
     inputs = [audio] + ([Path(emg)] if emg else [])
     _refuse_overwrite(out, inputs, force)
-    enhancer = enhancer or Enhancer(checkpoint)
+    enhancer = enhancer or Enhancer(checkpoint, check_channels=check_channels)
     noisy, fs = read_audio(audio)
     x = resample(noisy, fs, enhancer.audio_config.fs) if fs != enhancer.audio_config.fs else noisy
     emg_arr = read_npy(emg, ndim=2) if emg else None
@@ -231,6 +232,7 @@ def enhance_folder(
     force: bool = False,
     progress: bool = True,
     dnsmos: bool = False,
+    check_channels: bool = True,
 ) -> list[Path]:
     """Enhance every ``X.wav`` of ``folder`` (with ``X.emg.npy`` beside it, as in the prepared
     layout) into ``out/X.wav``. Returns the written paths. With ``dnsmos``, also writes
@@ -243,7 +245,7 @@ def enhance_folder(
     wavs = sorted(p for p in folder.glob("*.wav") if not p.name.startswith("."))
     if not wavs:
         raise file_error(folder, "no .wav files")
-    enhancer = Enhancer(checkpoint)
+    enhancer = Enhancer(checkpoint, check_channels=check_channels)
     written, scores = [], []
     for wav in tqdm(wavs, desc=f"enhance {folder.name}", unit="file", disable=not progress):
         emg = wav.with_name(f"{wav.stem}.emg.npy")

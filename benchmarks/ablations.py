@@ -14,7 +14,7 @@
 - emg-snr: the simulator's EMG quality knob: fusion gain (an EMG model over an audio-only model,
   ``--pair``) vs EMG SNR, one corpus per EMG SNR at a smaller size (80 utterances, 3 epochs).
 
-The channels and context studies reuse the corpus and mixtures of a quality run in --out (built if
+The channels, normalization and context studies reuse the corpus and mixtures of a quality run in --out (built if
 missing) and train under the same budget.
 """
 

@@ -6,8 +6,10 @@
     python benchmarks/ablations.py --study normalization --out runs/quality
     python benchmarks/ablations.py --study emg-snr    --out runs/quality [--quick] [--pair emgse-tcn,audio]
 
-- channels: the paper's question "is cheek sufficient?": EMGSE on all 35, cheek 28, chin 7 channels.
-- context: EMGSE with +-5, +-10, +-15 frames of EMG context.
+- channels: the paper's question "is cheek sufficient?": emgse-tcn on all 35, cheek 28, chin 7
+  channels (with the paper's min-max EMG, EMGSE gains nothing from EMG on this benchmark, so the
+  question needs a model that uses EMG).
+- context: paper EMGSE with z-score EMG and +-5, +-10, +-15 frames of EMG context.
 - noise-type: fusion gain over audio-only for speech vs nonspeech noise (from a quality run's scores).
 - normalization: paper EMGSE with the paper's per-utterance min-max EMG normalization vs z-score
   statistics from the training data.
@@ -21,6 +23,7 @@ missing) and train under the same budget.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -35,7 +38,6 @@ from benchmarks.quality import (  # noqa: E402
     train_and_score,
 )
 
-from emgse.config import EmgConfig  # noqa: E402
 from emgse.evaluate import read_scores, summarize  # noqa: E402
 from emgse.recipes import System  # noqa: E402
 
@@ -93,19 +95,23 @@ def main() -> None:
     else:
         build_data(args.out, s, args.quick)
         if args.study == "channels":
-            systems = [System("emgse", "emgse", "all"), System("emgse-cheek", "emgse", "cheek"), System("emgse-chin", "emgse", "chin"), System("audio", "audio")]
-            scores, _, _ = train_and_score(args.out, systems, epochs, jobs=args.jobs, oracle=False, scores_name="scores-channels")
-            text = gain_table(scores, "audio", "Channel sets: all 35 vs cheek 28 vs chin 7 (paper EMGSE; SIMULATED EMG)")
+            # emgse-tcn (z-score EMG): with the paper's min-max EMGSE gets no gain from EMG at all here
+            tcn = [System("emgse-tcn", "emgse-tcn", "all"), System("emgse-tcn-cheek", "emgse-tcn", "cheek"), System("emgse-tcn-chin", "emgse-tcn", "chin")]
+            configs = {x.name: ZSCORE for x in tcn}
+            scores, _, _ = train_and_score(args.out, [*tcn, System("audio", "audio")], epochs, jobs=args.jobs, oracle=False, emg_configs=configs,
+                                           scores_name="scores-channels")
+            text = gain_table(scores, "audio", "Channel sets: all 35 vs cheek 28 vs chin 7 (emgse-tcn; SIMULATED EMG)")
         elif args.study == "normalization":
             systems = [System("emgse", "emgse"), System("emgse-zscore", "emgse"), System("audio", "audio")]
             scores, _, _ = train_and_score(args.out, systems, epochs, jobs=args.jobs, oracle=False, emg_configs={"emgse-zscore": ZSCORE},
                                            scores_name="scores-normalization")
             text = gain_table(scores, "audio", "EMG normalization: per-utterance min-max (paper) vs z-score from training data (paper EMGSE; SIMULATED EMG)")
         else:
-            systems = [System(f"emgse-k{k}", "emgse") for k in (5, 10)] + [System("emgse", "emgse"), System("audio", "audio")]
-            configs = {f"emgse-k{k}": EmgConfig(context=k) for k in (5, 10)}
+            # paper EMGSE with z-score EMG (see the normalization study), +-15 frames = emgse-zscore
+            systems = [System(f"emgse-zscore-k{k}", "emgse") for k in (5, 10)] + [System("emgse-zscore", "emgse"), System("audio", "audio")]
+            configs = {f"emgse-zscore-k{k}": dataclasses.replace(ZSCORE, context=k) for k in (5, 10)} | {"emgse-zscore": ZSCORE}
             scores, _, _ = train_and_score(args.out, systems, epochs, jobs=args.jobs, oracle=False, emg_configs=configs, scores_name="scores-context")
-            text = gain_table(scores, "audio", "EMG context width: +-5, +-10, +-15 (emgse) frames (paper EMGSE; SIMULATED EMG)")
+            text = gain_table(scores, "audio", "EMG context width: +-5, +-10, +-15 frames (paper EMGSE with z-score EMG; SIMULATED EMG)")
     print("\n" + text)
     save_table(args.out, f"ablation-{args.study}", text)
 

@@ -42,6 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from emgse.models.paper import Decoder, SpectrogramEncoder, init_paper
+
 N_BINS = 257
 
 
@@ -180,8 +182,6 @@ class TcnEmgSE(nn.Module):
     def __init__(self, emg_dims: int = 175, context: int = 15, n_bins: int = N_BINS, emg_hidden: int = 128,
                  modality_dropout: float = 0.2, channel_dropout: float = 0.1, n_td: int = 5):
         super().__init__()
-        from emgse.models.paper import Decoder, SpectrogramEncoder, init_paper
-
         self.context, self.n_td = context, n_td
         self.modality_dropout, self.channel_dropout = modality_dropout, channel_dropout
         self.spectrogram_encoder = SpectrogramEncoder(n_bins)

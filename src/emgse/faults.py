@@ -68,7 +68,7 @@ def apply_fault(emg: np.ndarray, channels: list[int], fault: EmgFault, key: str 
 
 
 FLAT_RATIO = 0.05  # a channel whose spread is below 5% of the median channel's reads as flat
-LOUD_RATIO = 5.0  # ... above 5x the median channel's as broken (clean simulated EMG: 0.31x..2.2x)
+LOUD_RATIO = 5.0  # ... above 5x the median channel's as broken (clean simulated EMG: 0.42x..2.0x)
 
 
 def unusable_channels(emg: np.ndarray, flat_ratio: float = FLAT_RATIO, loud_ratio: float = LOUD_RATIO) -> np.ndarray:
@@ -76,7 +76,7 @@ def unusable_channels(emg: np.ndarray, flat_ratio: float = FLAT_RATIO, loud_rati
 
     A channel's spread is its standard deviation over the recording (DC offsets do not count);
     it is compared with the median spread of all given channels, so pass the channels a model
-    uses. Over 200 clean simulated utterances the spreads lay within 0.31x..2.2x the median.
+    uses. Over 200 clean simulated utterances the spreads lay within 0.42x..2.0x the median.
     """
     spread = np.std(np.asarray(emg, dtype=np.float64), axis=0)
     ref = float(np.median(spread))

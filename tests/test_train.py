@@ -99,3 +99,12 @@ def test_two_process_torchrun_gloo(pipeline, tmp_path):
     assert summary["processes"] == 2 and summary["epochs"] == 2
     assert epochs_logged(run) == [1, 2]
     assert read_checkpoint(run / "best.pt")["model_name"] == "emgse"
+
+
+def test_context_width_is_the_callers_not_the_store_builders(pipeline, tmp_path):
+    # one store (built with the default +-15) serves every context width
+    cfg = TrainConfig(model="emgse", max_epochs=1, max_steps_per_epoch=1, batch_size=4)
+    train(pipeline["train"], pipeline["val"], tmp_path / "k5", cfg, progress=False, context=5)
+    ckpt = read_checkpoint(tmp_path / "k5" / "best.pt")
+    assert ckpt["emg_config"]["context"] == 5 and ckpt["model_args"]["context"] == 5
+    assert ckpt["state_dict"]["emg_encoder.first.weight"].shape[1] == 11 * 175  # (2*5+1) stacked frames

@@ -289,7 +289,7 @@ def _run_train(args: argparse.Namespace) -> int:
     progress = not args.quiet
     train_store = store_for(args.mixtures, "train", emg_cfg, progress=progress)
     val_store = store_for(args.mixtures, "val", emg_cfg, progress=progress)
-    summary = train(train_store, val_store, args.out, train_cfg, resume=args.resume, progress=progress)
+    summary = train(train_store, val_store, args.out, train_cfg, resume=args.resume, progress=progress, context=emg_cfg.context)
     print(
         f"{summary['model']}: best val loss {summary['best_val_loss']:.4f} at epoch {summary['best_epoch']} "
         f"of {summary['epochs']} ({summary['stop_reason']}, {summary['seconds']:.0f} s) -> {args.out / 'best.pt'}"

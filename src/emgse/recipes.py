@@ -102,7 +102,7 @@ def _train_system(system: System, mix_train: Path, out: Path, base: dict, emg_co
     val_store = store_for(mix_train, "val", emg, progress=progress)
     resume = (run / "last.pt").is_file()
     _log(f"  model {system.model}, EMG channels {system.channels}{', resuming from last.pt' if resume else ''}")
-    return train(train_store, val_store, run, TrainConfig(model=system.model, **base), resume=resume, progress=progress)
+    return train(train_store, val_store, run, TrainConfig(model=system.model, **base), resume=resume, progress=progress, context=emg.context)
 
 
 def _enhance_score_report(out: Path, systems: list[System], title: str, notes: list[str], jobs: int, progress: bool) -> list[dict]:

@@ -14,6 +14,7 @@ every N-th batch of the shared shuffled order (gloo on CPU, NCCL on GPU); rank 0
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import os
@@ -222,10 +223,14 @@ def train(
     resume: bool = False,
     progress: bool = True,
     model_args: dict | None = None,
+    context: int | None = None,
 ) -> dict:
     """Train a model on a feature store; returns a summary (best epoch, losses, timings).
 
     ``run_dir`` receives ``config.yaml``, ``log.csv``, ``last.pt``, ``best.pt``, ``summary.json``.
+    ``context``: EMG context frames per side; default the store's. Stores hold per-frame features
+    of whole utterances and are shared by every context width (they are keyed by channels and
+    normalization only), so the width must be given here, not taken from whichever run built it.
     """
     run_dir = Path(run_dir)
     device = _device(config.device)
@@ -235,6 +240,8 @@ def train(
     check_store_matches(tr, va)
     audio_config = from_dict(AudioConfig, tr.index["audio_config"])
     emg_config = from_dict(EmgConfig, tr.index["emg_config"])
+    if context is not None:
+        emg_config = dataclasses.replace(emg_config, context=context)
     zscore = ZScore.fit([tr.emg]) if emg_config.normalization == "zscore" else None
     z = (zscore.mean.astype(np.float32), zscore.std.astype(np.float32)) if zscore else None
     train_set = SegmentDataset(tr, config.segment, emg_config.context, zscore=z, random=True, seed=config.seed)

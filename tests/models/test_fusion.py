@@ -57,6 +57,20 @@ def test_temporal_encoder_crops_context_and_is_local():
         TemporalEmgEncoder(dims=10, context=5)
 
 
+def assert_emg_fully_dropped_in_training(model: torch.nn.Module) -> torch.Tensor:
+    """With modality dropout 1, training ignores the EMG (20 dims, context 15); leaves ``model`` in
+    eval mode and returns the audio input used ``(2, 30, 257)``."""
+    x, emg = torch.rand(2, 30, 257), torch.randn(2, 60, 20)
+    model.train()
+    torch.manual_seed(1)
+    a = model(x, emg)
+    torch.manual_seed(1)
+    b = model(x, torch.zeros(2, 60, 20))
+    torch.testing.assert_close(a, b)  # EMG fully dropped in training
+    model.eval()
+    return x
+
+
 def test_emg_dropout_behaviour():
     emg = torch.ones(64, 3, 4 * 5)
     assert torch.all(drop_emg(emg, 5, modality=1.0, channel=0.0) == 0)
@@ -67,15 +81,7 @@ def test_emg_dropout_behaviour():
     assert torch.all(per_channel == per_channel[..., :1])  # a channel's 5 features go together
     assert 0.3 < (dropped == 0).float().mean() < 0.7
     model = MaskFusionSE(emg_dims=20, context=15, modality_dropout=1.0)
-    x = torch.rand(2, 30, 257)
-    model.train()
-    emg = torch.randn(2, 60, 20)
-    torch.manual_seed(1)
-    a = model(x, emg)
-    torch.manual_seed(1)
-    b = model(x, torch.zeros(2, 60, 20))
-    torch.testing.assert_close(a, b)  # EMG fully dropped in training
-    model.eval()
+    x = assert_emg_fully_dropped_in_training(model)
     assert not torch.allclose(model(x, torch.randn(2, 60, 20)), model(x, torch.zeros(2, 60, 20)))
 
 
@@ -99,14 +105,7 @@ def test_tiny_training_step_reduces_loss(name):
 
 def test_tcn_model_keeps_the_paper_audio_path_and_drops_emg_in_training():
     model = build_model("emgse-tcn", emg_dims=20, modality_dropout=1.0)
-    x, emg = torch.rand(2, 30, 257), torch.randn(2, 60, 20)
-    model.train()
-    torch.manual_seed(1)
-    a = model(x, emg)
-    torch.manual_seed(1)
-    b = model(x, torch.zeros(2, 60, 20))
-    torch.testing.assert_close(a, b)  # EMG fully dropped in training
-    model.eval()
+    x, emg = assert_emg_fully_dropped_in_training(model), torch.randn(2, 60, 20)
     torch.testing.assert_close(model(x), model(x, torch.zeros(2, 60, 20)))  # absent EMG == zero features
     assert not torch.allclose(model(x, emg), model(x))
     assert count_parameters(build_model("emgse-tcn")) < count_parameters(build_model("emgse")) - 500_000  # no 5425-wide layer

@@ -101,6 +101,19 @@ def drop_emg(emg: torch.Tensor, n_td: int, modality: float, channel: float) -> t
     return emg * mask
 
 
+def emg_input(model: nn.Module, log_mag: torch.Tensor, emg: torch.Tensor | None) -> torch.Tensor:
+    """The EMG a fusion model encodes: zero features when absent, EMG dropout when training.
+
+    ``model`` has ``context``, ``n_td``, ``modality_dropout``, ``channel_dropout`` and an
+    ``emg_encoder`` (:class:`TemporalEmgEncoder`). Returns ``(B, T + 2K, dims)``.
+    """
+    if emg is None:
+        emg = log_mag.new_zeros(log_mag.shape[0], log_mag.shape[1] + 2 * model.context, model.emg_encoder.inp.in_channels)
+    if model.training and (model.modality_dropout > 0 or model.channel_dropout > 0):
+        emg = drop_emg(emg, model.n_td, model.modality_dropout, model.channel_dropout)
+    return emg
+
+
 class MaskFusionSE(nn.Module):
     """Bounded-mask enhancement with optional EMG (see the module docstring).
 
@@ -149,11 +162,7 @@ class MaskFusionSE(nn.Module):
     def forward(self, log_mag: torch.Tensor, emg: torch.Tensor | None = None) -> torch.Tensor:
         a = self.spectrogram_encoder(log_mag)  # (B, T, H)
         if self.uses_emg:
-            if emg is None:
-                emg = log_mag.new_zeros(log_mag.shape[0], log_mag.shape[1] + 2 * self.context, self.emg_encoder.inp.in_channels)
-            if self.training and (self.modality_dropout > 0 or self.channel_dropout > 0):
-                emg = drop_emg(emg, self.n_td, self.modality_dropout, self.channel_dropout)
-            e = self.emg_encoder(emg)  # (B, T, E)
+            e = self.emg_encoder(emg_input(self, log_mag, emg))  # (B, T, E)
             ae = torch.cat([a, e], dim=-1)
             a = a + torch.sigmoid(self.gate(ae)) * self.emg_proj(e) if self.fusion == "gate" else self.fuse(ae)
         h, _ = self.lstm(a)  # (B, T, 2H)
@@ -192,12 +201,8 @@ class TcnEmgSE(nn.Module):
         init_paper(self)
 
     def forward(self, log_mag: torch.Tensor, emg: torch.Tensor | None = None) -> torch.Tensor:
-        if emg is None:
-            emg = log_mag.new_zeros(log_mag.shape[0], log_mag.shape[1] + 2 * self.context, self.emg_encoder.inp.in_channels)
-        if self.training and (self.modality_dropout > 0 or self.channel_dropout > 0):
-            emg = drop_emg(emg, self.n_td, self.modality_dropout, self.channel_dropout)
         a = self.spectrogram_encoder(log_mag)  # (B, T, 100)
-        e = self.emg_proj(self.emg_encoder(emg))  # (B, T, 100)
+        e = self.emg_proj(self.emg_encoder(emg_input(self, log_mag, emg)))  # (B, T, 100)
         return self.decoder(self.fusion(torch.cat([a, e], dim=-1)))
 
 

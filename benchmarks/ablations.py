@@ -58,7 +58,7 @@ def gain_table(scores: list[dict], reference: str, title: str, by: str | None = 
 
 
 def emg_snr_study(root: Path, pair: list[str], quick: bool, epochs: int | None, jobs: int) -> str:
-    """Fusion gain vs the simulator's EMG SNR: one corpus, one EMG model and its audio twin per SNR."""
+    """Fusion gain vs the simulator's EMG SNR: one corpus per SNR, an EMG model and an audio-only model on each."""
     fusion, audio = pair
     s = SETTINGS["quick" if quick else "ablation"]
     epochs = epochs or s["epochs"]

@@ -62,21 +62,62 @@ def write_csl_session(root: Path, session: str = "Spk5_Block1-Initial", numbers=
     return session_dir
 
 
-def write_gaddy_corpus(root: Path, seed: int = 0) -> Path:
-    """emg_data/voiced_parallel_data/<session>/<i>_{emg.npy,audio_clean.flac,info.json}."""
+GADDY_BOOK = "books/War_of_the_Worlds.txt"
+GADDY_AUDIO_FS = 22050  # the release's _audio_clean.flac rate
+# (folder, session, [(book, sentence_index) per index >= 1]); index 0 is a reference clip of silence
+GADDY_LAYOUT = (
+    ("voiced_parallel_data", "5-4", [(GADDY_BOOK, 401), (GADDY_BOOK, 402), (GADDY_BOOK, 403), (GADDY_BOOK, 404)]),
+    ("voiced_parallel_data", "5-5", [(GADDY_BOOK, 501), (GADDY_BOOK, 502), (GADDY_BOOK, 503)]),
+    ("nonparallel_data", "5-6", [("books/Tale.txt", 7), (GADDY_BOOK, 501), ("books/Tale.txt", 8)]),
+    ("silent_parallel_data", "5-4", [(GADDY_BOOK, 401), (GADDY_BOOK, 402), (GADDY_BOOK, 501)]),
+)
+GADDY_SPLIT = {"dev": [[GADDY_BOOK, 402]], "test": [[GADDY_BOOK, 501], [GADDY_BOOK, 502]]}
+
+
+def gaddy_raw_emg(n: int, rng: np.random.Generator, muscle: np.ndarray | None = None) -> np.ndarray:
+    """DC-coupled EMG as recorded: (n, 8) at 1000 Hz = muscle activity + per-channel DC offset of
+    hundreds to thousands of units + slow drift + 60 Hz mains hum with harmonics."""
+    t = np.arange(n)[:, None] / 1000.0
+    if muscle is None:
+        burst = np.clip(np.sin(2 * np.pi * 1.5 * t + rng.uniform(0, 6, 8)), 0, None)
+        muscle = burst * rng.standard_normal((n, 8)) * 20.0
+    offset = rng.uniform(-3000.0, 3000.0, 8)
+    drift = 300.0 * np.sin(2 * np.pi * 0.2 * t + rng.uniform(0, 6, 8))
+    hum = 80.0 * np.sin(2 * np.pi * 60 * t + rng.uniform(0, 6, 8)) + 20.0 * np.sin(2 * np.pi * 180 * t)
+    return muscle + offset + drift + hum
+
+
+def write_gaddy_corpus(root: Path, seed: int = 0, split_file: bool = False) -> Path:
+    """A Gaddy & Klein ``emg_data`` folder in the release's format, returned.
+
+    ``<kind>/<session>/<i>_{emg.npy,audio_clean.flac,audio.flac,info.json,button.npy}``: DC-coupled
+    EMG (offsets, drift, hum), 22050 Hz audio (raw = clean + room noise), index 0 a reference clip
+    with sentence_index -1 and empty book and text. ``split_file`` puts GADDY_SPLIT as
+    ``testset_largedev.json`` beside ``emg_data`` (the silent_speech checkout layout).
+    """
     rng = np.random.default_rng(seed)
-    voiced = root / "emg_data" / "voiced_parallel_data"
-    for session, count in (("5-4", 4), ("5-5", 3)):
-        folder = voiced / session
+    data = root / "emg_data"
+    for kind, session, sentences in GADDY_LAYOUT:
+        folder = data / kind / session
         folder.mkdir(parents=True)
-        for i in range(count):
+        entries = [("", -1), *sentences]
+        lengths = [int((0.5 + 0.1 * i) * 1000) for i in range(len(entries))]
+        session_emg = gaddy_raw_emg(sum(lengths), rng)  # one recording: offsets and drift run on across files
+        starts = np.cumsum([0, *lengths])
+        for i, (book, index) in enumerate(entries):
             seconds = 0.5 + 0.1 * i
-            np.save(folder / f"{i}_emg.npy", rng.standard_normal((int(seconds * 1000), 8)))
-            sf.write(folder / f"{i}_audio_clean.flac", rng.standard_normal(int(seconds * 16000)) * 0.05, 16000)
-            index = -1 if i == 0 else 100 * int(session[-1]) + i
-            info = {"book": "books/War_of_the_Worlds.txt", "sentence_index": index, "text": f"sentence {i}", "chunks": []}
+            n_emg, n_audio = lengths[i], int(seconds * GADDY_AUDIO_FS)
+            np.save(folder / f"{i}_emg.npy", session_emg[starts[i] : starts[i + 1]])
+            speech = rng.standard_normal(n_audio) * 0.05 * np.abs(np.sin(np.pi * 3 * np.arange(n_audio) / GADDY_AUDIO_FS))
+            sf.write(folder / f"{i}_audio_clean.flac", speech, GADDY_AUDIO_FS)
+            sf.write(folder / f"{i}_audio.flac", speech + 0.01 * rng.standard_normal(n_audio), GADDY_AUDIO_FS)
+            np.save(folder / f"{i}_button.npy", np.zeros(n_emg, dtype=bool))
+            text = "" if index < 0 else f"sentence {index} of {book}"
+            info = {"book": book, "sentence_index": index, "text": text, "chunks": [[n_emg, n_audio, n_emg]]}
             (folder / f"{i}_info.json").write_text(json.dumps(info))
-    return root / "emg_data"
+    if split_file:
+        (root / "testset_largedev.json").write_text(json.dumps(GADDY_SPLIT))
+    return data
 
 
 def write_prepared(root: Path, utts: dict[str, int] | None = None, seconds: float = 0.6, seed: int = 0, channels: int = 40) -> Path:

@@ -1,6 +1,7 @@
 """Tiny-scale runs of the demo and of the paper recipe (on a simulated corpus in CSL layout)."""
 
 import csv
+import json
 import subprocess
 import sys
 
@@ -56,3 +57,33 @@ def test_paper_recipe_cli_on_simulated_csl_corpus(tmp_path):
     assert "Spk2_Block1-Initial" in (out / "prepared" / "corpus.json").read_text()
     r2 = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r2.returncode == 0 and "done already, skipped" in r2.stdout
+
+
+def test_gaddy_recipe_cli_on_format_faithful_corpus(tmp_path):
+    from tests.conftest import write_gaddy_corpus
+
+    corpus = write_gaddy_corpus(tmp_path / "g", split_file=True)  # testset_largedev.json beside emg_data
+    out = tmp_path / "gaddy"
+    cmd = [sys.executable, "-m", "emgse", "recipe", "gaddy", "--corpus", str(corpus), "--noise-train", "white", "brown",
+           "--noise-test", "talker", "--out", str(out), "--epochs", "1", "--jobs", "1", "--quiet"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    meta = json.loads((out / "prepared" / "corpus.json").read_text())
+    assert meta["split_file"].endswith("testset_largedev.json") and meta["utterances"] == {"train": 6, "val": 1, "test": 2}
+    assert (meta["emg_fs"], meta["emg_channels"], meta["audio_target"]) == (1000, 8, "<i>_audio_clean.flac")
+    rows = read_scores(out / "scores" / "scores.csv")
+    assert {r["system"] for r in rows} == {"noisy", "audio", "emgse"}
+    assert {r["noise"] for r in rows} == {"talker", "pink"}  # pink added as the 18th EMGSE test noise
+    assert {float(r["snr_db"]) for r in rows} == {-11.0, -6.0, -1.0, 4.0}
+    assert {r["utt_id"] for r in rows} == {"5-5_1", "5-5_2"}  # the test sentences of the split file
+    train = {line.split(",")[0] for line in (out / "mix-train" / "mixtures.csv").read_text().splitlines()[1:]}
+    assert "nonparallel_5-6_1" in train and "nonparallel_5-6_2" not in train  # a test sentence's voiced twin left out
+    assert len((out / "mix-train" / "mixtures.csv").read_text().splitlines()) == 1 + 7 * 5  # one noise per utt and SNR
+    import torch
+
+    assert len(torch.load(out / "runs" / "emgse" / "best.pt", weights_only=True)["channels"]) == 8
+    assert "SEMamba-EMG" in (out / "report.html").read_text()
+    r2 = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r2.returncode == 0 and r2.stdout.count("done already, skipped") >= 5
+    r3 = subprocess.run([*cmd, "--audio", "raw"], capture_output=True, text=True, timeout=600)
+    assert r3.returncode == 2 and "another corpus, split or audio target" in r3.stderr

@@ -77,20 +77,33 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
 
     g = psub.add_parser(
         "gaddy",
-        help="Gaddy & Klein (EMNLP 2020) voiced parallel data (8 channels at 1000 Hz)",
+        help="Gaddy & Klein (EMNLP 2020) EMG corpus (8 channels at 1000 Hz), read as its authors read it",
         description=(
-            "Read the voiced parallel data of the Gaddy & Klein corpus (emg_data/voiced_parallel_data).\n"
-            "EMG is kept at 1000 Hz with its 8 channels; reference clips (sentence_index -1) are skipped.\n"
-            "Split with --split-file (the corpus's testset JSON with 'dev' and 'test' lists of\n"
-            "[book, sentence_index]) or at random by fractions."
+            "Read the Gaddy & Klein corpus (emg_data/{voiced_parallel_data,nonparallel_data,silent_parallel_data}).\n"
+            "EMG stays at 1000 Hz with its 8 channels and is cleaned as dgaddy/silent_speech does: 60 Hz\n"
+            "notches at harmonics 1-7 (Q 30) and a 2 Hz 3rd-order high-pass, zero-phase, over the previous +\n"
+            "current + next file. Reference clips (sentence_index -1) are skipped.\n"
+            "Split: the corpus's testset_largedev.json (found beside emg_data, or --split-file) gives the\n"
+            "dev and test sentences; voiced parallel utterances of test sentences are test, of dev\n"
+            "sentences validation, the rest (and nonparallel_data) training; non-parallel recordings of\n"
+            "dev/test sentences are left out. Without a split file, sentences are drawn at random.\n"
+            "--silent also writes the silent EMG (input of emgse voice) to OUT/silent/<split>/<id>.emg.npy\n"
+            "with OUT/silent/utterances.csv (split, sentence, the voiced twin's id, text)."
         ),
         formatter_class=_Formatter,
     )
-    g.add_argument("--corpus", required=True, type=Path, help="folder holding voiced_parallel_data (or that folder itself)")
+    g.add_argument("--corpus", required=True, type=Path, help="the corpus's emg_data folder (or its parent)")
     g.add_argument("--out", required=True, type=Path, help="prepared output folder")
-    g.add_argument("--split-file", type=Path, default=None, help="JSON with 'dev' and 'test' lists of [book, sentence_index]")
-    g.add_argument("--val-fraction", type=float, default=0.03, help="random split: share for validation")
-    g.add_argument("--test-fraction", type=float, default=0.015, help="random split: share for test")
+    g.add_argument("--split-file", default="auto",
+                   help="testset JSON ('dev'/'test' lists of [book, sentence_index]); auto: testset_largedev.json beside "
+                        "emg_data if present, else random; random: a seeded random sentence split")
+    g.add_argument("--audio", default="clean", choices=["clean", "raw"],
+                   help="enhancement target: clean = <i>_audio_clean.flac (noise-reduced by the corpus authors), "
+                        "raw = <i>_audio.flac (the microphone as recorded)")
+    g.add_argument("--no-nonparallel", action="store_true", help="leave nonparallel_data out of training")
+    g.add_argument("--silent", action="store_true", help="also write the silent EMG to OUT/silent/")
+    g.add_argument("--val-fraction", type=float, default=0.03, help="random split: share of sentences for validation")
+    g.add_argument("--test-fraction", type=float, default=0.015, help="random split: share of sentences for test")
     g.add_argument("--seed", type=int, default=0, help="seed of the random split")
     g.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
@@ -114,6 +127,9 @@ def _run_prepare(args: argparse.Namespace) -> int:
             args.corpus,
             args.out,
             split_file=args.split_file,
+            audio=args.audio,
+            nonparallel=not args.no_nonparallel,
+            silent=args.silent,
             val_fraction=args.val_fraction,
             test_fraction=args.test_fraction,
             seed=args.seed,
@@ -121,6 +137,9 @@ def _run_prepare(args: argparse.Namespace) -> int:
         )
     counts = ", ".join(f"{k}: {v}" for k, v in summary["utterances"].items())
     print(f"prepared {args.out} ({counts}; EMG {summary['emg_channels']} channels at {summary['emg_fs']} Hz)")
+    if summary.get("silent"):
+        silent = ", ".join(f"{k}: {v}" for k, v in summary["silent"]["utterances"].items())
+        print(f"silent EMG -> {args.out / summary['silent']['folder']} ({silent})")
     return 0
 
 
@@ -473,7 +492,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 def _add_recipe(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "recipe",
-        help="full experimental protocols (recipe paper: the EMGSE paper on CSL-EMG_Array)",
+        help="full experimental protocols (paper: the EMGSE paper on CSL-EMG_Array; gaddy: SEMamba-EMG on Gaddy & Klein)",
         formatter_class=_Formatter,
     )
     rsub = p.add_subparsers(dest="recipe", required=True, metavar="RECIPE")
@@ -504,13 +523,52 @@ def _add_recipe(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--seed", type=int, default=0, help="random seed")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    g = rsub.add_parser(
+        "gaddy",
+        help="SEMamba-EMG's protocol on the Gaddy & Klein corpus (audio-only vs fusion)",
+        description=(
+            "SEMamba-EMG's (arXiv 2501.06530) Gaddy & Klein protocol: voiced parallel data (8 channels at 1 kHz,\n"
+            "EMG cleaned as dgaddy/silent_speech does) plus nonparallel_data for training; the corpus's\n"
+            "testset_largedev.json split (found beside emg_data, or --split-file); training noises at -10, -5, 0,\n"
+            "5, 10 dB (--per-utterance per utterance and SNR); every test noise (the 18 EMGSE noises, generated\n"
+            "pink added if missing) at -11, -6, -1, 4 dB; audio-only and fusion trained alike (Adam 1e-4, batch\n"
+            "16, early stopping 15); enhance, score, report. Published SEMamba-EMG averages (PESQ / STOI):\n"
+            "noisy 1.188 / 0.685, audio-only 2.118 / 0.860, fusion 2.606 / 0.913.\n"
+            "Resumable stage by stage: run the same command again after an interruption."
+        ),
+        formatter_class=_Formatter,
+    )
+    g.add_argument("--corpus", required=True, type=Path, help="the corpus's emg_data folder (or its parent)")
+    g.add_argument("--noise-train", nargs="+", required=True, help="training noises (folders, files or generated names)")
+    g.add_argument("--noise-test", nargs="+", required=True, help="test noises (e.g. the 17/18 EMGSE test noises folder)")
+    g.add_argument("--out", required=True, type=Path, help="output folder")
+    g.add_argument("--split-file", default="auto", help="testset JSON, auto (testset_largedev.json beside emg_data) or random")
+    g.add_argument("--audio", default="clean", choices=["clean", "raw"],
+                   help="enhancement target: <i>_audio_clean.flac (noise-reduced) or <i>_audio.flac (as recorded)")
+    g.add_argument("--no-nonparallel", action="store_true", help="train on the voiced parallel data only")
+    g.add_argument("--systems", nargs="+", default=["audio", "emgse"], help="models to train (audio = audio-only baseline)")
+    g.add_argument("--per-utterance", type=int, default=1, help="training noises per utterance and SNR")
+    g.add_argument("--epochs", type=int, default=500, help="maximum epochs")
+    g.add_argument("--max-minutes", type=float, default=None, help="training budget per system (default: none)")
+    g.add_argument("--jobs", type=int, default=2, help="processes for scoring")
+    g.add_argument("--seed", type=int, default=0, help="random seed")
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
+
 
 def _run_recipe(args: argparse.Namespace) -> int:
     import dataclasses
 
     from emgse.corpora.csl_emg_array import SplitRanges
-    from emgse.recipes import PaperConfig, run_paper_recipe
+    from emgse.recipes import GaddyConfig, PaperConfig, run_gaddy_recipe, run_paper_recipe
 
+    if args.recipe == "gaddy":
+        gaddy = dataclasses.replace(
+            GaddyConfig(), audio=args.audio, nonparallel=not args.no_nonparallel, per_utterance=args.per_utterance, max_epochs=args.epochs,
+            jobs=args.jobs, seed=args.seed, systems=tuple(args.systems),
+        )
+        run_gaddy_recipe(args.corpus, args.noise_train, args.noise_test, args.out, gaddy, split_file=args.split_file,
+                         max_minutes=args.max_minutes, progress=not args.quiet)
+        return 0
     config = dataclasses.replace(
         PaperConfig(), speaker=args.speaker, max_epochs=args.epochs, jobs=args.jobs, seed=args.seed, systems=tuple(args.systems)
     )

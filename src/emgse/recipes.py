@@ -294,8 +294,9 @@ class GaddyConfig:
     corpus's train/validation/test split, training noises at -10..10 dB, the EMGSE test noises at
     -11, -6, -1, 4 dB; audio-only against fusion under the same training settings.
 
-    ``per_utterance``: training noises drawn per utterance and SNR (1: five mixtures per utterance,
-    about 47 hours of training mixtures with ``nonparallel_data``; the paper recipe's 5 would be 5x).
+    ``per_utterance``: training noises drawn per utterance and SNR (1: five mixtures per utterance;
+    the paper recipe's 5 would write 25 per utterance of a corpus many times larger than one
+    CSL-EMG_Array session).
     """
 
     audio: str = "clean"  # enhancement target: clean (<i>_audio_clean.flac) or raw (<i>_audio.flac)

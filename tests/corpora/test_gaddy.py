@@ -172,3 +172,17 @@ def test_wrong_channel_count_is_reported(tmp_path):
     with pytest.raises(EmgseError, match=r"5-5/2_emg\.npy: expected 8 EMG channels, found 6"):
         prepare_gaddy(corpus, tmp_path / "p", progress=False)  # met first as the neighbour of 1_emg.npy
     assert not (tmp_path / "p").exists()
+
+
+def test_prepare_gaddy_cli(tmp_path):
+    import subprocess
+    import sys
+
+    corpus = write_gaddy_corpus(tmp_path / "g", split_file=True)
+    cmd = [sys.executable, "-m", "emgse", "prepare", "gaddy", "--corpus", str(corpus), "--out", str(tmp_path / "p"), "--audio", "raw", "--silent"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "train: 6, val: 1, test: 2" in r.stdout and "silent EMG" in r.stdout and "train: 1, val: 1, test: 1" in r.stdout
+    assert json.loads((tmp_path / "p" / "corpus.json").read_text())["audio_target"] == "<i>_audio.flac"
+    r = subprocess.run([*cmd[:-3], "--split-file", str(tmp_path / "missing.json"), "--force"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "missing.json: file not found" in r.stderr and "Traceback" not in r.stderr

@@ -111,3 +111,15 @@ def test_both_windows_reconstruct_perfectly(periodic):
     x = torch.rand(3001, dtype=torch.float64) * 2 - 1
     y = istft(stft(x, cfg), 3001, cfg)
     assert (y - x).abs().max().item() < 1e-10
+
+
+def test_checkpoints_older_than_the_window_option_keep_periodic_windows():
+    from emgse.checkpoint import configs
+    from emgse.config import EmgConfig, to_dict
+
+    old = {k: v for k, v in to_dict(AudioConfig()).items() if k != "window_periodic"}
+    old_emg = {k: v for k, v in to_dict(EmgConfig()).items() if k != "window_periodic"}
+    audio, emg = configs({"audio_config": old, "emg_config": old_emg})
+    assert audio.window_periodic and emg.window_periodic
+    audio, emg = configs({"audio_config": to_dict(AudioConfig()), "emg_config": to_dict(EmgConfig())})
+    assert not audio.window_periodic and not emg.window_periodic

@@ -61,3 +61,50 @@ def test_tables_and_report(bench):
     page = (root / "report.html").read_text()
     assert (root / "tables" / "robustness.md").is_file()
     assert "<h2>Robustness to failing EMG</h2>" in page and "<td>x</td><td>1.000</td>" in page
+
+
+def test_robustness_table_runs_every_fault_on_tiny_models(tmp_path):
+    """The code path of benchmarks/robustness.py on untrained tiny-data checkpoints (the real table
+    needs the models of a finished quality run)."""
+    import numpy as np
+    import torch
+    from benchmarks.robustness import FAULTS, SEEN, UNSEEN, robustness_table
+
+    from emgse.checkpoint import save_checkpoint
+    from emgse.config import AudioConfig, EmgConfig, MixConfig, to_dict
+    from emgse.features.emg import CHANNEL_SETS
+    from emgse.mixing import NoiseBank, mix_corpus
+    from emgse.models import build_model
+    from tests.conftest import write_prepared
+
+    prep = write_prepared(tmp_path / "prepared", {"test": 1}, seconds=1.0)
+    mix_corpus(prep, ["test"], NoiseBank.from_sources(["white"]), MixConfig(snrs_db=(0.0,), seed=1), tmp_path / "mix-test", progress=False)
+    channels = list(CHANNEL_SETS["all"])
+    dims = len(channels) * 5
+    for name, args in (("audio", {}), ("emgse-tcn", {"emg_dims": dims, "context": 15})):
+        torch.manual_seed(0)
+        save_checkpoint(tmp_path / "runs" / name / "best.pt", {
+            "model_name": name, "model_args": args, "state_dict": build_model(name, **args).state_dict(),
+            "audio_config": to_dict(AudioConfig()), "emg_config": to_dict(EmgConfig(normalization="zscore", context=15)),
+            "emg_fs": 2000.0, "emg_channels": 40, "channels": channels,
+            "zscore": {"mean": [0.0] * dims, "std": [1.0] * dims}, "train_config": {}, "epoch": 0, "val_loss": 0.0,
+        })
+    text = robustness_table(tmp_path, every=1, jobs=1, progress=False)
+    rows = [line for line in text.splitlines() if line.startswith("| emgse-tcn |")]
+    assert [r.split("|")[2].strip() for r in rows] == [f.label for f in FAULTS] + [f.label for f in SEEN]
+    for r in rows:
+        cells = [c.strip() for c in r.split("|")[1:-1]]
+        assert np.isfinite(float(cells[3])) and np.isfinite(float(cells[4]))
+        assert cells[2] == ("cannot see it" if cells[1] in {f.label for f in UNSEEN} else "finds it" if r in rows[2:4] else
+                            "off" if r in rows[-2:] else "")
+    assert "emgse |" not in text  # models without a checkpoint are skipped
+
+
+def test_robustness_help_works():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "robustness.py"
+    result = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "cannot see" in result.stdout

@@ -148,13 +148,13 @@ def windowed_crossings(high: np.ndarray, w: np.ndarray, starts: np.ndarray) -> n
     if tiny.any():
         frames = sliding_window_view(high, win, axis=1)[:, starts] * w  # (ch, frames, win)
         return np.count_nonzero(frames[..., :-1] * frames[..., 1:] <= 0, axis=-1)
-    product = high[:, :-1] * high[:, 1:]  # (ch, samples - 1)
+    crossing = high[:, :-1] * high[:, 1:] <= 0  # (ch, samples - 1)
     csum = np.zeros((ch, n), np.int32)
-    np.cumsum(product <= 0, axis=1, out=csum[:, 1:])
+    np.cumsum(crossing, axis=1, out=csum[:, 1:])
     count = csum[:, starts + win - 1] - csum[:, starts]
     pair_sign = np.sign(w[:-1] * w[1:])
     for i in np.flatnonzero(pair_sign <= 0):  # the window's ends: a handful of pairs
-        p = product[:, starts + i]
+        p = high[:, starts + i] * high[:, starts + i + 1]
         counted = p <= 0
         if pair_sign[i] == 0:
             count += ~counted

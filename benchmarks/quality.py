@@ -10,10 +10,12 @@ Fixed by seed: one simulated speaker (the paper's protocol is speaker-dependent)
 from ../shared/data/noise/train when present (else the generated bank), test noises disjoint from
 training (../shared/data/noise/test plus generated pink when present, else generated noises unseen
 in training, babble included), test SNRs -11, -6, -1, 4 dB. Systems: noisy, the paper's `audio`
-and `emgse`, the new `emgse-tcn`, the causal models, the IRM oracle (the ceiling for
-magnitude-only methods), and with --all the fusion variants that measured worse (`audio-mask`,
-`emgse-mask`, `emgse-map`). Prints one table per metric (per SNR and averaged) with parameters,
-CPU real-time factor and the share of the noisy -> oracle gap each system closes. Stages are
+and `emgse`, the new `emgse-tcn`, the causal models, two oracles on the noisy phase -- `oracle-magnitude`
+(the clean magnitude: the ceiling of the paper's mapping models) and `oracle-irm` (the ideal ratio
+mask: a mask oracle, below it) -- and with --all the fusion variants that measured worse
+(`audio-mask`, `emgse-mask`, `emgse-map`). Prints one table per metric (per SNR and averaged) with
+parameters, CPU real-time factor and the share of the noisy -> `oracle-magnitude` gap each system
+closes. Stages are
 resumable like the recipes (run again with the same --out to continue).
 """
 
@@ -38,7 +40,7 @@ from emgse.evaluate import NOISY, evaluate, read_scores, summarize, write_scores
 from emgse.files import read_audio, read_npy, write_text  # noqa: E402
 from emgse.metrics import METRICS  # noqa: E402
 from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
-from emgse.oracle import oracle_mixtures  # noqa: E402
+from emgse.oracle import CEILING, ORACLES, oracle_mixtures  # noqa: E402
 from emgse.recipes import System, _stage, _train_system, enhance_system, run_once  # noqa: E402
 from emgse.report import build_report  # noqa: E402
 
@@ -116,7 +118,7 @@ def train_and_score(
     out: Path, systems, epochs: int, *, seed: int = 0, jobs: int = 2, oracle: bool = True, emg_configs: dict | None = None, dnsmos: bool = False,
     scores_name: str = "scores",
 ) -> tuple[list[dict], dict, dict]:
-    """Train, enhance and score ``systems`` (plus the oracle); returns ``(scores, params, rtf)``.
+    """Train, enhance and score ``systems`` (plus the oracles); returns ``(scores, params, rtf)``.
 
     Scores are kept per system under ``out/scores/systems`` and merged into ``out/<scores_name>``.
     """
@@ -130,8 +132,9 @@ def train_and_score(
         rtf[system.name] = real_time_factor(out / "runs" / system.name / "best.pt", out / "mix-test", out / "prepared")
     names = [x.name for x in systems]
     if oracle:
-        run_once(out / "enhanced" / "oracle", "oracle", lambda: oracle_mixtures(out / "mix-test", out / "enhanced"))
-        names.append("oracle")
+        for name in ORACLES:
+            run_once(out / "enhanced" / name, name, lambda n=name: oracle_mixtures(out / "mix-test", out / "enhanced", system=n))
+            names.append(name)
     scores = score_each(out / "mix-test", out / "enhanced", names, out / "scores" / "systems", out / scores_name, jobs=jobs, dnsmos=dnsmos)
     return scores, params, rtf
 
@@ -159,8 +162,15 @@ def score_each(mixtures: Path, enhanced: Path, names: list[str], cache: Path, ou
     return rows
 
 
+ORACLE_LABELS = {CEILING: f"{CEILING} (clean magnitude, noisy phase: the ceiling)", "oracle-irm": "oracle-irm (mask oracle)"}
+
+
 def tables_markdown(scores: list[dict], params: dict, rtf: dict) -> str:
-    """One table per metric: per SNR, mean, share of the noisy -> oracle gap, parameters, RTF."""
+    """One table per metric: per SNR, mean, share of the noisy -> ceiling gap, parameters, RTF.
+
+    The ceiling is :data:`emgse.oracle.CEILING` (clean magnitude, noisy phase); oracle rows get no
+    gap, and the IRM row is labelled as the mask oracle it is.
+    """
     by_snr = summarize(scores, "snr_db")
     overall = {r["system"]: r for r in summarize(scores)}
     snrs = sorted({r["snr_db"] for r in by_snr})
@@ -172,14 +182,15 @@ def tables_markdown(scores: list[dict], params: dict, rtf: dict) -> str:
         lines.append(f"| {metric} | {head} | mean | gap closed | params | RTF (1 thread) |")
         lines.append("|---" * (len(snrs) + 5) + "|")
         n = overall[NOISY][metric]
-        o = overall["oracle"][metric] if "oracle" in overall else float("nan")
+        o = overall[CEILING][metric] if CEILING in overall else float("nan")
         for name in [NOISY, *names]:
             cells = " | ".join(f"{next(r[metric] for r in by_snr if r['system'] == name and r['snr_db'] == snr):.3f}" for snr in snrs)
             mean = overall[name][metric]
-            gap = (mean - n) / (o - n) if name not in (NOISY, "oracle") and np.isfinite(o - n) and o != n else float("nan")
+            gap = (mean - n) / (o - n) if name != NOISY and name not in ORACLES and np.isfinite(o - n) and o != n else float("nan")
             p = f"{params[name]:,}" if name in params else ""
             r = f"{rtf[name]:.3f}" if name in rtf else ""
-            lines.append(f"| {name} | {cells} | {mean:.3f} | {'' if np.isnan(gap) else f'{100 * gap:.0f}%'} | {p} | {r} |")
+            label = ORACLE_LABELS.get(name, name)
+            lines.append(f"| {label} | {cells} | {mean:.3f} | {'' if np.isnan(gap) else f'{100 * gap:.0f}%'} | {p} | {r} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -35,3 +35,100 @@ def test_unusable_channels_finds_flat_and_loud_channels():
     np.testing.assert_array_equal(unusable_channels(loud), unusable_channels(broken))  # same electrodes, both found
     emg[100, 3] = np.nan
     assert unusable_channels(emg)[3]
+
+
+def _emg(seconds: float = 4.0, fs: float = 2000.0) -> np.ndarray:
+    from tests.features.test_emg import realistic_emg
+
+    return realistic_emg(int(seconds * fs), 40, seed=3).astype(np.float32)
+
+
+USED = [c for c in range(40) if c % 8 != 7]  # the 35 live channels
+
+
+def _within_check_band(emg: np.ndarray) -> None:
+    """Every used channel's spread stays inside the channel check's flat/loud band."""
+    from emgse.faults import FLAT_RATIO, LOUD_RATIO
+
+    spread = emg[:, USED].astype(np.float64).std(axis=0)
+    ratio = spread / np.median(spread)
+    assert np.all(ratio > 2 * FLAT_RATIO) and np.all(ratio < 0.9 * LOUD_RATIO), ratio
+
+
+@pytest.mark.parametrize("kind", ["noisier", "intermittent", "drift", "mains", "shift"])
+def test_unseen_faults_stay_inside_the_check_band_and_are_reproducible(kind):
+    emg = _emg()
+    fault = EmgFault(kind, 0.3, seed=2)
+    out = apply_fault(emg, USED, fault, key="u1", fs=2000.0)
+    assert out.shape == emg.shape and out.dtype == np.float32
+    changed = np.flatnonzero(np.any(out != emg, axis=0))
+    assert len(changed) > 0 and set(changed) <= set(range(40))
+    _within_check_band(out)
+    np.testing.assert_array_equal(out, apply_fault(emg, USED, fault, key="u1", fs=2000.0))
+    assert fault.label == (kind if kind in ("mains", "shift") else f"{kind}30")
+
+
+def test_noisier_channels_are_two_to_four_times_noisier():
+    emg = _emg()
+    out = apply_fault(emg, USED, EmgFault("noisier", 0.3), key="u")
+    hit = np.flatnonzero(np.any(out != emg, axis=0))
+    assert len(hit) == round(0.3 * 35) and set(hit) <= set(USED)
+    ratio = out[:, hit].std(0) / emg[:, hit].std(0)
+    assert np.all((ratio > 1.9) & (ratio < 4.1)) and ratio.max() - ratio.min() > 0.3
+
+
+def test_intermittent_contact_drops_50_to_500_ms_and_keeps_the_rest():
+    fs = 1000.0  # the time scale follows the rate
+    emg = _emg(20.0, fs)
+    out = apply_fault(emg, USED, EmgFault("intermittent", 0.3), key="u", fs=fs)
+    hit = np.flatnonzero(np.any(out != emg, axis=0))
+    assert len(hit) == round(0.3 * 35)
+    for c in hit:
+        dropped = out[:, c] != emg[:, c]
+        assert np.all(out[dropped, c] == 0)  # contact lost: the channel reads 0, elsewhere untouched
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], (out[:, c] == 0).astype(int), [0]])))
+        lengths = (edges[1::2] - edges[::2]) / fs
+        assert np.all(lengths <= 0.5 + 1e-9) and np.any(lengths >= 0.05) and 3 <= len(lengths) <= 40
+        assert 0.05 < dropped.mean() < 0.5
+
+
+def test_drift_is_slow_and_twice_the_spread():
+    emg = _emg(8.0)
+    out = apply_fault(emg, USED, EmgFault("drift", 0.3), key="u")
+    hit = np.flatnonzero(np.any(out != emg, axis=0))
+    wander = (out[:, hit] - emg[:, hit]).astype(np.float64)
+    np.testing.assert_allclose(wander.std(0) / emg[:, hit].std(0), 2.0, rtol=1e-3)
+    spectrum = np.abs(np.fft.rfft(wander, axis=0)) ** 2
+    hz = np.fft.rfftfreq(len(wander), 1 / 2000)
+    assert np.all(spectrum[hz > 1.0].sum(0) < 0.05 * spectrum.sum(0))  # under 1 Hz (edges leak a little)
+
+
+def test_mains_enters_the_two_channels_of_one_electrode_with_opposite_signs():
+    emg = _emg()
+    used = list(range(8, 15))  # cheek row 1: electrodes 8..15
+    out = apply_fault(emg, used, EmgFault("mains", seed=4), key="u")
+    hit = np.flatnonzero(np.any(out != emg, axis=0))
+    assert set(hit) <= set(range(7, 16)) and 1 <= len(hit) <= 2
+    hum = (out[:, hit] - emg[:, hit]).astype(np.float64)
+    if len(hit) == 2:
+        assert hit[1] == hit[0] + 1
+        np.testing.assert_allclose(hum[:, 0], -hum[:, 1], atol=1e-3 * np.abs(hum).max())
+    spectrum = np.abs(np.fft.rfft(hum[:, 0]))
+    hz = np.fft.rfftfreq(len(hum), 1 / 2000)
+    assert hz[np.argmax(spectrum)] == 50.0 and spectrum[np.argmin(np.abs(hz - 150))] > 0.1 * spectrum.max()
+    np.testing.assert_allclose(hum[:, 0].std(), 3.0 * np.median(emg[:, used].std(0)), rtol=1e-3)
+
+
+def test_shift_moves_the_cheek_array_by_one_row():
+    emg = _emg(1.0)
+    out = apply_fault(emg, USED, EmgFault("shift"), key="u")
+    for r in range(3):
+        np.testing.assert_array_equal(out[:, 8 * r : 8 * r + 8], emg[:, 8 * (r + 1) : 8 * (r + 1) + 8])
+    np.testing.assert_array_equal(out[:, 24:32], emg[:, 24:32])  # the last row: nothing recorded beyond it
+    np.testing.assert_array_equal(out[:, 32:], emg[:, 32:])  # the chin strip stays
+
+
+@pytest.mark.parametrize("kind", ["mains", "shift"])
+def test_array_faults_need_the_40_channel_layout(kind):
+    with pytest.raises(EmgseError, match="40-channel"):
+        apply_fault(np.ones((500, 8), np.float32), list(range(8)), EmgFault(kind), key="u")

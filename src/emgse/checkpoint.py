@@ -60,4 +60,8 @@ def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
 
 
 def configs(ckpt: dict) -> tuple[AudioConfig, EmgConfig]:
-    return from_dict(AudioConfig, ckpt["audio_config"]), from_dict(EmgConfig, ckpt["emg_config"])
+    """The checkpoint's front-end settings. Checkpoints older than the ``window_periodic`` option
+    were trained with periodic windows, so they keep them."""
+    legacy = {"window_periodic": True}
+    return (from_dict(AudioConfig, {**legacy, **ckpt["audio_config"]}),
+            from_dict(EmgConfig, {**legacy, **ckpt["emg_config"]}))

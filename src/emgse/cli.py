@@ -69,9 +69,9 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--corpus", required=True, type=Path, help="corpus root (the folder holding session folders)")
     c.add_argument("--session", required=True, help="session name, e.g. Spk5_Block1-Initial")
     c.add_argument("--out", required=True, type=Path, help="prepared output folder")
-    c.add_argument("--test", type=_parse_ranges, default="1-40", help="utterance numbers for test")
+    c.add_argument("--test", type=_parse_ranges, default="0-40", help="utterance (folder) numbers for test (authors: 0000-0040)")
     c.add_argument("--val", type=_parse_ranges, default="41-60", help="utterance numbers for validation")
-    c.add_argument("--train", type=_parse_ranges, default="61-", help="utterance numbers for training")
+    c.add_argument("--train", type=_parse_ranges, default="61-999", help="utterance (folder) numbers for training (authors: 0061-0999; 1000+ unused)")
     c.add_argument("--emg-fs", type=int, default=2000, help="EMG rate of the prepared layout (Hz)")
     c.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
@@ -500,7 +500,7 @@ def _add_recipe(sub: argparse._SubParsersAction) -> None:
         "paper",
         help="the EMGSE paper's protocol on one CSL-EMG_Array speaker",
         description=(
-            "The paper's full protocol: Spk<N>_Block1-Initial, utterances 1-40 test, 41-60 val, 61+ train;\n"
+            "The paper's full protocol: Spk<N>_Block1-Initial, utterances 0-40 test, 41-60 val, 61-999 train;\n"
             "training noises at -10, -5, 0, 5, 10 dB, 5 per utterance; every test noise at -11, -6, -1, 4 dB\n"
             "(generated pink added if the test set lacks it); audio, emgse, emgse-cheek, emgse-chin trained\n"
             "with Adam 1e-4, batch 16, up to 500 epochs, early stopping (15); then enhance, score, report.\n"
@@ -515,9 +515,9 @@ def _add_recipe(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--out", required=True, type=Path, help="output folder")
     r.add_argument("--systems", nargs="+", default=["audio", "emgse", "emgse-cheek", "emgse-chin"], help="systems to train")
     r.add_argument("--epochs", type=int, default=500, help="maximum epochs")
-    r.add_argument("--test", type=_parse_ranges, default="1-40", help="utterance numbers for test")
+    r.add_argument("--test", type=_parse_ranges, default="0-40", help="utterance (folder) numbers for test (authors: 0000-0040)")
     r.add_argument("--val", type=_parse_ranges, default="41-60", help="utterance numbers for validation")
-    r.add_argument("--train", type=_parse_ranges, default="61-", help="utterance numbers for training")
+    r.add_argument("--train", type=_parse_ranges, default="61-999", help="utterance (folder) numbers for training (authors: 0061-0999; 1000+ unused)")
     r.add_argument("--max-minutes", type=float, default=None, help="training budget per system (default: none)")
     r.add_argument("--jobs", type=int, default=2, help="processes for scoring")
     r.add_argument("--seed", type=int, default=0, help="random seed")

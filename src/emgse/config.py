@@ -21,6 +21,11 @@ from emgse.files import write_text
 class AudioConfig:
     """The paper's audio front-end: 16 kHz, 512-point Blackman STFT, 128-sample (8 ms) hop.
 
+    ``window_periodic``: the paper's window is the *symmetric* Blackman (the authors pass
+    ``scipy.signal.windows.blackman`` to ``librosa.stft``, which calls it with ``sym=True``); true
+    selects the periodic ("DFT-even") one. Checkpoints saved before this option existed were
+    trained with the periodic window and load with it.
+
     ``edge_padding``: the paper uses no centring, so the first and last 384 samples are poorly
     covered. With padding, the signal is zero-padded by ``win - hop`` samples in front (and enough
     at the end) so that every sample is reconstructed; frame ``j`` then spans
@@ -33,6 +38,7 @@ class AudioConfig:
     win_length: int = 512
     hop_length: int = 128
     window: str = "blackman"
+    window_periodic: bool = False
     edge_padding: bool = True
 
     @property
@@ -59,6 +65,8 @@ class EmgConfig:
     ``channels``: a named set (``all``, ``cheek``, ``chin``) or a list of channel indices.
     ``normalization``: ``minmax`` (per utterance, as in the paper), ``zscore`` (statistics fitted
     on training data and stored with the model) or ``none``.
+    ``window_periodic``: the Blackman window of the TD frames; the paper's is symmetric
+    (``np.blackman(64)``), true selects the periodic one.
     """
 
     win_s: float = 0.032
@@ -69,6 +77,7 @@ class EmgConfig:
     normalization: str = "minmax"
     channels: str | tuple[int, ...] = "all"
     edge_padding: bool = True
+    window_periodic: bool = False
 
     @property
     def pad_s(self) -> float:

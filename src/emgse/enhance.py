@@ -217,7 +217,7 @@ def enhance_mixtures(
                 emg_cache = {key: read_npy(data / f"{key}.emg.npy", ndim=2)}  # mixtures of one utterance are adjacent
             emg = emg_cache[key]
         if fault is not None and emg is not None:
-            emg = apply_fault(emg, enhancer.channels, fault, key=r["utt_id"])
+            emg = apply_fault(emg, enhancer.channels, fault, key=r["utt_id"], fs=enhancer.emg_fs)
         y = enhancer.enhance(noisy, emg, where=str(mixtures_dir / r["path"]), allow_missing_emg=fault is not None)
         write_wav(target / r["path"], y, fs)
     return target

@@ -7,6 +7,19 @@ channels a model uses:
 - ``flat``: channels fall off and read a constant (here 0) — their TD features are 0;
 - ``noisy``: channels lose skin contact and pick up broadband noise (white, 10x the channel's RMS).
 
+Faults the channel check cannot see (every one stays inside its 5% .. 5x spread band, tested):
+
+- ``noisier``: channels 2-4x noisier (white noise added until the spread is 2-4x, per channel);
+- ``intermittent``: intermittent contact, dropouts of 50-500 ms (the channel reads 0) separated by
+  about a second of contact;
+- ``drift``: slow baseline drift (< 0.5 Hz) with twice the channel's spread;
+- ``mains``: one electrode picks up 50 Hz mains with odd harmonics, 3x the median channel's spread,
+  seen with opposite signs by the two bipolar channels it belongs to;
+- ``shift``: the cheek array re-seated one electrode row off: every channel of cheek row ``r``
+  reads what row ``r + 1`` read (the last row, over skin nobody recorded, repeats its own).
+
+``mains`` and ``shift`` need the 40-channel CSL-EMG_Array layout.
+
 :func:`unusable_channels` is the other side: it finds flat and abnormally loud channels in a
 recording so that the enhancer can treat them as missing (zero features, what EMG channel dropout
 trains for) instead of feeding a model values it never saw.
@@ -19,8 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from emgse.errors import EmgseError
+from emgse.features.emg import ARRAY_CHANNELS
 
-KINDS = ("none", "absent", "flat", "noisy")
+KINDS = ("none", "absent", "flat", "noisy", "noisier", "intermittent", "drift", "mains", "shift")
+WHOLE_ARRAY = ("none", "absent", "mains", "shift")  # kinds that ignore ``fraction``
 
 
 @dataclass(frozen=True)
@@ -37,17 +52,17 @@ class EmgFault:
 
     @property
     def label(self) -> str:
-        if self.kind in ("none", "absent"):
+        if self.kind in WHOLE_ARRAY:
             return self.kind
         return f"{self.kind}{round(100 * self.fraction)}"
 
 
-def apply_fault(emg: np.ndarray, channels: list[int], fault: EmgFault, key: str = "") -> np.ndarray | None:
+def apply_fault(emg: np.ndarray, channels: list[int], fault: EmgFault, key: str = "", fs: float = 2000.0) -> np.ndarray | None:
     """Return faulty EMG ``(samples, channels)`` (a copy), or None for ``absent``.
 
     The affected channels are drawn from ``channels`` (those the model uses), reproducibly from
     ``(fault.seed, key)`` — pass the utterance id so every mixture of an utterance sees the same
-    broken electrodes.
+    broken electrodes. ``fs``: the EMG rate (Hz), for the faults that have a time scale.
     """
     if fault.kind == "none":
         return emg
@@ -61,10 +76,104 @@ def apply_fault(emg: np.ndarray, channels: list[int], fault: EmgFault, key: str 
     out = np.array(emg, dtype=np.float32, copy=True)
     if fault.kind == "flat":
         out[:, hit] = 0.0
-    else:
+    elif fault.kind == "noisy":
         rms = np.sqrt(np.mean(out[:, hit].astype(np.float64) ** 2, axis=0)) + 1e-6
         out[:, hit] = (10.0 * rms * rng.standard_normal((out.shape[0], len(hit)))).astype(np.float32)
+    elif fault.kind == "noisier":
+        out[:, hit] = noisier_channels(out[:, hit], rng)
+    elif fault.kind == "intermittent":
+        out[:, hit] = intermittent_contact(out[:, hit], rng, fs)
+    elif fault.kind == "drift":
+        out[:, hit] = baseline_drift(out[:, hit], rng, fs)
+    elif fault.kind == "mains":
+        out = mains_pickup(out, channels, rng, fs)
+    else:
+        out = shift_array(out)
     return out
+
+
+# Each fault below returns a float32 copy; ``x`` is raw EMG ``(samples, channels)``.
+
+
+def noisier_channels(x: np.ndarray, rng: np.random.Generator, factor: tuple[float, float] = (2.0, 4.0)) -> np.ndarray:
+    """Add white noise so each channel's spread grows by a factor drawn in ``factor`` (2-4x)."""
+    x = np.asarray(x, dtype=np.float64)
+    f = rng.uniform(*factor, x.shape[1])
+    noise_std = np.sqrt(f * f - 1.0) * x.std(axis=0)
+    return (x + noise_std * rng.standard_normal(x.shape)).astype(np.float32)
+
+
+def intermittent_contact(
+    x: np.ndarray, rng: np.random.Generator, fs: float, dropout_s: tuple[float, float] = (0.05, 0.5), contact_s: float = 1.0
+) -> np.ndarray:
+    """Per channel, contact lost (reads 0) for dropouts of ``dropout_s`` (50-500 ms), separated by
+    exponentially distributed stretches of contact of mean ``contact_s``."""
+    x = np.array(x, dtype=np.float32, copy=True)
+    n = x.shape[0]
+    for c in range(x.shape[1]):  # a few dropouts per channel, not per sample
+        t = rng.exponential(contact_s)
+        while t * fs < n:
+            d = rng.uniform(*dropout_s)
+            x[int(t * fs) : int((t + d) * fs), c] = 0.0
+            t += d + rng.exponential(contact_s)
+    return x
+
+
+def baseline_drift(x: np.ndarray, rng: np.random.Generator, fs: float, ratio: float = 2.0, max_hz: float = 0.5) -> np.ndarray:
+    """Add a slow wander (three sinusoids under ``max_hz``, random phases) with ``ratio`` times each
+    channel's spread as its RMS."""
+    x = np.asarray(x, dtype=np.float64)
+    t = np.arange(x.shape[0])[:, None, None] / fs  # (samples, 1, 1)
+    hz = rng.uniform(0.05, max_hz, (1, x.shape[1], 3))
+    phase = rng.uniform(0, 2 * np.pi, (1, x.shape[1], 3))
+    wander = np.sin(2 * np.pi * hz * t + phase).sum(axis=2)  # (samples, channels)
+    wander *= ratio * x.std(axis=0) / np.maximum(wander.std(axis=0), 1e-12)
+    return (x + wander).astype(np.float32)
+
+
+MAINS_HARMONICS = ((1, 1.0), (3, 0.3), (5, 0.15))  # 50 Hz and odd harmonics: (multiple, amplitude)
+
+
+def mains_pickup(
+    emg: np.ndarray, channels: list[int], rng: np.random.Generator, fs: float, hz: float = 50.0, ratio: float = 3.0
+) -> np.ndarray:
+    """One electrode of the 40-channel array picks up mains (``hz`` and odd harmonics) with ``ratio``
+    times the median spread of ``channels`` as its RMS. Bipolar channel ``c`` is electrode ``c``
+    minus electrode ``c + 1`` (emgse.corpora.simulated.emg.bipolar_matrix), so the hum enters the
+    (up to) two channels of that electrode with opposite signs. The electrode is drawn among those
+    feeding ``channels``."""
+    from emgse.corpora.simulated.emg import bipolar_matrix
+
+    _require_array(emg, "mains pickup on one electrode")
+    gains = bipolar_matrix()  # (electrodes, channels)
+    candidates = np.flatnonzero(np.abs(gains[:, channels]).sum(axis=1) > 0)
+    electrode = int(rng.choice(candidates))
+    t = np.arange(emg.shape[0]) / fs
+    phase = rng.uniform(0, 2 * np.pi)
+    hum = sum(a * np.sin(2 * np.pi * k * hz * t + k * phase) for k, a in MAINS_HARMONICS)
+    level = ratio * float(np.median(np.asarray(emg, dtype=np.float64)[:, channels].std(axis=0)))
+    hum *= level / hum.std()
+    return (emg + hum[:, None] * gains[electrode]).astype(np.float32)
+
+
+CHEEK_ROWS, ROW_LENGTH = 4, 8  # channel 8 r + k: cheek row r (electrodes k and k + 1)
+
+
+def shift_array(emg: np.ndarray, rows: int = 1) -> np.ndarray:
+    """The cheek array re-seated ``rows`` electrode rows off: channel ``8 r + k`` reads what
+    ``8 (r + rows) + k`` read; rows moved onto skin nobody recorded repeat the nearest recorded
+    row. The chin strip (channels 32-39) stays."""
+    _require_array(emg, "an electrode-row shift")
+    out = np.array(emg, dtype=np.float32, copy=True)
+    source = np.clip(np.arange(CHEEK_ROWS) + rows, 0, CHEEK_ROWS - 1)
+    cheek = np.asarray(emg)[:, : CHEEK_ROWS * ROW_LENGTH].reshape(-1, CHEEK_ROWS, ROW_LENGTH)
+    out[:, : CHEEK_ROWS * ROW_LENGTH] = cheek[:, source].reshape(-1, CHEEK_ROWS * ROW_LENGTH)
+    return out
+
+
+def _require_array(emg: np.ndarray, what: str) -> None:
+    if emg.shape[1] != ARRAY_CHANNELS:
+        raise EmgseError(f"{what} needs the 40-channel CSL-EMG_Array layout; this EMG has {emg.shape[1]} channels")
 
 
 FLAT_RATIO = 0.05  # a channel whose spread is below 5% of the median channel's reads as flat

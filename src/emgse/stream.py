@@ -35,11 +35,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.signal import get_window, lfilter
+from scipy.signal import lfilter
 
 from emgse.enhance import MAX_MISMATCH_S, Enhancer, _refuse_overwrite
 from emgse.errors import EmgseError, file_error
-from emgse.features.emg import N_TD, _filters, frame_samples
+from emgse.features.audio import analysis_window
+from emgse.features.emg import N_TD, _filters, frame_samples, frame_window
 from emgse.features.resample import resample
 from emgse.files import read_audio, read_npy, write_wav
 
@@ -57,7 +58,8 @@ class StreamingTD:
     """
 
     def __init__(self, fs: float, channels: list[int], n_channels: int, *, win_s: float = 0.032, hop_s: float = 0.008,
-                 cutoff_hz: float = 134.0, order: int = 3, zscore: tuple[np.ndarray, np.ndarray] | None = None):
+                 cutoff_hz: float = 134.0, order: int = 3, periodic: bool = False,
+                 zscore: tuple[np.ndarray, np.ndarray] | None = None):
         self.win = frame_samples(fs, win_s, "frame")
         self.hop = frame_samples(fs, hop_s, "hop")
         if self.win % self.hop:
@@ -65,7 +67,8 @@ class StreamingTD:
         self.channels = np.asarray(channels)
         self.n_channels = n_channels
         (self.bl, self.al), (self.bh, _) = _filters(float(fs), float(cutoff_hz), int(order))
-        w = get_window("blackman", self.win, fftbins=True)
+        w = frame_window(self.win, periodic)
+        self.w = w
         self.w1, self.w2, self.wabs = w / self.win, w * w / self.win, np.abs(w) / self.win
         self.zscore = zscore
         self.dims = len(channels) * N_TD
@@ -130,7 +133,8 @@ class StreamingTD:
         feats[:, 1] = (lo * lo) @ self.w2
         feats[:, 2] = np.abs(hi) @ self.wabs
         feats[:, 3] = (hi * hi) @ self.w2
-        feats[:, 4] = np.count_nonzero(hi[:, :-1] * hi[:, 1:] <= 0, axis=1) / self.win
+        hw = hi * self.w  # zero crossings of the windowed frame, as offline (emg.windowed_crossings)
+        feats[:, 4] = np.count_nonzero(hw[:, :-1] * hw[:, 1:] <= 0, axis=1) / self.win
         out = feats.astype(np.float32).reshape(-1)
         if self.zscore is not None:
             out = (out - self.zscore[0]) / self.zscore[1]
@@ -173,7 +177,7 @@ class Streamer:
         self.lookahead = int(getattr(self.model, "lookahead", 0))
         self.delay = (self.win - self.hop) + self.lookahead * self.hop
         self.dc_block = dc_block
-        w = get_window(a.window, self.win, fftbins=True)
+        w = analysis_window(a)
         self.window = w.astype(np.float32)
         env = (w * w).reshape(-1, self.hop).sum(axis=0)  # the WOLA envelope of one hop, 4 frames overlapping
         self.envelope = np.where(env > 1e-8, env, 1.0).astype(np.float32)
@@ -182,7 +186,7 @@ class Streamer:
         self.emg_hop = frame_samples(enh.emg_fs, e.hop_s, "hop") if self.uses_emg else 0
         self.emg_td = (
             StreamingTD(enh.emg_fs, enh.channels, enh.emg_channels, win_s=e.win_s, hop_s=e.hop_s, cutoff_hz=e.cutoff_hz,
-                        order=e.filter_order, zscore=enh.zscore)
+                        order=e.filter_order, periodic=e.window_periodic, zscore=enh.zscore)
             if self.uses_emg else None
         )
         if backend not in ("torch", "onnx"):

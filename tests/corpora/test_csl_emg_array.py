@@ -33,6 +33,54 @@ def test_default_paper_split(tmp_path):
     assert meta["utterances"] == {"train": 2, "val": 2, "test": 2}
 
 
+def test_folder_number_rule_is_the_authors(tmp_path):
+    # The authors take the folders whose name starts with "0" and split by int(name) < 41 / < 61:
+    # 0000 is test, 0999 training, 1000 and above unused; folders that are not four digits are ignored.
+    write_csl_session(tmp_path / "c", SESSION, [0, 40, 41, 999, 1000, 1234])
+    (tmp_path / "c" / SESSION / "notes").mkdir()
+    (tmp_path / "c" / SESSION / "00001").mkdir()
+    out = tmp_path / "p"
+    meta = prepare_csl_emg_array(tmp_path / "c", SESSION, out, progress=False)
+    assert meta["utterances"] == {"train": 1, "val": 1, "test": 2}
+    assert list_utterances(out, "test") == [f"{SESSION}_0000", f"{SESSION}_0040"]
+    assert list_utterances(out, "train") == [f"{SESSION}_0999"]
+    assert SplitRanges().split_of(1000) is None and SplitRanges().split_of(0) == "test"
+
+
+def test_speech_is_kept_whole_and_emg_fitted_to_it(tmp_path):
+    # As the authors: the audio from its marker rise to its end, the EMG cropped or edge-padded.
+    rng = np.random.default_rng(3)
+    session_dir = tmp_path / "c" / SESSION
+    for number, emg_extra_s in ((1, -0.06), (2, 0.05)):
+        pre = write_csl_utterance(session_dir, number, rng, seconds=1.0, event_s=0.3)
+        npy = session_dir / f"{number:04d}" / f"{SESSION}_{number:04d}_emg.npy"
+        emg = np.load(npy)
+        keep = int(round(pre["emg_preroll"] * 2048)) + int(round((1.0 + emg_extra_s) * 2048))
+        if emg_extra_s < 0:
+            np.save(npy, emg[:keep])
+        else:
+            np.save(npy, np.concatenate([emg, emg[-1:] + rng.standard_normal((keep - len(emg), emg.shape[1]))]))
+    out = tmp_path / "p"
+    prepare_csl_emg_array(tmp_path / "c", SESSION, out, splits=SplitRanges(test=[(1, 2)]), progress=False)
+    for number in (1, 2):
+        audio, emg = read_utterance(out, "test", f"{SESSION}_{number:04d}")
+        assert len(audio) == 16000  # the whole second after the marker rise, not cut to the EMG
+        assert emg.shape == (2000, 40)
+    _, short = read_utterance(out, "test", f"{SESSION}_0001")
+    tail = short[-int(0.05 * 2000) :]  # the last 50 ms were missing: the last sample repeated
+    assert np.all(tail == tail[0])
+
+
+def test_more_than_41_columns_with_the_marker_last(tmp_path):
+    rng = np.random.default_rng(4)
+    session_dir = tmp_path / "c" / SESSION
+    write_csl_utterance(session_dir, 1, rng, emg_columns=43, event_s=0.4)
+    out = tmp_path / "p"
+    prepare_csl_emg_array(tmp_path / "c", SESSION, out, splits=SplitRanges(test=[(1, 1)]), progress=False)
+    _, emg = read_utterance(out, "test", f"{SESSION}_0001")
+    assert emg.shape[1] == 40 and abs(np.argmax(np.abs(emg[:, 3])) - 0.4 * 2000) <= 4
+
+
 def test_marker_sync_puts_events_at_the_right_time(tmp_path):
     rng = np.random.default_rng(7)
     session_dir = tmp_path / "c" / SESSION
@@ -59,7 +107,7 @@ def test_session_found_one_level_down(tmp_path):
     ("kwargs", "match"),
     [
         ({"marker": False}, "no marker rise"),
-        ({"emg_columns": 40}, "expected 41 columns"),
+        ({"emg_columns": 40}, "expected at least 41 columns"),
         ({"audio_fs": 8000}, "unsupported sample rate 8000"),
         ({"seconds": 0.02, "event_s": 0.01}, "too short after sync"),
     ],

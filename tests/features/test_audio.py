@@ -90,3 +90,36 @@ def test_resample_rates():
     assert len(y) == 16000
     spectrum = np.abs(np.fft.rfft(y))
     assert abs(np.argmax(spectrum) * 16000 / len(y) - 440) < 2
+
+
+def test_paper_window_is_the_authors_symmetric_blackman():
+    # The authors' STFT: librosa.stft(x, n_fft=512, hop_length=128, window=scipy.signal.windows.blackman,
+    # center=False), i.e. rfft of each frame times the symmetric 512-point Blackman.
+    from scipy.signal.windows import blackman
+
+    x = np.random.default_rng(0).standard_normal(4000)
+    ours = stft(torch.as_tensor(x), PAPER).numpy()  # (frames, 257)
+    frames = np.lib.stride_tricks.sliding_window_view(x, 512)[::128]
+    np.testing.assert_allclose(ours, np.fft.rfft(frames * blackman(512), axis=-1), atol=1e-9)
+    periodic = stft(torch.as_tensor(x), AudioConfig(edge_padding=False, window_periodic=True)).numpy()
+    assert np.abs(periodic - ours).max() > 1e-3  # the option really changes the window
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+def test_both_windows_reconstruct_perfectly(periodic):
+    cfg = AudioConfig(window_periodic=periodic)
+    x = torch.rand(3001, dtype=torch.float64) * 2 - 1
+    y = istft(stft(x, cfg), 3001, cfg)
+    assert (y - x).abs().max().item() < 1e-10
+
+
+def test_checkpoints_older_than_the_window_option_keep_periodic_windows():
+    from emgse.checkpoint import configs
+    from emgse.config import EmgConfig, to_dict
+
+    old = {k: v for k, v in to_dict(AudioConfig()).items() if k != "window_periodic"}
+    old_emg = {k: v for k, v in to_dict(EmgConfig()).items() if k != "window_periodic"}
+    audio, emg = configs({"audio_config": old, "emg_config": old_emg})
+    assert audio.window_periodic and emg.window_periodic
+    audio, emg = configs({"audio_config": to_dict(AudioConfig()), "emg_config": to_dict(EmgConfig())})
+    assert not audio.window_periodic and not emg.window_periodic

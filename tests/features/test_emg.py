@@ -31,6 +31,81 @@ def test_td_features_equal_reference_loop(fs, channels, n):
     np.testing.assert_allclose(fast, slow, rtol=1e-6, atol=1e-9 * np.abs(slow).max())
 
 
+def authors_td_features(emg: np.ndarray, channels: list[int]) -> np.ndarray:
+    """A plain transcription of the authors' loop (main/sEMG_feature_extract.py of
+    eric-wang135/EMGSE): sos Butterworth filters, np.blackman(64), windowed frames."""
+    from scipy import signal
+
+    lowpass = signal.butter(3, 134, "low", output="sos", fs=2000)
+    highpass = signal.butter(3, 134, "high", output="sos", fs=2000)
+    win_size, step, feature_num = 64, 16, 5
+    window = np.blackman(win_size)
+    win_num = (emg.shape[0] - win_size) // step + 1
+    data = np.zeros([win_num, feature_num * len(channels)])
+    for i, ch in enumerate(channels):
+        emg_lowband = signal.sosfilt(lowpass, emg[:, ch])
+        emg_highband = signal.sosfilt(highpass, emg[:, ch])
+        for j in range(win_num):
+            emg_low = emg_lowband[step * j : step * j + win_size] * window
+            emg_high = emg_highband[step * j : step * j + win_size] * window
+            data[j, i * feature_num] = np.mean(emg_low)
+            data[j, i * feature_num + 1] = np.mean(np.power(emg_low, 2))
+            data[j, i * feature_num + 2] = np.mean(np.abs(emg_high))
+            data[j, i * feature_num + 3] = np.mean(np.power(emg_high, 2))
+            data[j, i * feature_num + 4] = sum((emg_high[0:-1]) * (emg_high[1:]) <= 0) / win_size
+    return data
+
+
+def realistic_emg(n: int, channels: int, seed: int = 0) -> np.ndarray:
+    """Band-limited (20-450 Hz), amplitude-modulated EMG with DC offsets, ``(n, channels)`` at 2 kHz."""
+    from scipy.signal import butter, sosfilt
+
+    rng = np.random.default_rng(seed)
+    x = sosfilt(butter(4, (20, 450), "bandpass", output="sos", fs=2000), rng.standard_normal((n, channels)), axis=0)
+    t = np.arange(n) / 2000
+    envelope = 1.0 + 0.8 * np.sin(2 * np.pi * rng.uniform(1, 4, channels) * t[:, None] + rng.uniform(0, 6, channels))
+    return 40.0 * x * envelope + rng.uniform(-5, 5, channels)
+
+
+def test_td_features_equal_the_authors_loop():
+    # The authors' zero-crossing rate is taken on the *windowed* high band; their window is the
+    # symmetric np.blackman(64), whose ends are -1.4e-17, so the edge pairs count a crossing when
+    # the unwindowed samples have the same sign. Identical ZCRs, the rest to float32 rounding.
+    used = list(CHANNEL_SETS["all"])
+    emg = realistic_emg(1203, 40)
+    theirs = authors_td_features(emg, used)
+    ours = select_features(td_features(emg, 2000.0), used).astype(np.float64)
+    assert ours.shape == theirs.shape
+    np.testing.assert_allclose(ours[:, 4::5], theirs[:, 4::5], rtol=0, atol=1e-9)
+    for k in range(4):
+        np.testing.assert_allclose(ours[:, k::5], theirs[:, k::5], rtol=2e-6, atol=1e-9 * np.abs(theirs[:, k::5]).max())
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+@pytest.mark.parametrize("hop", [16, 24])
+def test_windowed_crossings_equal_the_literal_windowed_product(periodic, hop):
+    from emgse.features.emg import frame_window, windowed_crossings
+
+    rng = np.random.default_rng(5)
+    high = rng.standard_normal((4, 900))
+    high[1, 100:300] = 0.0  # exact zeros: every pair counts
+    high[2] = np.abs(high[2])  # one sign throughout: only the window's ends flip the count
+    high[3, 400:] = 1e-160 * rng.standard_normal(500)  # products that underflow
+    w = frame_window(64, periodic)
+    starts = np.arange((900 - 64) // hop + 1) * hop
+    literal = np.array([[np.sum((high[c, s : s + 64] * w)[:-1] * (high[c, s : s + 64] * w)[1:] <= 0) for s in starts] for c in range(4)])
+    np.testing.assert_array_equal(windowed_crossings(high, w, starts), literal)
+    np.testing.assert_array_equal(windowed_crossings(high[:3], w, starts), literal[:3])  # the fast path alone
+    assert np.all(literal[2] == (2 if not periodic else 1))
+
+
+def test_td_features_is_a_public_name_of_the_package():
+    import emgse.features
+    from emgse.features import emg
+
+    assert emgse.features.td_features is emg.td_features
+
+
 def test_td_features_single_thread_equals_threaded():
     emg = np.random.default_rng(2).standard_normal((4000, 20))
     np.testing.assert_array_equal(td_features(emg, threads=1), td_features(emg, threads=2))

@@ -2,13 +2,21 @@
 
 On disk, per utterance of a session::
 
-    ROOT/<session>/<NNNN>/<session>_<NNNN>_emg.npy    float (samples, 41) at 2048 Hz; column 40 = marker
+    ROOT/<session>/<NNNN>/<session>_<NNNN>_emg.npy    float (samples, >= 41) at 2048 Hz; last column = marker
     ROOT/<session>/<NNNN>/<session>_<NNNN>_audio.wav  16 kHz; channel 0 = speech, last channel = marker
 
+Utterance folders are named by exactly four digits. As in the authors' code (which takes the
+folders whose name starts with ``0``), the default splits use folders ``0000``-``0999``: ``0000``-
+``0040`` test (``int("0000") = 0 < 41``), ``0041``-``0060`` validation, ``0061``-``0999`` training;
+folders ``1000``-``9999`` fall in no default range and are skipped (give ranges to use them).
+
 Both streams start at their marker's rise: the first sample where the marker jumps up by more
-than 10 (EMG) or 0.5 (audio); earlier samples are dropped. EMG channels 0-31 are the cheek array
-(4 rows of 8), 32-39 the chin array; the marker column is dropped, leaving 40 channels, and the
-EMG is resampled 2048 -> 2000 Hz with an anti-aliased polyphase filter (ratio 125/128).
+than 10 (EMG) or 0.5 (audio); earlier samples are dropped. EMG columns 0-31 are the cheek array
+(4 rows of 8), 32-39 the chin array; the marker is the last column; any columns between channel 39
+and the marker are dropped, leaving 40 channels. The EMG is resampled 2048 -> 2000 Hz with an
+anti-aliased polyphase filter (ratio 125/128; the authors delete 3 of every 128 samples). As the
+authors, the speech is kept whole from its marker rise to its end, and the EMG is fitted to its
+duration: cropped when longer, edge-padded (its last sample repeated) when shorter.
 """
 
 from __future__ import annotations
@@ -23,7 +31,6 @@ from tqdm import tqdm
 from emgse.corpora.prepared import (
     AUDIO_FS,
     SPLITS,
-    trim_to_common,
     write_corpus_info,
     write_utterance,
 )
@@ -33,7 +40,7 @@ from emgse.features.resample import resample
 from emgse.files import output_dir, read_audio, read_npy
 
 EMG_FS = 2048
-EMG_COLUMNS = 41  # 40 EMG channels + marker
+EMG_CHANNELS = 40  # the array: cheek 0-31, chin 32-39; the marker is the last column (>= 41 columns)
 EMG_MARKER_THRESHOLD = 10.0
 AUDIO_MARKER_THRESHOLD = 0.5
 _UTT_DIR = re.compile(r"^\d{4}$")
@@ -41,11 +48,12 @@ _UTT_DIR = re.compile(r"^\d{4}$")
 
 @dataclass(frozen=True)
 class SplitRanges:
-    """Inclusive utterance-number ranges per split (the paper: 1-40 test, 41-60 val, 61+ train)."""
+    """Inclusive utterance-number ranges per split; the default is the authors' rule: folders
+    0000-0040 test, 0041-0060 val, 0061-0999 train, 1000 and above unused."""
 
-    test: list[tuple[int, int]] = field(default_factory=lambda: [(1, 40)])
+    test: list[tuple[int, int]] = field(default_factory=lambda: [(0, 40)])
     val: list[tuple[int, int]] = field(default_factory=lambda: [(41, 60)])
-    train: list[tuple[int, int]] = field(default_factory=lambda: [(61, 10**9)])
+    train: list[tuple[int, int]] = field(default_factory=lambda: [(61, 999)])
 
     def split_of(self, number: int) -> str | None:
         for split in ("test", "val", "train"):
@@ -80,15 +88,16 @@ def read_utterance(session_dir: Path, number: str, emg_fs: int = 2000) -> tuple[
     """Read, sync and resample one utterance.
 
     Returns:
-        ``(audio, emg)``: speech ``(samples,)`` at 16 kHz and EMG ``(samples, 40)`` at ``emg_fs``,
-        both starting at the marker rise and cut to the duration both cover.
+        ``(audio, emg)``: speech ``(samples,)`` at 16 kHz from the marker rise to its end, and EMG
+        ``(round(samples * emg_fs / 16000), 40)`` at ``emg_fs`` from its marker rise, fitted to the
+        speech's duration (:func:`fit_emg_to_audio`).
     """
     session = session_dir.name
     stem = session_dir / number / f"{session}_{number}"
     emg_path, wav_path = Path(f"{stem}_emg.npy"), Path(f"{stem}_audio.wav")
     raw = read_npy(emg_path, ndim=2)
-    if raw.shape[1] != EMG_COLUMNS:
-        raise file_error(emg_path, f"expected {EMG_COLUMNS} columns (40 EMG channels + marker), found {raw.shape[1]}")
+    if raw.shape[1] < EMG_CHANNELS + 1:
+        raise file_error(emg_path, f"expected at least {EMG_CHANNELS + 1} columns ({EMG_CHANNELS} EMG channels + the marker last), found {raw.shape[1]}")
     audio, fs = read_audio(wav_path, channels="all")
     if audio.shape[1] < 2:
         raise file_error(wav_path, "expected speech plus a marker channel, found a single channel")
@@ -96,13 +105,25 @@ def read_utterance(session_dir: Path, number: str, emg_fs: int = 2000) -> tuple[
         raise file_error(wav_path, f"unsupported sample rate {fs} Hz (need at least {AUDIO_FS} Hz)")
     emg_start = marker_onset(raw[:, -1], EMG_MARKER_THRESHOLD, emg_path)
     audio_start = marker_onset(audio[:, -1], AUDIO_MARKER_THRESHOLD, wav_path)
-    emg = raw[emg_start:, :-1].astype(np.float64)
+    emg = raw[emg_start:, :EMG_CHANNELS].astype(np.float64)
     speech = audio[audio_start:, 0]
     if emg.shape[0] < 2 or len(speech) < 2:
         raise file_error(emg_path if emg.shape[0] < 2 else wav_path, "no samples after the marker rise")
     emg = resample(emg, EMG_FS, emg_fs, axis=0)
     speech = resample(speech, fs, AUDIO_FS)
-    return trim_to_common(speech, emg, emg_fs, stem.parent)
+    return speech, fit_emg_to_audio(speech, emg, emg_fs, stem.parent)
+
+
+def fit_emg_to_audio(audio: np.ndarray, emg: np.ndarray, emg_fs: float, where: Path | str) -> np.ndarray:
+    """EMG ``(samples, ch)`` cropped or edge-padded to the duration of ``audio`` ``(samples,)`` at
+    16 kHz: ``round(len(audio) * emg_fs / 16000)`` samples. Raises if the audio is shorter than one
+    32 ms frame."""
+    if len(audio) < 0.032 * AUDIO_FS:
+        raise file_error(where, f"too short after sync: {len(audio) / AUDIO_FS * 1000:.1f} ms of audio (need one 32 ms frame)")
+    n = int(round(len(audio) * emg_fs / AUDIO_FS))
+    if emg.shape[0] >= n:
+        return emg[:n]
+    return np.pad(emg, ((0, n - emg.shape[0]), (0, 0)), mode="edge")
 
 
 def list_session(session_dir: Path) -> list[str]:
@@ -146,12 +167,13 @@ def prepare_csl_emg_array(
         meta = write_corpus_info(
             work,
             emg_fs=emg_fs,
-            emg_channels=EMG_COLUMNS - 1,
+            emg_channels=EMG_CHANNELS,
             source="csl-emg-array",
             corpus=str(corpus.resolve()),
             session=session,
             emg_fs_original=EMG_FS,
             emg_resampling="scipy.signal.resample_poly (polyphase, anti-aliased)",
+            lengths="speech kept whole from its marker rise; EMG cropped or edge-padded to its duration",
             sync={"emg_marker_threshold": EMG_MARKER_THRESHOLD, "audio_marker_threshold": AUDIO_MARKER_THRESHOLD},
             split_ranges={s: getattr(splits, s) for s in SPLITS},
             dead_channels=list(DEAD_CHANNELS),

@@ -6,3 +6,8 @@ normalization and channel sets (numpy). ``utterance``: both on one frame grid, 3
 ``resample``: polyphase rate conversion. Submodules are imported explicitly so that light
 commands do not pay for torch.
 """
+
+# the documented entry point (numpy/scipy only, no torch)
+from emgse.features.emg import td_features
+
+__all__ = ["td_features"]

@@ -11,6 +11,7 @@ front and enough at the end for full overlap, so frame ``j`` spans samples
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy.signal import get_window
@@ -31,12 +32,18 @@ def frame_count(n_samples: int, config: AudioConfig = AudioConfig()) -> int:
     return (n_samples - config.win_length) // config.hop_length + 1
 
 
-def _window(config: AudioConfig, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+def analysis_window(config: AudioConfig = AudioConfig()) -> np.ndarray:
+    """The STFT window ``(win_length,)`` float64: symmetric (the paper's: the authors' callable
+    ``scipy.signal.windows.blackman``, which librosa calls with ``sym=True``) unless
+    ``config.window_periodic``. The inverse divides by the summed squared window, so either
+    reconstructs perfectly."""
     if config.win_length != config.n_fft:
         raise ValueError("emgse's STFT requires win_length == n_fft")
-    # Periodic ("DFT-even") window, as scipy.signal.get_window and librosa use.
-    w = get_window(config.window, config.win_length, fftbins=True)
-    return torch.as_tensor(w, device=device, dtype=dtype)
+    return get_window(config.window, config.win_length, fftbins=config.window_periodic)
+
+
+def _window(config: AudioConfig, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    return torch.as_tensor(analysis_window(config), device=device, dtype=dtype)
 
 
 def _as_batch(audio: torch.Tensor) -> tuple[torch.Tensor, bool]:

@@ -5,10 +5,13 @@ features ``(frames, channels * 5)``, channel-major (channel 0's five features fi
 
 TD features (after Jou et al. 2006), per channel: a 3rd-order Butterworth low-pass and high-pass
 at 134 Hz split the signal into a low band ``w`` and a high band ``p``; each 32 ms frame of each
-band is multiplied by a Blackman window; the five features are the low-band mean, the low-band
-mean square, the high-band mean absolute value, the high-band mean square and the high-band
-zero-crossing rate (pairs of the *unwindowed* high-band frame with ``x[n] * x[n+1] <= 0``, divided
-by the frame length).
+band is multiplied by a Blackman window (symmetric, ``np.blackman(64)``, as the authors' code; the
+periodic one is an option); the five features are the low-band mean, the low-band mean square, the
+high-band mean absolute value, the high-band mean square and the high-band zero-crossing rate: the
+pairs of neighbours of the *windowed* high-band frame ``h`` with ``h[n] * h[n+1] <= 0``, divided by
+the frame length (the authors' ``sum(h[:-1] * h[1:] <= 0) / win``). The Blackman window's end values
+are ``-1.4e-17`` (not 0), so the first and last pair of a frame count a crossing when the
+unwindowed neighbours have the *same* sign (or one is 0): reproduced exactly.
 """
 
 from __future__ import annotations
@@ -118,6 +121,48 @@ def _windowed_sums(x: np.ndarray, v: np.ndarray, frames: int, hop: int) -> np.nd
     return total
 
 
+def frame_window(win: int, periodic: bool = False) -> np.ndarray:
+    """The Blackman window of the TD features, ``(win,)``: symmetric (``np.blackman``, the
+    authors') or periodic."""
+    return get_window("blackman", win, fftbins=periodic)
+
+
+# Below this magnitude products of band values and window values may underflow to 0, and the
+# sign rule of windowed_crossings could differ from the literal windowed product.
+_TINY = 1e-100
+
+
+def windowed_crossings(high: np.ndarray, w: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Zero crossings of the windowed frames: ``count(h[:-1] * h[1:] <= 0)`` with
+    ``h = high[c, s : s + win] * w``, for every channel ``c`` and frame start ``s``: ``(ch, frames)``.
+
+    The sign of ``(w[i] x[i]) (w[i+1] x[i+1])`` is that of ``w[i] w[i+1]`` times that of
+    ``x[i] x[i+1]``, so pairs where the window's product is positive (all but the ends) count
+    like the unwindowed frame, summed by one cumulative sum; the few other pairs are counted
+    directly (window product 0: always; negative: when ``x[i] x[i+1] >= 0``). Channels holding
+    values so small that the products could underflow take the literal per-frame product.
+    """
+    win = w.shape[0]
+    ch, n = high.shape
+    tiny = (np.abs(high) < _TINY) & (high != 0)
+    if tiny.any():
+        frames = sliding_window_view(high, win, axis=1)[:, starts] * w  # (ch, frames, win)
+        return np.count_nonzero(frames[..., :-1] * frames[..., 1:] <= 0, axis=-1)
+    crossing = high[:, :-1] * high[:, 1:] <= 0  # (ch, samples - 1)
+    csum = np.zeros((ch, n), np.int32)
+    np.cumsum(crossing, axis=1, out=csum[:, 1:])
+    count = csum[:, starts + win - 1] - csum[:, starts]
+    pair_sign = np.sign(w[:-1] * w[1:])
+    for i in np.flatnonzero(pair_sign <= 0):  # the window's ends: a handful of pairs
+        p = high[:, starts + i] * high[:, starts + i + 1]
+        counted = p <= 0
+        if pair_sign[i] == 0:
+            count += ~counted
+        else:
+            count += (p >= 0).astype(np.int32) - counted
+    return count
+
+
 def td_features(
     emg: np.ndarray,
     fs: float = 2000.0,
@@ -126,6 +171,7 @@ def td_features(
     hop_s: float = 0.008,
     cutoff_hz: float = 134.0,
     order: int = 3,
+    periodic: bool = False,
     threads: int | None = None,
 ) -> np.ndarray:
     """TD features of raw EMG.
@@ -133,6 +179,7 @@ def td_features(
     Args:
         emg: ``(samples, channels)``.
         fs: sampling rate in Hz; ``win_s * fs`` and ``hop_s * fs`` must be whole numbers.
+        periodic: periodic Blackman window instead of the paper's symmetric one.
         threads: worker threads over channel blocks (default: ``EMGSE_THREADS`` or up to 2).
 
     Returns:
@@ -146,7 +193,7 @@ def td_features(
     if n < win:
         raise EmgseError(f"EMG of {n} samples is shorter than one {win}-sample frame ({win_s * 1000:g} ms at {fs:g} Hz)")
     frames = (n - win) // hop + 1
-    w = get_window("blackman", win, fftbins=True)
+    w = frame_window(win, periodic)
     w2, wabs = w * w / win, np.abs(w) / win
     w1 = w / win
     out = np.empty((frames, channels, N_TD), np.float32)
@@ -161,11 +208,7 @@ def td_features(
         out[:, c0:c1, 1] = _windowed_sums(low * low, w2, frames, hop).T
         out[:, c0:c1, 2] = _windowed_sums(np.abs(high), wabs, frames, hop).T
         out[:, c0:c1, 3] = _windowed_sums(high * high, w2, frames, hop).T
-        # Zero crossings: count sign changes between neighbours inside each frame by a cumsum.
-        crossing = high[:, :-1] * high[:, 1:] <= 0  # (ch, samples-1)
-        csum = np.zeros((c1 - c0, n), np.int32)
-        np.cumsum(crossing, axis=1, out=csum[:, 1:])
-        out[:, c0:c1, 4] = ((csum[:, starts + win - 1] - csum[:, starts]) / win).T
+        out[:, c0:c1, 4] = (windowed_crossings(high, w, starts) / win).T
 
     block_starts = range(0, channels, _CHANNEL_BLOCK)
     threads = _threads() if threads is None else threads
@@ -179,7 +222,9 @@ def td_features(
     return out.reshape(frames, channels * N_TD)
 
 
-def td_features_reference(emg: np.ndarray, fs: float = 2000.0, *, win_s: float = 0.032, hop_s: float = 0.008) -> np.ndarray:
+def td_features_reference(
+    emg: np.ndarray, fs: float = 2000.0, *, win_s: float = 0.032, hop_s: float = 0.008, periodic: bool = False
+) -> np.ndarray:
     """A plain per-frame, per-channel loop computing the same as :func:`td_features`.
 
     It is the readable specification the vectorized version is checked against (tests and
@@ -188,7 +233,7 @@ def td_features_reference(emg: np.ndarray, fs: float = 2000.0, *, win_s: float =
     emg = _check_emg(emg)
     win, hop = int(round(win_s * fs)), int(round(hop_s * fs))
     low, high = split_bands(emg, fs)
-    w = get_window("blackman", win, fftbins=True)
+    w = frame_window(win, periodic)
     frames = (emg.shape[0] - win) // hop + 1
     out = np.zeros((frames, emg.shape[1] * N_TD))
     for j in range(frames):
@@ -196,7 +241,7 @@ def td_features_reference(emg: np.ndarray, fs: float = 2000.0, *, win_s: float =
             lo = low[j * hop : j * hop + win, c]
             hi = high[j * hop : j * hop + win, c]
             lw, hw = lo * w, hi * w
-            zc = sum(1 for i in range(win - 1) if hi[i] * hi[i + 1] <= 0)
+            zc = sum(1 for i in range(win - 1) if hw[i] * hw[i + 1] <= 0)
             out[j, c * N_TD : (c + 1) * N_TD] = [
                 np.mean(lw),
                 np.mean(lw**2),
@@ -231,7 +276,8 @@ def emg_features(emg: np.ndarray, fs: float, config: EmgConfig = EmgConfig(), n_
         frames = (pad + n - 1) // hop + 1
         total = (frames - 1) * hop + win
         emg = np.pad(emg, ((pad, total - pad - n), (0, 0)), mode="edge")
-    feats = td_features(emg, fs, win_s=config.win_s, hop_s=config.hop_s, cutoff_hz=config.cutoff_hz, order=config.filter_order)
+    feats = td_features(emg, fs, win_s=config.win_s, hop_s=config.hop_s, cutoff_hz=config.cutoff_hz, order=config.filter_order,
+                        periodic=config.window_periodic)
     if n_frames is not None:
         feats = fit_frames(feats, n_frames)
     return feats

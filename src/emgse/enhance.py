@@ -41,13 +41,15 @@ COMMON_EMG_RATES = (250.0, 256.0, 500.0, 512.0, 1000.0, 1024.0, 1200.0, 1500.0, 
 def check_emg_length(emg_samples_: int, audio_s: float, emg_fs: float, where: str, *, rate_given: bool = True) -> None:
     """The EMG/audio length rule of enhancement and streaming: at most :data:`MAX_MISMATCH_S` apart,
     at least one sample, and, when ``emg_fs`` was assumed (``rate_given=False``), no length that
-    fits another common EMG rate better than ``emg_fs``. Raises :class:`EmgseError` naming ``where``."""
+    is more than 1% off at ``emg_fs`` but within 0.5% of another common EMG rate (the length ratio
+    says the rate is wrong, even where the 100 ms tolerance would hide it). Raises
+    :class:`EmgseError` naming ``where``."""
     if emg_samples_ == 0:
         raise EmgseError(f"{where}: EMG has no samples")
     implied = emg_samples_ / audio_s if audio_s > 0 else emg_fs
     near = min(COMMON_EMG_RATES, key=lambda r: abs(implied / r - 1))
     off = abs(implied / emg_fs - 1)
-    if not rate_given and near != emg_fs and off > 0.01 and abs(implied / near - 1) < off / 3:
+    if not rate_given and near != emg_fs and off > 0.01 and abs(implied / near - 1) < 0.005:
         raise EmgseError(
             f"{where}: {emg_samples_} EMG samples for {audio_s:.3f} s of audio is {implied:.0f} Hz, not the checkpoint's "
             f"{emg_fs:g} Hz: the EMG looks recorded at {near:g} Hz (pass --emg-fs {near:g}, or --emg-fs {emg_fs:g} if that is right)"

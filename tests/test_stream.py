@@ -188,3 +188,16 @@ def test_streaming_equals_offline_with_a_broken_electrode(tmp_path):
     assert timing["unusable_channels"] == [loud, flat] == streamer.last_unusable
     unchecked = Enhancer(ckpt, check_channels=False).enhance(audio, emg)
     assert np.abs(unchecked - offline).max() > 1e-3  # the check changed the output
+
+
+def test_stream_cli_names_dropped_channels(tmp_path, capsys):
+    ckpt = make_checkpoint(tmp_path / "c.pt", channels=ALL)
+    audio, emg = realistic(19277, 0.0, seed=2)
+    emg[:, ALL[7]] *= 25.0
+    sf.write(tmp_path / "in.wav", audio, 16000, subtype="FLOAT")
+    np.save(tmp_path / "in.npy", emg)
+    args = ["stream", "--checkpoint", str(ckpt), "--audio", str(tmp_path / "in.wav"), "--emg", str(tmp_path / "in.npy")]
+    assert main([*args, "--out", str(tmp_path / "a.wav")]) == 0  # causal models: no channel dropout, no check
+    assert "abnormally loud" not in capsys.readouterr().out
+    assert main([*args, "--out", str(tmp_path / "b.wav"), "--channel-check"]) == 0
+    assert f"EMG channels {ALL[7]} read flat or abnormally loud" in capsys.readouterr().out

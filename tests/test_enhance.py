@@ -24,7 +24,8 @@ def test_single_file_any_rate_exact_length(trained, tmp_path):
     n = 22050 + 137
     sf.write(tmp_path / "noisy.wav", rng.standard_normal(n) * 0.1, 22050)
     np.save(tmp_path / "emg.npy", rng.standard_normal((int(n / 22050 * 2000) + 50, 40)))  # 25 ms longer: padded/trimmed
-    info = enhance_file(trained["ckpt"], tmp_path / "noisy.wav", tmp_path / "out.wav", emg=tmp_path / "emg.npy")
+    # (2.4% long on 1 s would also fit 2048 Hz EMG read as 2000 Hz: the rate must then be given)
+    info = enhance_file(trained["ckpt"], tmp_path / "noisy.wav", tmp_path / "out.wav", emg=tmp_path / "emg.npy", emg_fs=2000.0)
     y, fs = sf.read(tmp_path / "out.wav")
     assert fs == 22050 and len(y) == n == info["samples"] and np.all(np.isfinite(y))
 
@@ -93,29 +94,83 @@ def test_missing_emg_and_faults(trained, tmp_path):
         assert len(list(target.rglob("*.wav"))) == len(read_manifest(trained["mix_test"]))
 
 
-def test_flat_and_loud_channels_are_treated_as_missing(trained, tmp_path):
+def test_flat_and_loud_channels_are_treated_as_missing(trained, tmp_path, capsys):
     rng = np.random.default_rng(3)
     noisy, emg = rng.standard_normal(16000) * 0.1, rng.standard_normal((2000, 40))
-    enh = Enhancer(trained["ckpt"])
+    enh = Enhancer(trained["ckpt"], check_channels=True)  # the paper's min-max model: the check must be asked for
     intact = enh.enhance(noisy, emg)
     assert enh.last_unusable == []
     flat, loud = emg.copy(), emg.copy()
-    flat[:, [2, 5]] = 0.7  # fallen off: a constant
+    flat[:, [2, 5]] = 0.7 + 1e-3 * rng.standard_normal((2000, 2))  # fallen off: an offset and amplifier noise
     loud[:, [2, 5]] *= 40.0  # lost contact: far louder than the others
     y_flat, y_loud = enh.enhance(noisy, flat), enh.enhance(noisy, loud)
     assert enh.last_unusable == [2, 5]
-    np.testing.assert_allclose(y_flat, y_loud, atol=1e-6)  # both fed as missing channels
     assert not np.allclose(y_flat, intact, atol=1e-6)
     unchecked = Enhancer(trained["ckpt"], check_channels=False)
     assert not np.allclose(unchecked.enhance(noisy, loud), y_loud, atol=1e-6) and unchecked.last_unusable == []
     sf.write(tmp_path / "noisy.wav", noisy, 16000)
     np.save(tmp_path / "emg.npy", loud)
-    assert enhance_file(trained["ckpt"], tmp_path / "noisy.wav", tmp_path / "o.wav", emg=tmp_path / "emg.npy")["unusable_channels"] == [2, 5]
-    from tests.test_cli import emgse
+    assert enhance_file(trained["ckpt"], tmp_path / "noisy.wav", tmp_path / "o.wav", emg=tmp_path / "emg.npy",
+                        check_channels=True)["unusable_channels"] == [2, 5]
+    from emgse.cli import main
 
-    r = emgse("enhance", "--checkpoint", trained["ckpt"], "--audio", tmp_path / "noisy.wav", "--emg", tmp_path / "emg.npy", "--out", tmp_path / "c.wav")
-    assert r.returncode == 0 and "EMG channels 2, 5 read flat or abnormally loud" in r.stdout
-    r = emgse("enhance", "--checkpoint", trained["ckpt"], "--audio", tmp_path / "noisy.wav", "--emg", tmp_path / "emg.npy", "--out", tmp_path / "d.wav",
-              "--no-channel-check")
-    assert r.returncode == 0 and "abnormally loud" not in r.stdout
+    args = ["enhance", "--checkpoint", str(trained["ckpt"]), "--audio", str(tmp_path / "noisy.wav"), "--emg", str(tmp_path / "emg.npy")]
+    assert main([*args, "--out", str(tmp_path / "c.wav"), "--channel-check"]) == 0
+    assert "EMG channels 2, 5 read flat or abnormally loud" in capsys.readouterr().out
+    assert main([*args, "--out", str(tmp_path / "d.wav"), "--no-channel-check"]) == 0
     np.testing.assert_allclose(sf.read(tmp_path / "d.wav")[0], unchecked.enhance(noisy, loud), atol=1e-4)
+
+
+def test_paper_checkpoints_are_not_checked_by_default(trained, tmp_path, capsys):
+    """Min-max removes a channel's gain: the paper's EMGSE gets the loud channel as is, exactly the paper's recipe."""
+    rng = np.random.default_rng(4)
+    noisy, emg = rng.standard_normal(16000) * 0.1, rng.standard_normal((2000, 40))
+    emg[:, 3] *= 20.0
+    enh = Enhancer(trained["ckpt"])
+    assert not enh.check_channels
+    np.testing.assert_array_equal(enh.enhance(noisy, emg), Enhancer(trained["ckpt"], check_channels=False).enhance(noisy, emg))
+    assert enh.last_unusable == []
+
+
+def test_dropped_channels_are_recorded_per_file(trained, tmp_path, capsys):
+    from emgse.cli import main
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    for name, broken in (("a", None), ("b", 6)):
+        emg = rng.standard_normal((2000, 40))
+        if broken is not None:
+            emg[:, broken] *= 30.0
+        sf.write(folder / f"{name}.wav", rng.standard_normal(16000) * 0.1, 16000)
+        np.save(folder / f"{name}.emg.npy", emg)
+    assert main(["enhance", "--checkpoint", str(trained["ckpt"]), "--folder", str(folder), "--out", str(tmp_path / "out"),
+                 "--channel-check", "--quiet"]) == 0
+    assert "channel_check.csv" in capsys.readouterr().out
+    assert (tmp_path / "out" / "channel_check.csv").read_text().splitlines() == ["file,dropped_channels", "a.wav,", "b.wav,6"]
+    target = enhance_mixtures(trained["ckpt"], trained["mix_test"], tmp_path / "enh", check_channels=True, progress=False)
+    lines = (target / "channel_check.csv").read_text().splitlines()
+    assert lines[0] == "file,dropped_channels" and len(lines) == 1 + len(read_manifest(trained["mix_test"]))
+    written = enhance_mixtures(trained["ckpt"], trained["mix_test"], tmp_path / "enh2", progress=False)  # auto: off for min-max
+    assert not (written / "channel_check.csv").exists()
+
+
+def test_empty_emg_and_a_wrong_emg_rate_give_one_line(trained, tmp_path, capsys):
+    from emgse.cli import main
+
+    rng = np.random.default_rng(6)
+    sf.write(tmp_path / "short.wav", rng.standard_normal(800) * 0.1, 16000)  # 50 ms
+    np.save(tmp_path / "empty.npy", np.zeros((0, 40)))
+    base = ["enhance", "--checkpoint", str(trained["ckpt"])]
+    assert main([*base, "--audio", str(tmp_path / "short.wav"), "--emg", str(tmp_path / "empty.npy"), "--out", str(tmp_path / "o.wav")]) == 2
+    err = capsys.readouterr().err
+    assert "empty.npy: EMG has no samples" in err and "Traceback" not in err
+    # 2 s recorded at 2048 Hz, given to a 2000 Hz checkpoint without --emg-fs: 2.4% (48 ms) long
+    sf.write(tmp_path / "two.wav", rng.standard_normal(32000) * 0.1, 16000)
+    np.save(tmp_path / "fast.npy", rng.standard_normal((4096, 40)))
+    args = [*base, "--audio", str(tmp_path / "two.wav"), "--emg", str(tmp_path / "fast.npy")]
+    assert main([*args, "--out", str(tmp_path / "f.wav")]) == 2
+    err = capsys.readouterr().err
+    assert "fast.npy" in err and "2048 Hz" in err and "--emg-fs" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "f.wav").exists()
+    assert main([*args, "--out", str(tmp_path / "g.wav"), "--emg-fs", "2048"]) == 0

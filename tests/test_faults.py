@@ -132,3 +132,37 @@ def test_shift_moves_the_cheek_array_by_one_row():
 def test_array_faults_need_the_40_channel_layout(kind):
     with pytest.raises(EmgseError, match="40-channel"):
         apply_fault(np.ones((500, 8), np.float32), list(range(8)), EmgFault(kind), key="u")
+
+
+def test_channel_check_is_causal_and_the_same_at_once_or_hop_by_hop():
+    from emgse.faults import ChannelCheck
+    from tests.emg_signals import realistic_emg
+
+    emg = realistic_emg(10000, 35, seed=1).astype(np.float64)  # 5 s
+    emg[:, 3] *= 20.0  # loud from the start
+    emg[2000:, 9] = 5.0 + 0.01 * np.random.default_rng(0).standard_normal(8000)  # falls off at 1 s
+    check = ChannelCheck(2000.0, 16, 35)
+    at_once = check.update(emg)
+    check.reset()
+    hop_by_hop = np.concatenate([check.update(emg[i : i + 16]) for i in range(0, 10000, 16)])
+    np.testing.assert_array_equal(at_once, hop_by_hop)  # the enhancer's and the streamer's numbers
+    assert at_once.shape == (625, 35) and check.warmup_hops == 63
+    assert not at_once[:63].any()  # nothing is judged during the 0.5 s warm-up
+    assert at_once[63:, 3].all()  # the loud electrode, from the end of the warm-up on
+    fell = np.flatnonzero(at_once[:, 9])
+    assert fell.size and fell[0] > 2000 // 16 and at_once[fell[0]:, 9].all()  # after it fell off, not before
+    others = np.delete(at_once, [3, 9], axis=1)
+    assert not others.any()  # realistic clean channels (gains 0.6-1.6, DC offsets, modulation) pass
+    # causal: a decision never depends on later samples
+    check.reset()
+    np.testing.assert_array_equal(check.update(emg[:4000]), at_once[:250])
+
+
+def test_channel_check_applies_to_checkpoints_trained_for_missing_channels():
+    from emgse.faults import check_applies
+    from emgse.models import build_model
+
+    tcn = build_model("emgse-tcn", emg_dims=20, context=15)
+    assert check_applies(tcn, "zscore")
+    assert not check_applies(tcn, "minmax")  # min-max removes a channel's gain: the paper recipe is left alone
+    assert not check_applies(build_model("emgse", emg_dims=20, context=3), "zscore")  # no EMG channel dropout

@@ -17,15 +17,16 @@ from emgse.errors import EmgseError
 from emgse.features.emg import CHANNEL_SETS
 from emgse.models import build_model
 from emgse.stream import Streamer, stream_array
+from tests.emg_signals import realistic_emg
 
 CHANNELS = list(CHANNEL_SETS["cheek"][:4])  # 4 channels -> 20 feature dims keep tests quick
 
 
 def make_checkpoint(path: Path, name: str = "causal-emgse", *, normalization: str = "zscore", emg_fs: float = 2000.0,
-                    context: int = 3, seed: int = 0) -> Path:
+                    context: int = 3, seed: int = 0, channels: list[int] = CHANNELS) -> Path:
     """A checkpoint of an untrained model with fixed random weights (streaming parity needs no training)."""
     torch.manual_seed(seed)
-    dims = len(CHANNELS) * 5
+    dims = len(channels) * 5
     args = {"emg_dims": dims, "context": context}
     model = build_model(name, **args)
     rng = np.random.default_rng(seed)
@@ -33,7 +34,7 @@ def make_checkpoint(path: Path, name: str = "causal-emgse", *, normalization: st
     save_checkpoint(path, {
         "model_name": name, "model_args": args, "state_dict": model.state_dict(),
         "audio_config": to_dict(AudioConfig()), "emg_config": to_dict(EmgConfig(normalization=normalization, context=context)),
-        "emg_fs": emg_fs, "emg_channels": 40, "channels": CHANNELS,
+        "emg_fs": emg_fs, "emg_channels": 40, "channels": list(channels),
         "zscore": zscore if normalization == "zscore" else None, "train_config": {}, "epoch": 0, "val_loss": 0.0,
     })
     return path
@@ -141,3 +142,62 @@ def test_stream_cli(tmp_path, capsys):
     assert fs == 16000 and len(y) == len(audio) and np.all(np.isfinite(y))
     assert main(["stream", "--checkpoint", str(ckpt), "--audio", str(tmp_path / "in.wav"), "--out", str(tmp_path / "o2.wav")]) == 2
     assert "needs EMG" in capsys.readouterr().err
+
+
+def realistic(audio_samples: int, emg_offset_s: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Speech-like audio and realistic 40-channel EMG whose duration differs by ``emg_offset_s``."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(audio_samples) / 16000
+    audio = (0.1 * rng.standard_normal(audio_samples) * (0.2 + np.abs(np.sin(2 * np.pi * 2.5 * t)))).astype(np.float32)
+    emg = realistic_emg(int(round((audio_samples / 16000 + emg_offset_s) * 2000)), seed=seed)
+    return audio, emg
+
+
+ALL = list(CHANNEL_SETS["all"])
+
+
+@pytest.mark.parametrize("samples,offset_s", [(19277, -0.06), (19277, 0.05), (17333, -0.06), (17333, 0.05)])
+def test_streaming_equals_offline_on_realistic_input(tmp_path, samples, offset_s):
+    """35 channels of band-limited, amplitude-modulated EMG with DC offsets, 60 ms short or 50 ms long,
+    audio of no whole number of hops: one EMG length rule in both paths."""
+    enh = Enhancer(make_checkpoint(tmp_path / "c.pt", channels=ALL))
+    audio, emg = realistic(samples, offset_s)
+    offline = enh.enhance(audio, emg)
+    y, _ = stream_array(Streamer(enh), audio, emg)
+    rms = float(np.sqrt(np.mean(offline**2)))
+    assert rms > 1e-3
+    assert np.abs(y - offline).max() <= 1e-5
+
+
+def test_streaming_equals_offline_with_a_broken_electrode(tmp_path):
+    """The causal channel check is one piece of code: offline over the array, streaming hop by hop."""
+    ckpt = make_checkpoint(tmp_path / "c.pt", channels=ALL)
+    audio, emg = realistic(19277, -0.06, seed=3)
+    loud, flat, late = ALL[4], ALL[11], ALL[20]
+    emg[:, loud] *= 20.0  # lost contact: 20x louder from the start
+    rng = np.random.default_rng(0)
+    emg[:, flat] = 7.0 + 0.01 * rng.standard_normal(len(emg))  # fallen off: an offset and amplifier noise
+    emg[1400:, late] = 3.0 + 0.01 * rng.standard_normal(len(emg) - 1400)  # falls off after 0.7 s
+    enh = Enhancer(ckpt, check_channels=True)  # causal models train without channel dropout: force the check
+    assert not Enhancer(ckpt).check_channels  # ... which auto leaves off for them
+    offline = enh.enhance(audio, emg)
+    assert enh.last_unusable == [loud, flat]  # the late one is flagged only once its spread has decayed
+    streamer = Streamer(enh)
+    y, timing = stream_array(streamer, audio, emg)
+    assert np.abs(y - offline).max() <= 1e-5
+    assert timing["unusable_channels"] == [loud, flat] == streamer.last_unusable
+    unchecked = Enhancer(ckpt, check_channels=False).enhance(audio, emg)
+    assert np.abs(unchecked - offline).max() > 1e-3  # the check changed the output
+
+
+def test_stream_cli_names_dropped_channels(tmp_path, capsys):
+    ckpt = make_checkpoint(tmp_path / "c.pt", channels=ALL)
+    audio, emg = realistic(19277, 0.0, seed=2)
+    emg[:, ALL[7]] *= 25.0
+    sf.write(tmp_path / "in.wav", audio, 16000, subtype="FLOAT")
+    np.save(tmp_path / "in.npy", emg)
+    args = ["stream", "--checkpoint", str(ckpt), "--audio", str(tmp_path / "in.wav"), "--emg", str(tmp_path / "in.npy")]
+    assert main([*args, "--out", str(tmp_path / "a.wav")]) == 0  # causal models: no channel dropout, no check
+    assert "abnormally loud" not in capsys.readouterr().out
+    assert main([*args, "--out", str(tmp_path / "b.wav"), "--channel-check"]) == 0
+    assert f"EMG channels {ALL[7]} read flat or abnormally loud" in capsys.readouterr().out

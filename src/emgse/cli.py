@@ -344,11 +344,7 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", nargs="+", default=["test"], choices=["train", "val", "test"], help="batch mode: splits")
     p.add_argument("--force", action="store_true", help="replace existing outputs")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument(
-        "--no-channel-check", action="store_true",
-        help="feed every EMG channel as recorded (default: channels that read flat or over 5x the median channel's spread "
-        "are treated as missing, as EMG dropout trains for)",
-    )
+    _add_channel_check(p)
     p.add_argument(
         "--dnsmos", action="store_true",
         help="no-reference DNSMOS (SIG/BAK/OVRL) of input and output: printed (single) or OUT/dnsmos.csv (folder); "
@@ -356,27 +352,48 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     )
 
 
+def _add_channel_check(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--no-channel-check", dest="channel_check", action="store_false", default=None,
+        help="feed every EMG channel as recorded (default, for checkpoints trained with EMG channel dropout on z-scored "
+        "EMG: from 0.5 s on, a channel whose running spread reads below 5%% or over 5x the median channel's is treated "
+        "as missing, as EMG dropout trains for; other checkpoints, like the paper's min-max EMGSE, are never checked)",
+    )
+    g.add_argument("--channel-check", dest="channel_check", action="store_true", help="apply the channel check to any checkpoint")
+
+
+def _dropped_line(channels: list[int]) -> str | None:
+    if not channels:
+        return None
+    return f"EMG channels {', '.join(map(str, channels))} read flat or abnormally loud: treated as missing"
+
+
 def _run_enhance(args: argparse.Namespace) -> int:
-    from emgse.enhance import enhance_file, enhance_folder, enhance_mixtures
+    from emgse.enhance import CHANNEL_CSV, enhance_file, enhance_folder, enhance_mixtures
 
     if args.mixtures and args.dnsmos:
         raise EmgseError("--dnsmos with --mixtures: score mixtures with emgse evaluate --dnsmos")
     if args.folder:
         written = enhance_folder(args.checkpoint, args.folder, args.out, emg_fs=args.emg_fs, force=args.force,
-                                 progress=not args.quiet, dnsmos=args.dnsmos, check_channels=not args.no_channel_check)
+                                 progress=not args.quiet, dnsmos=args.dnsmos, check_channels=args.channel_check)
         print(f"enhanced {len(written)} files -> {args.out}" + (f" (DNSMOS: {args.out / 'dnsmos.csv'})" if args.dnsmos else ""))
+        if (args.out / CHANNEL_CSV).is_file():
+            print(f"channels treated as missing, per file: {args.out / CHANNEL_CSV}")
     elif args.mixtures:
         target = enhance_mixtures(
             args.checkpoint, args.mixtures, args.out, system=args.system, splits=tuple(args.split), force=args.force, progress=not args.quiet,
-            check_channels=not args.no_channel_check,
+            check_channels=args.channel_check,
         )
         print(f"enhanced mixtures -> {target}")
+        if (target / CHANNEL_CSV).is_file():
+            print(f"channels treated as missing, per mixture: {target / CHANNEL_CSV}")
     else:
         info = enhance_file(args.checkpoint, args.audio, args.out, emg=args.emg, emg_fs=args.emg_fs, force=args.force, dnsmos=args.dnsmos,
-                            check_channels=not args.no_channel_check)
+                            check_channels=args.channel_check)
         print(f"enhanced {info['input']} -> {info['output']} ({info['samples']} samples at {info['fs']} Hz)")
-        if info["unusable_channels"]:
-            print(f"EMG channels {', '.join(map(str, info['unusable_channels']))} read flat or abnormally loud: treated as missing")
+        if line := _dropped_line(info["unusable_channels"]):
+            print(line)
         if args.dnsmos:
             print(_dnsmos_line(info))
     return 0
@@ -601,18 +618,21 @@ def _add_stream(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--dc-block", action="store_true", help="remove DC offset from the audio input")
     p.add_argument("--force", action="store_true", help="replace an existing output")
+    _add_channel_check(p)
 
 
 def _run_stream(args: argparse.Namespace) -> int:
     from emgse.stream import stream_file
 
     info = stream_file(args.checkpoint, args.audio, args.out, emg=args.emg, emg_fs=args.emg_fs, dc_block=args.dc_block,
-                       threads=args.threads, force=args.force, backend=args.backend)
+                       threads=args.threads, force=args.force, backend=args.backend, check_channels=args.channel_check)
     print(
         f"streamed {info['input']} -> {info['output']}: latency {info['latency_ms']:.0f} ms (window + lookahead), "
         f"per hop {info['mean_ms']:.2f} ms mean / {info['p95_ms']:.2f} ms p95, RTF {info['rtf']:.3f} "
         f"({info['hops']} hops, {args.backend}, {args.threads} thread{'s' if args.threads != 1 else ''})"
     )
+    if line := _dropped_line(info["unusable_channels"]):
+        print(line)
     return 0
 
 

@@ -2,8 +2,14 @@
 
 The model estimates the clean log1p magnitude; the waveform is rebuilt with the noisy phase and
 has exactly the input's length. Audio at any rate is resampled to 16 kHz for the model and back.
-EMG and audio may differ in duration by up to 100 ms (the EMG is padded or trimmed at the end);
-more is an error, as is a channel count that differs from the checkpoint's.
+EMG and audio may differ in duration by up to 100 ms (the raw EMG is trimmed, or padded by
+repeating its last sample, at the end: :func:`emgse.features.emg.fit_emg`, as in training and
+streaming); more is an error, as is a channel count that differs from the checkpoint's, an EMG
+without samples, or (when the EMG rate is not given) a length that says the EMG has another rate.
+
+Checkpoints trained for missing channels (:func:`emgse.faults.check_applies`) get the causal
+channel check (:class:`emgse.faults.ChannelCheck`, the streamer's code): from the hop a channel
+reads flat or abnormally loud, its features are zero, as EMG channel dropout trains for.
 """
 
 from __future__ import annotations
@@ -17,23 +23,56 @@ from tqdm import tqdm
 from emgse.checkpoint import configs, load_model
 from emgse.data import prepared_root, utterance_emg
 from emgse.errors import EmgseError, file_error
-from emgse.faults import EmgFault, apply_fault, unusable_channels
+from emgse.faults import ChannelCheck, EmgFault, apply_fault, check_applies
 from emgse.features.audio import from_log_magnitude, log_magnitude
+from emgse.features.emg import emg_samples, fit_emg, frame_samples
 from emgse.features.resample import resample
 from emgse.files import read_audio, read_npy, write_text, write_wav
 from emgse.mixing import read_manifest
 from emgse.models import uses_emg
 
 MAX_MISMATCH_S = 0.1
+# EMG rates met in practice: with the rate not given, a length that fits one of these (and not the
+# checkpoint's) says the EMG was recorded at it (2048 Hz EMG read as 2000 Hz is only 2.4% long)
+COMMON_EMG_RATES = (250.0, 256.0, 500.0, 512.0, 1000.0, 1024.0, 1200.0, 1500.0, 2000.0, 2048.0, 2500.0, 4000.0, 4096.0,
+                    5000.0, 8000.0, 10000.0)
+
+
+def check_emg_length(emg_samples_: int, audio_s: float, emg_fs: float, where: str, *, rate_given: bool = True) -> None:
+    """The EMG/audio length rule of enhancement and streaming: at most :data:`MAX_MISMATCH_S` apart,
+    at least one sample, and, when ``emg_fs`` was assumed (``rate_given=False``), no length that
+    is more than 1% off at ``emg_fs`` but within 0.5% of another common EMG rate (the length ratio
+    says the rate is wrong, even where the 100 ms tolerance would hide it). Raises
+    :class:`EmgseError` naming ``where``."""
+    if emg_samples_ == 0:
+        raise EmgseError(f"{where}: EMG has no samples")
+    implied = emg_samples_ / audio_s if audio_s > 0 else emg_fs
+    near = min(COMMON_EMG_RATES, key=lambda r: abs(implied / r - 1))
+    off = abs(implied / emg_fs - 1)
+    if not rate_given and near != emg_fs and off > 0.01 and abs(implied / near - 1) < 0.005:
+        raise EmgseError(
+            f"{where}: {emg_samples_} EMG samples for {audio_s:.3f} s of audio is {implied:.0f} Hz, not the checkpoint's "
+            f"{emg_fs:g} Hz: the EMG looks recorded at {near:g} Hz (pass --emg-fs {near:g}, or --emg-fs {emg_fs:g} if that is right)"
+        )
+    emg_s = emg_samples_ / emg_fs
+    if abs(audio_s - emg_s) > MAX_MISMATCH_S:
+        raise EmgseError(
+            f"{where}: EMG lasts {emg_s:.3f} s but the audio {audio_s:.3f} s ({abs(audio_s - emg_s) * 1000:.0f} ms apart; "
+            f"at most {MAX_MISMATCH_S * 1000:.0f} ms is padded or trimmed)"
+        )
 
 
 class Enhancer:
-    """A loaded checkpoint ready to enhance ``(samples,)`` audio with ``(samples, channels)`` EMG."""
+    """A loaded checkpoint ready to enhance ``(samples,)`` audio with ``(samples, channels)`` EMG.
 
-    def __init__(self, checkpoint: str | Path, device: str = "cpu", *, check_channels: bool = True):
+    ``check_channels``: the causal channel check (:class:`emgse.faults.ChannelCheck`); None (the
+    default) applies it where the checkpoint was trained for missing channels
+    (:func:`emgse.faults.check_applies`), True always, False never.
+    """
+
+    def __init__(self, checkpoint: str | Path, device: str = "cpu", *, check_channels: bool | None = None):
         self.path = Path(checkpoint)
-        self.check_channels = check_channels
-        self.last_unusable: list[int] = []  # channels the last call treated as missing
+        self.last_unusable: list[int] = []  # channels the last call treated as missing (at any time)
         self.model, self.ckpt = load_model(checkpoint)
         self.device = torch.device(device)
         self.model.to(self.device)
@@ -44,21 +83,40 @@ class Enhancer:
         self.channels = list(self.ckpt["channels"])
         z = self.ckpt.get("zscore")
         self.zscore = (np.asarray(z["mean"], np.float32), np.asarray(z["std"], np.float32)) if z else None
+        applies = check_applies(self.model, self.emg_config.normalization)
+        self.check_channels = self.uses_emg and (applies if check_channels is None else bool(check_channels))
 
     @property
     def name(self) -> str:
         return str(self.ckpt["model_name"])
 
+    def channel_check(self) -> ChannelCheck:
+        """A fresh :class:`ChannelCheck` over the channels the model uses, one per EMG hop."""
+        return ChannelCheck(self.emg_fs, frame_samples(self.emg_fs, self.emg_config.hop_s, "hop"), len(self.channels))
+
+    def unusable_frames(self, emg: np.ndarray, frames: int) -> np.ndarray:
+        """The channel check on a whole recording at the checkpoint's rate: ``(frames, channels used)``
+        bool, frame ``j`` judged on the EMG up to its end (what the streamer knows then)."""
+        e = self.emg_config
+        hop = frame_samples(self.emg_fs, e.hop_s, "hop")
+        win = frame_samples(self.emg_fs, e.win_s, "frame")
+        ends = (np.arange(frames) * hop + win - (win - hop if e.edge_padding else 0)) // hop  # hops seen by frame j
+        x = fit_emg(np.asarray(emg)[:, self.channels], emg_samples(frames, self.emg_fs, e))
+        x = fit_emg(x, int(ends[-1]) * hop)  # the grid's end padding: the last sample held, as the streamer's flush
+        return self.channel_check().update(x)[ends - 1]
+
     def emg_input(self, emg: np.ndarray, emg_fs: float, frames: int, where: str = "EMG") -> torch.Tensor:
         """Per-frame features with context margins: ``(1, frames + 2K, dims)``.
 
-        With ``check_channels`` (the default), channels that read flat or abnormally loud
-        (:func:`emgse.faults.unusable_channels`) get zero features after normalization — what the
-        model sees for a dropped channel in training — and are listed in ``last_unusable``.
+        With the channel check on (see the class), a channel's features are zero (after
+        normalization: what the model sees for a dropped channel in training) in the frames
+        where the check finds it flat or abnormally loud; such channels are listed in ``last_unusable``.
         """
         if emg.ndim != 2 or emg.shape[1] != self.emg_channels:
             got = emg.shape[1] if emg.ndim == 2 else f"shape {emg.shape}"
             raise EmgseError(f"{where}: {got} EMG channels, but the checkpoint was trained on {self.emg_channels}")
+        if emg.shape[0] == 0:
+            raise EmgseError(f"{where}: EMG has no samples")
         if emg_fs != self.emg_fs:
             emg = resample(emg, emg_fs, self.emg_fs, axis=0)
         feats = utterance_emg(emg, self.emg_fs, frames, self.channels, self.emg_config)
@@ -66,12 +124,12 @@ class Enhancer:
             feats = (feats - self.zscore[0]) / self.zscore[1]
         self.last_unusable = []
         if self.check_channels:
-            bad = unusable_channels(emg[:, self.channels])
+            bad = self.unusable_frames(emg, frames)  # (frames, channels used)
             if bad.any():
                 feats = feats.reshape(frames, len(self.channels), -1).copy()
-                feats[:, bad] = 0.0
+                feats[bad] = 0.0
                 feats = feats.reshape(frames, -1)
-                self.last_unusable = [c for c, b in zip(self.channels, bad, strict=True) if b]
+                self.last_unusable = [c for c, b in zip(self.channels, bad.any(axis=0), strict=True) if b]
         k = self.emg_config.context
         return torch.from_numpy(np.pad(feats, ((k, k), (0, 0))))[None].to(self.device)
 
@@ -92,9 +150,13 @@ class Enhancer:
     ) -> np.ndarray:
         """Enhance 16 kHz audio ``(samples,)``; returns ``(samples,)`` float32.
 
+        ``emg_fs``: the EMG's rate; None assumes the checkpoint's and refuses an EMG whose length
+        fits another common rate better (:func:`check_emg_length`).
+
         ``allow_missing_emg``: an EMG model given no EMG runs with zero EMG features instead of
         raising (for robustness studies; models trained with EMG dropout expect it).
         """
+        self.last_unusable = []
         x = torch.as_tensor(np.asarray(noisy, dtype=np.float32), device=self.device)
         log_mag, phase = log_magnitude(x, self.audio_config)
         frames = log_mag.shape[0]
@@ -104,13 +166,8 @@ class Enhancer:
         elif self.uses_emg:
             if emg is None:
                 raise EmgseError(f"{where}: the {self.name} model needs EMG (--emg)")
-            emg_fs = self.emg_fs if emg_fs is None else emg_fs
-            mismatch = abs(len(noisy) / self.audio_config.fs - emg.shape[0] / emg_fs)
-            if mismatch > MAX_MISMATCH_S:
-                raise EmgseError(
-                    f"{where}: EMG lasts {emg.shape[0] / emg_fs:.3f} s but the audio {len(noisy) / self.audio_config.fs:.3f} s "
-                    f"({mismatch * 1000:.0f} ms apart; at most {MAX_MISMATCH_S * 1000:.0f} ms is padded or trimmed)"
-                )
+            rate_given, emg_fs = emg_fs is not None, self.emg_fs if emg_fs is None else emg_fs
+            check_emg_length(np.shape(emg)[0], len(noisy) / self.audio_config.fs, emg_fs, where, rate_given=rate_given)
             emg_in = self.emg_input(np.asarray(emg), emg_fs, frames, where)
         est = self.model(log_mag[None], emg_in)[0]
         y = from_log_magnitude(est, phase, len(noisy), self.audio_config)
@@ -135,7 +192,7 @@ def enhance_file(
     force: bool = False,
     enhancer: Enhancer | None = None,
     dnsmos: bool = False,
-    check_channels: bool = True,
+    check_channels: bool | None = None,
 ) -> dict:
     """Enhance one recording; output has the input's rate and exactly its length.
 
@@ -169,6 +226,16 @@ def dnsmos_pair(noisy: np.ndarray, enhanced: np.ndarray, fs: int) -> dict:
     return {**{f"noisy_{k}": v for k, v in before.items()}, **after}
 
 
+CHANNEL_CSV = "channel_check.csv"
+
+
+def write_channel_csv(path: str | Path, rows: list[tuple[str, list[int]]]) -> None:
+    """``file, dropped_channels`` (space-separated indices; empty: none) per enhanced file, atomically:
+    the channels the channel check treated as missing."""
+    lines = ["file,dropped_channels"] + [f"{name},{' '.join(map(str, dropped))}" for name, dropped in rows]
+    write_text(path, "\n".join(lines) + "\n")
+
+
 def write_dnsmos_csv(path: str | Path, rows: list[dict]) -> None:
     """``file, noisy_dnsmos_sig, ..., dnsmos_ovrl`` per enhanced file, atomically."""
     from emgse.dnsmos import COLUMNS
@@ -188,12 +255,13 @@ def enhance_mixtures(
     force: bool = False,
     progress: bool = True,
     fault: EmgFault | None = None,
-    check_channels: bool = True,
+    check_channels: bool | None = None,
 ) -> Path:
     """Enhance every mixture of ``splits`` into ``out_root/<system>/<mixture path>``.
 
     ``fault``: simulate failing electrodes (see :mod:`emgse.faults`) on the EMG of every mixture.
-    ``check_channels``: see :meth:`Enhancer.emg_input` (off: feed unusable channels as they are).
+    ``check_channels``: see :class:`Enhancer`; when the check runs, ``<system>/channel_check.csv``
+    lists the channels it dropped per mixture (:func:`write_channel_csv`).
     """
     mixtures_dir, out_root = Path(mixtures_dir), Path(out_root)
     enhancer = Enhancer(checkpoint, check_channels=check_channels)
@@ -206,6 +274,7 @@ def enhance_mixtures(
         raise file_error(mixtures_dir / "mixtures.csv", f"no mixtures of split(s) {', '.join(splits)}")
     data = prepared_root(mixtures_dir) if enhancer.uses_emg else None
     emg_cache: dict[str, np.ndarray] = {}
+    dropped: list[tuple[str, list[int]]] = []
     for r in tqdm(rows, desc=f"enhance {system}", unit="mix", disable=not progress):
         noisy, fs = read_audio(mixtures_dir / r["path"])
         if fs != enhancer.audio_config.fs:
@@ -220,6 +289,9 @@ def enhance_mixtures(
             emg = apply_fault(emg, enhancer.channels, fault, key=r["utt_id"], fs=enhancer.emg_fs)
         y = enhancer.enhance(noisy, emg, where=str(mixtures_dir / r["path"]), allow_missing_emg=fault is not None)
         write_wav(target / r["path"], y, fs)
+        dropped.append((r["path"], list(enhancer.last_unusable)))
+    if enhancer.check_channels:
+        write_channel_csv(target / CHANNEL_CSV, dropped)
     return target
 
 
@@ -232,11 +304,12 @@ def enhance_folder(
     force: bool = False,
     progress: bool = True,
     dnsmos: bool = False,
-    check_channels: bool = True,
+    check_channels: bool | None = None,
 ) -> list[Path]:
     """Enhance every ``X.wav`` of ``folder`` (with ``X.emg.npy`` beside it, as in the prepared
     layout) into ``out/X.wav``. Returns the written paths. With ``dnsmos``, also writes
-    ``out/dnsmos.csv`` (no-reference scores of each input and output, :func:`write_dnsmos_csv`)."""
+    ``out/dnsmos.csv`` (no-reference scores of each input and output, :func:`write_dnsmos_csv`);
+    when the channel check runs, ``out/channel_check.csv`` (:func:`write_channel_csv`)."""
     folder, out = Path(folder), Path(out)
     if not folder.is_dir():
         raise file_error(folder, "folder not found")
@@ -246,7 +319,7 @@ def enhance_folder(
     if not wavs:
         raise file_error(folder, "no .wav files")
     enhancer = Enhancer(checkpoint, check_channels=check_channels)
-    written, scores = [], []
+    written, scores, dropped = [], [], []
     for wav in tqdm(wavs, desc=f"enhance {folder.name}", unit="file", disable=not progress):
         emg = wav.with_name(f"{wav.stem}.emg.npy")
         if enhancer.uses_emg and not emg.is_file():
@@ -255,8 +328,11 @@ def enhance_folder(
         info = enhance_file(checkpoint, wav, target, emg=emg if enhancer.uses_emg else None, emg_fs=emg_fs, force=force,
                             enhancer=enhancer, dnsmos=dnsmos)
         written.append(target)
+        dropped.append((wav.name, info["unusable_channels"]))
         if dnsmos:
             scores.append({"file": wav.name, **info})
     if dnsmos:
         write_dnsmos_csv(out / "dnsmos.csv", scores)
+    if enhancer.check_channels:
+        write_channel_csv(out / CHANNEL_CSV, dropped)
     return written

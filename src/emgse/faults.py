@@ -20,9 +20,11 @@ Faults the channel check cannot see (every one stays inside its 5% .. 5x spread 
 
 ``mains`` and ``shift`` need the 40-channel CSL-EMG_Array layout.
 
-:func:`unusable_channels` is the other side: it finds flat and abnormally loud channels in a
-recording so that the enhancer can treat them as missing (zero features, what EMG channel dropout
-trains for) instead of feeding a model values it never saw.
+:class:`ChannelCheck` is the other side: a causal check that finds flat and abnormally loud
+channels hop by hop, so that the enhancer and the streamer (the same code, the same numbers) can
+treat them as missing (zero features, what EMG channel dropout trains for) instead of feeding a
+model values it never saw. It applies only to checkpoints trained for missing channels
+(:func:`check_applies`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import lfilter
 
 from emgse.errors import EmgseError
 from emgse.features.emg import ARRAY_CHANNELS
@@ -177,18 +180,79 @@ def _require_array(emg: np.ndarray, what: str) -> None:
 
 
 FLAT_RATIO = 0.05  # a channel whose spread is below 5% of the median channel's reads as flat
-LOUD_RATIO = 5.0  # ... above 5x the median channel's as broken (clean simulated EMG: 0.42x..2.0x)
+LOUD_RATIO = 5.0  # ... above 5x the median channel's as broken
+WARMUP_S = 0.5  # no channel is judged before this much EMG has been seen
+SPREAD_TAU_S = 0.5  # time constant of the running spread
 
 
-def unusable_channels(emg: np.ndarray, flat_ratio: float = FLAT_RATIO, loud_ratio: float = LOUD_RATIO) -> np.ndarray:
-    """Flat or abnormally loud channels of one recording ``(samples, channels)`` -> ``(channels,)`` bool.
+class ChannelCheck:
+    """The causal channel check: flat or abnormally loud EMG channels, decided hop by hop.
 
-    A channel's spread is its standard deviation over the recording (DC offsets do not count);
-    it is compared with the median spread of all given channels, so pass the channels a model
-    uses. Over 200 clean simulated utterances the spreads lay within 0.42x..2.0x the median.
+    Per channel, a running spread: exponentially weighted (time constant ``tau_s``, normalized
+    so that it is unbiased from the first hop) mean and mean square of the raw samples, giving
+    ``sqrt(E[x^2] - E[x]^2)`` (DC offsets do not count). After each hop, a channel is unusable
+    if its spread is below ``flat_ratio`` or above ``loud_ratio`` times the median spread of all
+    given channels (pass the channels a model uses), or not finite; before ``warmup_s`` of EMG
+    has been seen no channel is. Decisions may change over time (an electrode that falls off
+    mid-recording is dropped once its spread has decayed).
+
+    One object serves both paths with the same numbers: :meth:`update` takes any whole number
+    of hops (the enhancer passes a recording at once, vectorized; the streamer one hop at a time).
+
+    Args:
+        fs: EMG rate (Hz); hop: samples per hop; n_channels: channels given to :meth:`update`.
     """
-    spread = np.std(np.asarray(emg, dtype=np.float64), axis=0)
-    ref = float(np.median(spread))
-    if not np.isfinite(ref) or ref <= 0:
-        return np.ones(spread.shape, dtype=bool) if ref <= 0 else ~np.isfinite(spread)
-    return ~np.isfinite(spread) | (spread < flat_ratio * ref) | (spread > loud_ratio * ref)
+
+    def __init__(self, fs: float, hop: int, n_channels: int, *, flat_ratio: float = FLAT_RATIO,
+                 loud_ratio: float = LOUD_RATIO, warmup_s: float = WARMUP_S, tau_s: float = SPREAD_TAU_S):
+        self.hop, self.n_channels = int(hop), int(n_channels)
+        self.flat_ratio, self.loud_ratio = flat_ratio, loud_ratio
+        self.warmup_hops = int(np.ceil(warmup_s * fs / hop - 1e-9))
+        decay = float(np.exp(-hop / (tau_s * fs)))
+        self.b, self.a = np.array([1.0 - decay]), np.array([1.0, -decay])
+        self.reset()
+
+    def reset(self) -> None:
+        self.zi = np.zeros((1, 3, self.n_channels))  # running (weight, mean, mean square) per channel
+        self.hops = 0
+
+    def update(self, emg: np.ndarray) -> np.ndarray:
+        """Raw EMG ``(hops * hop, channels)`` -> ``(hops, channels)`` bool: unusable after each hop."""
+        x = np.asarray(emg, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.n_channels or x.shape[0] % self.hop:
+            raise EmgseError(f"channel check: EMG must be (whole hops of {self.hop}, {self.n_channels}), got {x.shape}")
+        hops = x.shape[0] // self.hop
+        blocks = x.reshape(hops, self.hop, self.n_channels)
+        stats = np.stack([np.ones((hops, self.n_channels)), blocks.mean(axis=1), (blocks * blocks).mean(axis=1)], axis=1)
+        run, self.zi = lfilter(self.b, self.a, stats, axis=0, zi=self.zi)  # (hops, 3, channels)
+        mean, square = run[:, 1] / run[:, 0], run[:, 2] / run[:, 0]
+        spread = np.sqrt(np.maximum(square - mean * mean, 0.0))
+        bad = unusable_spreads(spread, self.flat_ratio, self.loud_ratio)
+        bad[np.arange(self.hops, self.hops + hops) < self.warmup_hops] = False
+        self.hops += hops
+        return bad
+
+
+def unusable_spreads(spread: np.ndarray, flat_ratio: float = FLAT_RATIO, loud_ratio: float = LOUD_RATIO) -> np.ndarray:
+    """``(..., channels)`` spreads -> bool: below ``flat_ratio`` or above ``loud_ratio`` times the
+    median channel's, or not finite; every channel when the median is zero (all flat)."""
+    with np.errstate(invalid="ignore"):
+        ref = np.median(spread, axis=-1, keepdims=True)
+        return ~np.isfinite(spread) | (spread < flat_ratio * ref) | (spread > loud_ratio * ref) | (ref <= 0)
+
+
+def unusable_channels(emg: np.ndarray, fs: float = 2000.0, hop_s: float = 0.008, **kwargs: float) -> np.ndarray:
+    """Channels of one recording ``(samples, channels)`` that :class:`ChannelCheck` drops at any
+    time -> ``(channels,)`` bool (a partial last hop is ignored)."""
+    hop = int(round(hop_s * fs))
+    emg = np.asarray(emg)
+    whole = emg.shape[0] // hop * hop
+    check = ChannelCheck(fs, hop, emg.shape[1], **kwargs)
+    return check.update(emg[:whole]).any(axis=0)
+
+
+def check_applies(model: object, normalization: str) -> bool:
+    """Whether the channel check suits a checkpoint: one trained for missing channels (EMG channel
+    dropout) on z-scored EMG, where a dropped channel's zero features are the training mean. The
+    paper's min-max EMGSE never saw a zeroed channel, and min-max removes a channel's gain anyway."""
+    return normalization == "zscore" and float(getattr(model, "channel_dropout", 0.0) or 0.0) > 0

@@ -80,7 +80,7 @@ def run_once(target: Path, name: str, produce: Callable[[], object]) -> Path:
 
 
 def enhance_system(checkpoint: Path, mixtures: Path, enhanced_root: Path, system: str, *, progress: bool = True, fault=None,
-                   check_channels: bool = True) -> Path:
+                   check_channels: bool | None = None) -> Path:
     """Enhance ``mixtures`` into ``enhanced_root/<system>`` once (skipped when already complete)."""
     from emgse.enhance import enhance_mixtures
 

@@ -11,6 +11,11 @@ time:
   the first hop is preceded by 48 copies of its first sample, as offline;
 - the model: the LSTM state of a causal model (:mod:`emgse.models.causal`).
 
+The EMG length rule is the offline one (:func:`emgse.features.emg.fit_emg`): :func:`stream_array`
+trims the raw EMG to the audio's hops or pads it by repeating its last sample, and :meth:`Streamer.flush`
+holds the last sample for the grid's end padding. The channel check is the offline one too
+(:class:`emgse.faults.ChannelCheck`, fed hop by hop, where the checkpoint calls for it).
+
 Frame ``f`` of the STFT is complete after hop ``f``; the model can run it once EMG frame
 ``f + lookahead`` has arrived; its overlap-add makes output samples ``[128 (f-3), 128 (f-2))``
 final. Every :meth:`Streamer.push` therefore returns 128 samples that are the offline output
@@ -37,10 +42,11 @@ import numpy as np
 import torch
 from scipy.signal import lfilter
 
-from emgse.enhance import MAX_MISMATCH_S, Enhancer, _refuse_overwrite
+from emgse.enhance import Enhancer, _refuse_overwrite, check_emg_length
 from emgse.errors import EmgseError, file_error
+from emgse.faults import ChannelCheck
 from emgse.features.audio import analysis_window
-from emgse.features.emg import N_TD, _filters, frame_samples, frame_window
+from emgse.features.emg import N_TD, _filters, fit_emg, frame_samples, frame_window
 from emgse.features.resample import resample
 from emgse.files import read_audio, read_npy, write_wav
 
@@ -55,11 +61,13 @@ class StreamingTD:
         fs: EMG rate (Hz); the 32 ms frame and 8 ms hop must be whole samples.
         channels: indices of the channels used (of ``n_channels`` in the recording).
         zscore: ``(mean, std)`` float32 ``(dims,)`` or None (features as computed).
+        check: the channel check (over the selected channels), fed every hop received; the
+            features of a channel it finds unusable are zero (after normalization), as offline.
     """
 
     def __init__(self, fs: float, channels: list[int], n_channels: int, *, win_s: float = 0.032, hop_s: float = 0.008,
                  cutoff_hz: float = 134.0, order: int = 3, periodic: bool = False,
-                 zscore: tuple[np.ndarray, np.ndarray] | None = None):
+                 zscore: tuple[np.ndarray, np.ndarray] | None = None, check: ChannelCheck | None = None):
         self.win = frame_samples(fs, win_s, "frame")
         self.hop = frame_samples(fs, hop_s, "hop")
         if self.win % self.hop:
@@ -72,6 +80,7 @@ class StreamingTD:
         self.w1, self.w2, self.wabs = w / self.win, w * w / self.win, np.abs(w) / self.win
         self.zscore = zscore
         self.dims = len(channels) * N_TD
+        self.check = check
         self.reset()
 
     def reset(self) -> None:
@@ -83,6 +92,16 @@ class StreamingTD:
         self.high = np.zeros((c, self.win))
         self.last = np.zeros(c)  # last sample received (held over gaps)
         self.missing = deque([True] * (self.win // self.hop), maxlen=self.win // self.hop)
+        self.bad = np.zeros(c, dtype=bool)  # channels the check finds unusable now
+        self.dropped = np.zeros(c, dtype=bool)  # ... at any time since reset
+        if self.check is not None:
+            self.check.reset()
+
+    def _judge(self, x: np.ndarray) -> None:
+        """Feed one received hop ``(channels, hop)`` to the channel check."""
+        if self.check is not None:
+            self.bad = self.check.update(x.T)[-1]
+            self.dropped |= self.bad
 
     def _filter(self, x: np.ndarray) -> None:
         """Advance the band split by ``x`` ``(channels, n)`` and shift it into the band buffers."""
@@ -115,6 +134,7 @@ class StreamingTD:
             if self.started:
                 self._filter(np.repeat(self.last[:, None], self.hop, axis=1))
         else:
+            self._judge(x)
             if not self.started:  # the offline edge padding: (win - hop) copies of the first sample
                 x = np.concatenate([np.repeat(x[:, :1], self.win - self.hop, axis=1), x], axis=1)
                 self.started = True
@@ -138,6 +158,10 @@ class StreamingTD:
         out = feats.astype(np.float32).reshape(-1)
         if self.zscore is not None:
             out = (out - self.zscore[0]) / self.zscore[1]
+        if self.bad.any():
+            out = out.reshape(-1, N_TD)
+            out[self.bad] = 0.0
+            out = out.reshape(-1)
         return out
 
 
@@ -186,11 +210,13 @@ class Streamer:
         self.emg_hop = frame_samples(enh.emg_fs, e.hop_s, "hop") if self.uses_emg else 0
         self.emg_td = (
             StreamingTD(enh.emg_fs, enh.channels, enh.emg_channels, win_s=e.win_s, hop_s=e.hop_s, cutoff_hz=e.cutoff_hz,
-                        order=e.filter_order, periodic=e.window_periodic, zscore=enh.zscore)
+                        order=e.filter_order, periodic=e.window_periodic, zscore=enh.zscore,
+                        check=enh.channel_check() if enh.check_channels else None)
             if self.uses_emg else None
         )
         if backend not in ("torch", "onnx"):
             raise EmgseError(f"unknown streaming backend {backend!r} (torch or onnx)")
+        self.last_unusable: list[int] = []  # channels the check dropped in the last flushed stream
         self.backend, self.session = backend, None
         if backend == "onnx":
             from emgse.export import _ort_session, export_step
@@ -263,6 +289,13 @@ class Streamer:
         # Frames 0-2 complete only front-padding samples: they stand in for the delay as zeros.
         return out if self.frames_done > (self.win // self.hop - 1) else np.zeros(self.hop, np.float32)
 
+    @property
+    def unusable(self) -> list[int]:
+        """Channels the channel check has treated as missing since the stream began."""
+        if self.emg_td is None:
+            return []
+        return [c for c, d in zip(self.emg_td.channels.tolist(), self.emg_td.dropped, strict=True) if d]
+
     @torch.inference_mode()
     def flush(self) -> np.ndarray:
         """End the stream: ``(delay,)`` float32, the last samples, then :meth:`reset`."""
@@ -272,6 +305,7 @@ class Streamer:
         for _ in range(self.lookahead):  # beyond the last frame the EMG context is absent (zeros)
             self._add_emg(np.zeros(self.emg_td.dims, np.float32))
             out.append(self._run_frame())
+        self.last_unusable = self.unusable
         self.reset()
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
@@ -282,14 +316,14 @@ def stream_array(streamer: Streamer, audio: np.ndarray, emg: np.ndarray | None =
 
     Args:
         audio: ``(samples,)`` at 16 kHz; padded with zeros to whole hops.
-        emg: ``(samples, channels)`` at the checkpoint's EMG rate (padded at the end by repeating its
-            last sample to the audio's hops, trimmed if longer), or None for audio-only models.
+        emg: ``(samples, channels)`` at the checkpoint's EMG rate (fitted to the audio's hops by
+            :func:`emgse.features.emg.fit_emg`, as offline), or None for audio-only models.
         missing: hop indices whose EMG is dropped (treated as absent).
 
     Returns:
         ``(output, timing)``: output ``(samples,)`` aligned with the input (the delay removed), and
         per-hop compute in ms (``mean_ms``, ``p95_ms``, ``max_ms``), ``rtf``, ``delay`` samples,
-        ``latency_ms``.
+        ``latency_ms``, and ``unusable_channels`` (those the channel check dropped).
     """
     n = len(audio)
     hops = -(-n // streamer.hop)
@@ -297,9 +331,7 @@ def stream_array(streamer: Streamer, audio: np.ndarray, emg: np.ndarray | None =
     if streamer.uses_emg:
         if emg is None:
             raise EmgseError("this model needs EMG")
-        need = hops * streamer.emg_hop
-        emg = np.asarray(emg)[:need]
-        emg = np.pad(emg, ((0, need - emg.shape[0]), (0, 0)), mode="edge")
+        emg = fit_emg(emg, hops * streamer.emg_hop)
     missing = missing or set()
     outs, times = [], np.empty(hops)
     streamer.reset()
@@ -321,18 +353,19 @@ def stream_array(streamer: Streamer, audio: np.ndarray, emg: np.ndarray | None =
         "rtf": float(compute / (hops * streamer.hop / streamer.fs)),
         "delay": streamer.delay,
         "latency_ms": 1000 * streamer.latency_s,
+        "unusable_channels": list(streamer.last_unusable),
     }
     return y, timing
 
 
 def stream_file(checkpoint: str | Path, audio: str | Path, out: str | Path, *, emg: str | Path | None = None,
                 emg_fs: float | None = None, dc_block: bool = False, threads: int | None = None,
-                force: bool = False, backend: str = "torch") -> dict:
+                force: bool = False, backend: str = "torch", check_channels: bool | None = None) -> dict:
     """Enhance a recording through the :class:`Streamer`, chunk by chunk; write ``out`` (input rate and
     length, the delay removed). Returns the timing of :func:`stream_array` plus paths."""
     audio, out = Path(audio), Path(out)
     _refuse_overwrite(out, [audio] + ([Path(emg)] if emg else []), force)
-    streamer = Streamer(checkpoint, dc_block=dc_block, threads=threads, backend=backend)
+    streamer = Streamer(Enhancer(checkpoint, check_channels=check_channels), dc_block=dc_block, threads=threads, backend=backend)
     enh = streamer.enhancer
     noisy, fs = read_audio(audio)
     x = resample(noisy, fs, streamer.fs) if fs != streamer.fs else noisy
@@ -344,9 +377,7 @@ def stream_file(checkpoint: str | Path, audio: str | Path, out: str | Path, *, e
         if emg_arr.shape[1] != enh.emg_channels:
             raise file_error(emg, f"{emg_arr.shape[1]} EMG channels, but the checkpoint was trained on {enh.emg_channels}")
         rate = enh.emg_fs if emg_fs is None else float(emg_fs)
-        mismatch = abs(len(x) / streamer.fs - emg_arr.shape[0] / rate)
-        if mismatch > MAX_MISMATCH_S:
-            raise file_error(emg, f"EMG lasts {emg_arr.shape[0] / rate:.3f} s but the audio {len(x) / streamer.fs:.3f} s")
+        check_emg_length(emg_arr.shape[0], len(x) / streamer.fs, rate, str(emg), rate_given=emg_fs is not None)
         if rate != enh.emg_fs:
             emg_arr = resample(emg_arr, rate, enh.emg_fs, axis=0)
     y, timing = stream_array(streamer, x, emg_arr)

@@ -261,33 +261,50 @@ def emg_features(emg: np.ndarray, fs: float, config: EmgConfig = EmgConfig(), n_
 
     Args:
         emg: ``(samples, channels)`` at ``fs``.
-        n_frames: if given, the output is trimmed or zero-padded at the end to this many frames
-            (use the audio's frame count).
+        n_frames: if given (use the audio's frame count), the *raw* EMG is first fitted to the
+            audio's duration by :func:`fit_emg` (trimmed, or padded by repeating its last sample),
+            so that a short or long EMG changes only the frames it touches, never the features or
+            the per-utterance normalization of the others. The streamer does the same.
 
     Returns:
         ``(frames, channels * 5)`` float32.
     """
     emg = _check_emg(emg)
+    if emg.shape[0] == 0:
+        raise EmgseError("EMG has no samples")
     win = frame_samples(fs, config.win_s, "frame")
     hop = frame_samples(fs, config.hop_s, "hop")
+    if n_frames is not None:
+        emg = fit_emg(emg, emg_samples(n_frames, fs, config))
     if config.edge_padding:
         pad = win - hop
         n = emg.shape[0]
         frames = (pad + n - 1) // hop + 1
         total = (frames - 1) * hop + win
         emg = np.pad(emg, ((pad, total - pad - n), (0, 0)), mode="edge")
-    feats = td_features(emg, fs, win_s=config.win_s, hop_s=config.hop_s, cutoff_hz=config.cutoff_hz, order=config.filter_order,
-                        periodic=config.window_periodic)
-    if n_frames is not None:
-        feats = fit_frames(feats, n_frames)
-    return feats
+    return td_features(emg, fs, win_s=config.win_s, hop_s=config.hop_s, cutoff_hz=config.cutoff_hz, order=config.filter_order,
+                       periodic=config.window_periodic)
 
 
-def fit_frames(x: np.ndarray, n_frames: int) -> np.ndarray:
-    """Trim or zero-pad ``(frames, dims)`` at the end to exactly ``n_frames`` frames."""
-    if x.shape[0] >= n_frames:
-        return x[:n_frames]
-    return np.pad(x, ((0, n_frames - x.shape[0]), (0, 0)))
+def emg_samples(n_frames: int, fs: float, config: EmgConfig = EmgConfig()) -> int:
+    """Raw EMG samples that ``n_frames`` frames of the audio's grid span: the audio's duration
+    rounded up to whole hops (with edge padding ``n_frames * hop - (win - hop)``, the rest of the
+    grid being the edge padding; without it ``(n_frames - 1) * hop + win``)."""
+    win = frame_samples(fs, config.win_s, "frame")
+    hop = frame_samples(fs, config.hop_s, "hop")
+    n = n_frames * hop - (win - hop) if config.edge_padding else (n_frames - 1) * hop + win
+    return max(0, n)
+
+
+def fit_emg(emg: np.ndarray, n_samples: int) -> np.ndarray:
+    """The one EMG length rule: trim raw EMG ``(samples, channels)`` at the end, or pad it by
+    repeating its last sample, to exactly ``n_samples`` samples (offline and streaming)."""
+    emg = np.asarray(emg)
+    if emg.shape[0] >= n_samples:
+        return emg[:n_samples]
+    if emg.shape[0] == 0:
+        raise EmgseError("EMG has no samples")
+    return np.pad(emg, ((0, n_samples - emg.shape[0]), (0, 0)), mode="edge")
 
 
 def stack_context(features: np.ndarray, k: int) -> np.ndarray:

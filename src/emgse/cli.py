@@ -149,7 +149,12 @@ def _add_mix(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--snr", nargs="+", type=float, required=True, help="SNRs in dB")
     p.add_argument("--per-utterance", type=int, default=None, metavar="K", help="draw K noises per utterance and SNR")
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed -> identical files)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed -> byte-identical files)")
+    p.add_argument(
+        "--speech-noise", nargs="+", default=[], metavar="NAME",
+        help="noises (by name, the file stem) that are competing speech, for the speech/nonspeech summaries; "
+        "the generated talker/babble and the paper's 12 talker noises are known already",
+    )
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
@@ -159,7 +164,7 @@ def _run_mix(args: argparse.Namespace) -> int:
 
     bank = NoiseBank.from_sources(args.noise)
     config = MixConfig(snrs_db=tuple(args.snr), per_utterance=args.per_utterance, seed=args.seed)
-    rows = mix_corpus(args.data, args.split, bank, config, args.out, force=args.force)
+    rows = mix_corpus(args.data, args.split, bank, config, args.out, force=args.force, speech_noises=args.speech_noise)
     print(f"wrote {len(rows)} mixtures ({len(bank)} noises x {len(config.snrs_db)} SNRs) to {args.out}/mixtures.csv")
     return 0
 

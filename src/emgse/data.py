@@ -171,9 +171,11 @@ class FeatureStore:
 class SegmentDataset(torch.utils.data.Dataset):
     """Fixed-length training segments drawn from a :class:`FeatureStore`.
 
-    Each epoch covers every mixture with ``ceil(frames / segment)`` segments whose start points are
-    shifted by a random offset per epoch (``set_epoch``), deterministic by ``seed``. With
-    ``random=False`` (validation) segments are the plain non-overlapping tiling.
+    Each epoch covers every frame of every mixture: a tiling of ``segment``-frame windows shifted
+    by a random offset per epoch (``set_epoch``, deterministic by ``seed``), clipped to the
+    utterance, plus the segment that ends at the last frame (so the end of an utterance is seen
+    every epoch, not only when the offset happens to be 0). With ``random=False`` (validation)
+    segments are the plain tiling, its last one ending at the last frame.
 
     Items: ``noisy`` ``(segment, 257)``, ``clean`` ``(segment, 257)``, ``emg``
     ``(segment + 2*context, dims)`` (real neighbouring frames as context, zeros beyond the
@@ -204,7 +206,7 @@ class SegmentDataset(torch.utils.data.Dataset):
             frames = mix["frames"]
             n = max(1, -(-frames // self.segment))
             shift = int(rng.integers(self.segment)) if self.random else 0
-            starts = np.arange(n) * self.segment - shift
+            starts = np.append(np.arange(n) * self.segment - shift, frames - self.segment)
             starts = np.clip(starts, 0, max(0, frames - self.segment))
             items.extend((m, int(s)) for s in np.unique(starts))
         self.items = items

@@ -86,6 +86,13 @@ def _setup_distributed(device_kind: str) -> _Dist:
     return _Dist(dist.get_rank(), dist.get_world_size())
 
 
+def _all_reduce(values: list[float], device: torch.device, op=dist.ReduceOp.SUM) -> list[float]:
+    """Sum (or ``op``) a few numbers over the processes, on the GPU when NCCL needs it there."""
+    t = torch.tensor(values, dtype=torch.float64, device=device if device.type == "cuda" else "cpu")
+    dist.all_reduce(t, op=op)
+    return t.tolist()
+
+
 def _device(spec: str) -> torch.device:
     if spec == "auto":
         spec = "cuda" if torch.cuda.is_available() else "cpu"
@@ -170,9 +177,7 @@ def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm
         t_fetch = time.perf_counter()
     seconds = time.perf_counter() - start
     if d.world > 1:  # the epoch's loss over every process's frames
-        sums = torch.tensor([total, frames], dtype=torch.float64)
-        dist.all_reduce(sums)
-        total, frames = float(sums[0]), float(sums[1])
+        total, frames = _all_reduce([total, frames], device)
     return {"loss": total / max(frames, 1), "frames": frames, "steps": steps, "data_wait": wait / max(seconds, 1e-9)}
 
 
@@ -189,7 +194,7 @@ def validate(model, loader, device, d: _Dist) -> float:
         loss, n = l1_loss(pred, target, batch["mask"].to(device))
         sums += torch.tensor([loss.item() * n.item(), n.item()], dtype=torch.float64)
     if d.world > 1:
-        dist.all_reduce(sums)
+        sums = torch.tensor(_all_reduce(sums.tolist(), device), dtype=torch.float64)
     return float(sums[0] / sums[1].clamp_min(1))
 
 
@@ -419,9 +424,7 @@ def train(
         stop = state["stale"] >= config.patience
         budget = config.max_minutes is not None and state["elapsed"] / 60 >= config.max_minutes
         if d.world > 1:  # every rank must agree to stop
-            flag = torch.tensor([float(stop), float(budget)])
-            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-            stop, budget = bool(flag[0]), bool(flag[1])
+            stop, budget = (bool(x) for x in _all_reduce([float(stop), float(budget)], device, op=dist.ReduceOp.MAX))
         if stop:
             stop_reason = "early_stopping"
             break

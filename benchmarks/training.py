@@ -45,8 +45,9 @@ def main() -> None:
         bank = NoiseBank.from_sources(["white", "pink", "brown"])
         mix_corpus(tmp / "prep", ["train", "val"], bank, MixConfig(snrs_db=(-5.0, 5.0), per_utterance=2), tmp / "mix", progress=False)
         mix_corpus(tmp / "prep", ["test"], bank, MixConfig(snrs_db=(0.0,)), tmp / "mix-test", progress=False)
-        store = FeatureStore.open(store_for(tmp / "mix", "train", EmgConfig(), progress=False))
-        store_for(tmp / "mix", "val", EmgConfig(), progress=False)
+        train_store = store_for(tmp / "mix", "train", EmgConfig(), progress=False)
+        val_store = store_for(tmp / "mix", "val", EmgConfig(), progress=False)
+        store = FeatureStore.open(train_store)
         rows = []
         for name in ("audio", "emgse"):
             model = build_model(name, **({} if name == "audio" else {"emg_dims": store.emg_dims}))
@@ -77,7 +78,7 @@ def main() -> None:
             rows.append((f"train step {name} ({count_parameters(model):,} params), batch 16 x 64 frames",
                          f"{frames / (wait + compute):,.0f} frames/s", f"{(wait + compute) / args.steps * 1000:.0f} ms/step; data wait {100 * wait / (wait + compute):.1f}%"))
         run = tmp / "run"
-        train(tmp / "mix" / "features" / "all-minmax" / "train", tmp / "mix" / "features" / "all-minmax" / "val", run,
+        train(train_store, val_store, run,
               TrainConfig(model="emgse", max_epochs=1, max_steps_per_epoch=2), progress=False)
         for threads in (1, args.threads):
             torch.set_num_threads(threads)

@@ -61,3 +61,23 @@ def test_zscore_store(tmp_path):
     p = tiny_pipeline(tmp_path, EmgConfig(normalization="zscore", channels="cheek"))
     store = FeatureStore.open(p["train"])
     assert store.emg.shape[1] == 28 * 5 and store.emg.max() > 1.0  # raw features, normalized later
+
+
+def test_every_frame_is_seen_every_epoch():
+    # an utterance's last frames were covered only when the random offset was 0 (1 epoch in 64)
+    frames = [128, 200, 64, 30, 65]
+    offsets = [int(o) for o in np.cumsum([0, *frames])]
+    utterances = [{"offset": offsets[i], "frames": f} for i, f in enumerate(frames)]
+    index = {"mixtures": [{"utterance": i, "gain": 1.0, **u} for i, u in enumerate(utterances)], "utterances": utterances, "emg_dims": 5}
+    zeros = np.zeros((offsets[-1], 257), np.float32)
+    store = FeatureStore(None, index, zeros, zeros, np.zeros((offsets[-1], 5), np.float32))
+    for random in (True, False):
+        ds = SegmentDataset(store, segment=64, context=2, random=random, seed=3)
+        for epoch in range(40):
+            ds.set_epoch(epoch)
+            seen = [np.zeros(f, bool) for f in frames]
+            for m, start in ds.items:
+                seen[m][start : start + 64] = True
+            assert all(s.all() for s in seen), (random, epoch)
+            # no more segments than the tiling plus the one ending at the last frame
+            assert len(ds.items) <= sum(-(-f // 64) + 1 for f in frames)

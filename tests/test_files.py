@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from emgse.errors import EmgseError
-from emgse.files import atomic_path, output_dir, read_audio, read_npy, write_npy
+from emgse.files import atomic_path, output_dir, read_audio, read_npy, write_npy, write_wav
 
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):
@@ -46,3 +46,26 @@ def test_readers_name_the_file(tmp_path):
     np.save(tmp_path / "o.npy", np.zeros(3))
     with pytest.raises(EmgseError, match="2-D"):
         read_npy(tmp_path / "o.npy", ndim=2)
+
+
+def _wav_chunks(data: bytes) -> list[bytes]:
+    """The chunk ids of a RIFF/WAVE file, in order."""
+    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+    ids, pos = [], 12
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos + 4 : pos + 8], "little")
+        ids.append(data[pos : pos + 4])
+        pos += 8 + size + (size & 1)
+    return ids
+
+
+@pytest.mark.parametrize("shape", [(1000,), (1000, 3)])
+def test_float_wav_bytes_depend_only_on_the_samples(tmp_path, shape):
+    # libsndfile's default PEAK chunk stamps the time of writing: two runs differ in bytes
+    x = (0.1 * np.random.default_rng(0).standard_normal(shape)).astype(np.float32)
+    write_wav(tmp_path / "a.wav", x, 16000)
+    data = (tmp_path / "a.wav").read_bytes()
+    assert b"PEAK" not in _wav_chunks(data) and b"data" in _wav_chunks(data)
+    back, fs = read_audio(tmp_path / "a.wav", channels="all")
+    assert fs == 16000 and back.shape == (1000, 1 if len(shape) == 1 else 3)
+    np.testing.assert_array_equal(back.astype(np.float32).reshape(shape), x)

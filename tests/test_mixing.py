@@ -3,9 +3,13 @@ import pytest
 import soundfile as sf
 
 from emgse.config import MixConfig
+from emgse.corpora.simulated.config import DEFAULT_VOICES
 from emgse.errors import EmgseError
+from emgse.files import write_wav
 from emgse.mixing import (
+    BABBLE_VOICES,
     GENERATED_NOISES,
+    TALKER_VOICES,
     NoiseBank,
     generate_noise,
     mix_at_snr,
@@ -139,3 +143,59 @@ def test_speech_noises_are_deterministic_speech():
     frames = a[: len(a) // 320 * 320].reshape(-1, 320)
     level = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
     assert np.percentile(level, 90) - np.percentile(level, 10) > 15
+
+
+def test_snr_spelling_gives_the_same_mixture(prepared, tmp_path):
+    # the CLI passes floats, the benchmarks ints: both must seed the same mixture
+    bank = NoiseBank.from_sources(["pink"])
+    for name, snrs in (("int", (-10, 0)), ("float", (-10.0, 0.0)), ("numpy", (np.float32(-10), np.float64(-0.0)))):
+        mix_corpus(prepared, ["test"], bank, MixConfig(snrs_db=snrs, seed=5), tmp_path / name, progress=False)
+    files = sorted(p.relative_to(tmp_path / "int") for p in (tmp_path / "int").rglob("*.wav"))
+    assert len(files) == 3 * 2
+    for other in ("float", "numpy"):
+        for rel in files:
+            assert (tmp_path / "int" / rel).read_bytes() == (tmp_path / other / rel).read_bytes()
+        assert (tmp_path / "int" / "mixtures.csv").read_text() == (tmp_path / other / "mixtures.csv").read_text()
+    with pytest.raises(EmgseError, match="SNR.*twice: -10"):
+        mix_corpus(prepared, ["test"], bank, MixConfig(snrs_db=(-10, -10.0)), tmp_path / "dup", progress=False)
+
+
+def test_noise_category_is_recorded_from_an_explicit_list(prepared, tmp_path):
+    noise_dir = tmp_path / "n"
+    for name in ("speech_shaped_noise", "cafe_talkers"):
+        write_wav(noise_dir / f"{name}.wav", generate_noise("pink", 2.0), 16000)
+    bank = NoiseBank.from_sources(["white", "talker", noise_dir])
+    rows = mix_corpus(prepared, ["test"], bank, MixConfig(snrs_db=(0.0,)), tmp_path / "m", progress=False, speech_noises=["cafe_talkers"])
+    expected = {"white": "nonspeech", "talker": "speech", "speech_shaped_noise": "nonspeech", "cafe_talkers": "speech"}
+    assert {r["noise"]: r["category"] for r in rows} == expected
+    assert {r["noise"]: r["category"] for r in read_manifest(tmp_path / "m")} == expected
+    with pytest.raises(EmgseError, match="speech noise.*babble.*not in the noise bank"):
+        mix_corpus(prepared, ["test"], bank, MixConfig(snrs_db=(0.0,)), tmp_path / "x", progress=False, speech_noises=["babble"])
+
+
+def test_speech_noise_voices_are_never_a_simulated_speakers_voice():
+    def variant(voice):
+        return voice.split("+", 1)[1].lower()
+
+    speakers = {variant(v) for v in DEFAULT_VOICES}
+    talker, babble = {variant(v) for v in TALKER_VOICES}, {variant(v) for v in BABBLE_VOICES}
+    assert len(babble) == len(BABBLE_VOICES) == 4
+    assert not speakers & (talker | babble)  # the target voice is never in its own noise
+    assert not talker & babble  # the test babble holds no voice of the training talker
+
+
+def test_two_cli_runs_write_byte_identical_files(prepared, tmp_path):
+    # separate processes, seconds apart: nothing time-dependent (libsndfile's PEAK stamp) may remain
+    import subprocess
+    import sys
+
+    for name in ("a", "b"):
+        cmd = [sys.executable, "-m", "emgse", "mix", "--data", str(prepared), "--split", "test", "--noise", "white", "pink",
+               "--snr", "-10", "5", "--seed", "3", "--speech-noise", "pink", "--out", str(tmp_path / name)]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-2000:]
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert len([f for f in files if f.suffix == ".wav"]) == 3 * 2 * 2
+    for rel in files:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+    assert {(r["noise"], r["category"]) for r in read_manifest(tmp_path / "a")} == {("white", "nonspeech"), ("pink", "speech")}

@@ -1,13 +1,18 @@
 """Tiny-scale runs of the demo and of the paper recipe (on a simulated corpus in CSL layout)."""
 
 import csv
+import dataclasses
 import json
 import subprocess
 import sys
 
+import pytest
+
+from emgse.corpora.csl_emg_array import SplitRanges
 from emgse.corpora.simulated.config import SimulationConfig
 from emgse.corpora.simulated.writer import simulate_corpus
-from emgse.recipes import DemoConfig, run_demo
+from emgse.errors import EmgseError
+from emgse.recipes import DemoConfig, PaperConfig, record_settings, run_demo, run_paper_recipe
 
 
 def read_scores(path):
@@ -87,3 +92,31 @@ def test_gaddy_recipe_cli_on_format_faithful_corpus(tmp_path):
     assert r2.returncode == 0 and r2.stdout.count("done already, skipped") >= 5
     r3 = subprocess.run([*cmd, "--audio", "raw"], capture_output=True, text=True, timeout=600)
     assert r3.returncode == 2 and "another corpus, split or audio target" in r3.stderr
+
+
+def test_resumed_recipe_with_other_settings_refuses(tmp_path):
+    # the corpus is missing, so each run stops at "prepare" - after recipe.json is checked and written
+    out = tmp_path / "paper"
+    noise = ["white"]
+    with pytest.raises(EmgseError, match="nocorpus: corpus folder not found"):
+        run_paper_recipe(tmp_path / "nocorpus", noise, noise, out, PaperConfig(seed=0), progress=False)
+    recorded = json.loads((out / "recipe.json").read_text())
+    assert recorded["config"]["seed"] == 0 and recorded["splits"]["test"] == [[0, 40]]
+    for config, splits, why in ((PaperConfig(seed=1), None, r"config\.seed 0 -> 1"),
+                                (PaperConfig(speaker=6), None, r"config\.speaker 5 -> 6"),
+                                (PaperConfig(), SplitRanges(test=[(1, 30)]), r"splits\.test \[\[0, 40\]\] -> \[\[1, 30\]\]")):
+        with pytest.raises(EmgseError, match=rf"recipe\.json: this folder holds a run with other settings \({why}\)"):
+            run_paper_recipe(tmp_path / "nocorpus", noise, noise, out, config, splits=splits, progress=False)
+        assert json.loads((out / "recipe.json").read_text()) == recorded  # not overwritten
+    with pytest.raises(EmgseError, match=r"noise_test \['white'\] -> \['pink'\]"):
+        run_paper_recipe(tmp_path / "nocorpus", noise, ["pink"], out, progress=False)
+    # jobs and systems may change (speed; which systems to add); the same settings resume
+    with pytest.raises(EmgseError, match="nocorpus: corpus folder not found"):
+        run_paper_recipe(tmp_path / "nocorpus", noise, noise, out, PaperConfig(jobs=1, systems=("audio",)), progress=False)
+    # the demo the same way
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    record_settings(demo / "demo.json", {"config": dataclasses.asdict(DemoConfig()), "noise_train": None, "noise_test": None})
+    with pytest.raises(EmgseError, match=r"demo\.json: .*config\.epochs 3 -> 5"):
+        run_demo(demo, DemoConfig(epochs=5), progress=False)
+    assert sorted(p.name for p in demo.iterdir()) == ["demo.json"]  # nothing run

@@ -1,16 +1,31 @@
 import csv
+import dataclasses
 import os
 import signal
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 
 from emgse.checkpoint import read_checkpoint
+from emgse.config import AudioConfig, EmgConfig
+from emgse.data import FeatureStore, SegmentDataset
 from emgse.errors import EmgseError
-from emgse.train import TrainConfig, train
+from emgse.models import build_model
+from emgse.train import (
+    TrainConfig,
+    _batches,
+    _Dist,
+    _setup_distributed,
+    default_normalization,
+    store_for,
+    train,
+    train_epoch,
+    validate,
+)
 from tests.pipeline import tiny_pipeline
 
 FAST = {"max_steps_per_epoch": 2, "batch_size": 4}
@@ -108,3 +123,99 @@ def test_context_width_is_the_callers_not_the_store_builders(pipeline, tmp_path)
     ckpt = read_checkpoint(tmp_path / "k5" / "best.pt")
     assert ckpt["emg_config"]["context"] == 5 and ckpt["model_args"]["context"] == 5
     assert ckpt["state_dict"]["emg_encoder.first.weight"].shape[1] == 11 * 175  # (2*5+1) stacked frames
+
+
+def test_store_is_keyed_on_every_setting_that_changes_its_content(pipeline):
+    mix = pipeline["mix"]
+    assert store_for(mix, "train", EmgConfig(), progress=False) == pipeline["train"]
+    # the context width does not change a store (per-frame features); 134 is 134.0
+    assert store_for(mix, "train", EmgConfig(context=5, cutoff_hz=134), progress=False) == pipeline["train"]
+    default = FeatureStore.open(pipeline["train"])
+    for changed in (EmgConfig(cutoff_hz=100.0), EmgConfig(filter_order=4), EmgConfig(win_s=0.024)):
+        path = store_for(mix, "train", changed, progress=False)
+        assert path != pipeline["train"]
+        store = FeatureStore.open(path)
+        assert store.index["emg_config"]["cutoff_hz"] == changed.cutoff_hz  # built with what was asked, not reused
+        assert not np.array_equal(np.asarray(store.emg), np.asarray(default.emg))
+        np.testing.assert_array_equal(np.asarray(store.noisy), np.asarray(default.noisy))  # the audio front-end is unchanged
+    # the paper's grid (no edge padding) needs both streams unpadded: its own store, fewer frames
+    paper = FeatureStore.open(store_for(mix, "train", EmgConfig(edge_padding=False), audio_config=AudioConfig(edge_padding=False), progress=False))
+    assert paper.noisy.shape[0] < default.noisy.shape[0] and paper.emg.shape[0] == paper.clean.shape[0]
+
+
+def test_audio_and_emg_edge_padding_must_agree(pipeline, tmp_path):
+    for audio, emg in ((AudioConfig(), EmgConfig(edge_padding=False)), (AudioConfig(edge_padding=False), EmgConfig())):
+        with pytest.raises(EmgseError, match="edge_padding.*3 frames off"):
+            store_for(pipeline["mix"], "train", emg, audio_config=audio, progress=False)
+    # from the CLI's YAML: one line, exit 2, and the setting is not silently ignored
+    (tmp_path / "c.yaml").write_text("emg:\n  edge_padding: false\n")
+    r = subprocess.run(_emgse("train", "--mixtures", pipeline["mix"], "--out", tmp_path / "r", "--config", tmp_path / "c.yaml"),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "edge_padding" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_resume_with_other_channels_or_model_arguments_is_one_clear_line(pipeline, tmp_path):
+    cfg = TrainConfig(model="emgse", max_epochs=1, max_steps_per_epoch=1, batch_size=4)
+    run = tmp_path / "run"
+    train(pipeline["train"], pipeline["val"], run, cfg, progress=False)
+    more = dataclasses.replace(cfg, max_epochs=2)
+    with pytest.raises(EmgseError, match=r"cannot resume.*model arguments context 15 -> 5"):
+        train(pipeline["train"], pipeline["val"], run, more, resume=True, progress=False, context=5)
+    cheek = [store_for(pipeline["mix"], split, EmgConfig(channels="cheek"), progress=False) for split in ("train", "val")]
+    with pytest.raises(EmgseError, match=r"cannot resume.*emg_dims 175 -> 140.*EMG channels 35 channels.*-> 28 channels"):
+        train(*cheek, run, more, resume=True, progress=False)
+    with pytest.raises(EmgseError, match=r"cannot resume.*model 'emgse' -> 'audio'"):
+        train(pipeline["train"], pipeline["val"], run, dataclasses.replace(more, model="audio"), resume=True, progress=False)
+    assert train(pipeline["train"], pipeline["val"], run, more, resume=True, progress=False)["epochs"] == 2  # same settings: fine
+
+
+def test_causal_models_default_to_zscore_and_refuse_minmax(pipeline, tmp_path):
+    assert default_normalization("causal-emgse") == default_normalization("causal-emgse-l0") == "zscore"
+    assert default_normalization("emgse") == "minmax"  # the paper's recipe is unchanged
+    cfg = TrainConfig(model="causal-emgse", max_epochs=1, max_steps_per_epoch=1, batch_size=4)
+    with pytest.raises(EmgseError, match="causal.*minmax.*not causal"):
+        train(pipeline["train"], pipeline["val"], tmp_path / "r", cfg, progress=False)  # the pipeline's store is min-max
+    r = subprocess.run(_emgse("train", "--mixtures", pipeline["mix"], "--out", tmp_path / "c", "--model", "causal-emgse-l0",
+                              "--normalization", "minmax"), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "not causal" in r.stderr and not (tmp_path / "c").exists()
+
+
+def _ddp_worker(rank, world, port, stores, state, batch, out):
+    """One process of a gloo group: validation loss of ``state`` and the weights after 2 SGD steps."""
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank))
+    torch.set_num_threads(1)
+    d = _setup_distributed("cpu")
+    result = _one_and_steps(stores, state, batch, d)
+    if rank == 0:
+        torch.save(result, out)
+    torch.distributed.destroy_process_group()
+
+
+def _one_and_steps(stores, state, batch, d):
+    tr, va = FeatureStore.open(stores[0]), FeatureStore.open(stores[1])
+    cfg = TrainConfig(model="emgse", batch_size=batch, max_steps_per_epoch=2)
+    model = build_model("emgse", emg_dims=tr.emg_dims, dropout=0.0)
+    model.load_state_dict(state)
+    val_set = torch.utils.data.Subset(SegmentDataset(va, 64, 15, random=False), range(7))  # 7: a remainder for 2 processes
+    val = validate(model, _batches(val_set, cfg, 0, d, shuffle=False), torch.device("cpu"), d)
+    net = torch.nn.parallel.DistributedDataParallel(model) if d.world > 1 else model
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)  # plain SGD: the weights move by exactly the gradient
+    train_set = SegmentDataset(tr, 64, 15, seed=0)
+    train_set.set_epoch(1)
+    loader = _batches(train_set, cfg, 1, d, shuffle=True)
+    result = train_epoch(net, optimizer, loader, torch.device("cpu"), cfg, None, d)
+    return {"val": val, "steps": result["steps"], "batches": len(loader), "state": model.state_dict()}
+
+
+def test_one_and_two_processes_same_validation_and_global_batch(pipeline, tmp_path):
+    torch.manual_seed(0)
+    state = build_model("emgse", emg_dims=175, dropout=0.0).state_dict()
+    stores = (pipeline["train"], pipeline["val"])
+    one = _one_and_steps(stores, state, 8, _Dist())
+    # fork: the children need no fresh interpreter (no re-import of torch)
+    torch.multiprocessing.start_processes(_ddp_worker, args=(2, 29541, stores, state, 8, tmp_path / "two.pt"), nprocs=2, start_method="fork")
+    two = torch.load(tmp_path / "two.pt", weights_only=True)
+    assert two["val"] == pytest.approx(one["val"], rel=1e-6)  # every segment, split over the processes
+    assert two["steps"] == one["steps"] == 2 and two["batches"] == one["batches"]  # the global batch is the configured 8
+    for k, w in one["state"].items():  # and each step's gradient is that of the whole batch
+        torch.testing.assert_close(two["state"][k], w, rtol=1e-5, atol=1e-6)

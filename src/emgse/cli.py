@@ -168,7 +168,12 @@ def _add_mix(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--snr", nargs="+", type=float, required=True, help="SNRs in dB")
     p.add_argument("--per-utterance", type=int, default=None, metavar="K", help="draw K noises per utterance and SNR")
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed -> identical files)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed -> byte-identical files)")
+    p.add_argument(
+        "--speech-noise", nargs="+", default=[], metavar="NAME",
+        help="noises (by name, the file stem) that are competing speech, for the speech/nonspeech summaries; "
+        "the generated talker/babble and the paper's 12 talker noises are known already",
+    )
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
@@ -178,7 +183,7 @@ def _run_mix(args: argparse.Namespace) -> int:
 
     bank = NoiseBank.from_sources(args.noise)
     config = MixConfig(snrs_db=tuple(args.snr), per_utterance=args.per_utterance, seed=args.seed)
-    rows = mix_corpus(args.data, args.split, bank, config, args.out, force=args.force)
+    rows = mix_corpus(args.data, args.split, bank, config, args.out, force=args.force, speech_noises=args.speech_noise)
     print(f"wrote {len(rows)} mixtures ({len(bank)} noises x {len(config.snrs_db)} SNRs) to {args.out}/mixtures.csv")
     return 0
 
@@ -260,22 +265,25 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         help="train a model (audio, emgse, emg-only) on mixtures of a prepared corpus",
         description=(
             "Train on the train/val mixtures of MIX (made by `emgse mix --split train val ...`).\n"
-            "Features are computed once per split into MIX/features/<channels>-<normalization>/.\n"
+            "Features are computed once per split into MIX/features/<channels>-<normalization>-<hash>/\n"
+            "(the hash covers every front-end setting, so changed settings never reuse old features).\n"
             "The paper's recipe: L1 on log1p magnitude, Adam 1e-4, batch 16, 64-frame segments,\n"
             "up to 500 epochs, early stopping after 15 epochs without validation improvement.\n"
             "OUT receives config files, log.csv, last.pt (every epoch) and best.pt. --resume continues\n"
             "a killed run. Multi-process: torchrun --nproc_per_node N -m emgse train ...\n"
-            "Settings can come from --config YAML (sections 'train' and 'emg'); flags override it."
+            "Settings can come from --config YAML (sections 'train', 'emg' and 'audio'); flags override it.\n"
+            "Causal models default to z-score EMG (per-utterance min-max is not causal and is refused)."
         ),
         formatter_class=_Formatter,
     )
     p.add_argument("--mixtures", required=True, type=Path, help="mixture folder holding train and val mixtures")
     p.add_argument("--out", required=True, type=Path, help="run folder for logs and checkpoints")
-    p.add_argument("--config", type=Path, default=None, help="YAML with 'train' and 'emg' sections")
+    p.add_argument("--config", type=Path, default=None, help="YAML with 'train', 'emg' and 'audio' sections")
     p.add_argument("--model", default=None, choices=sorted(MODELS), help="model (default emgse)")
     p.add_argument("--channels", default=None, help="EMG channel set: all, cheek, chin or indices (default all)")
     p.add_argument("--context", type=int, default=None, help="EMG context frames each side (default 15)")
-    p.add_argument("--normalization", default=None, choices=["minmax", "zscore", "none"], help="EMG feature normalization (default minmax)")
+    p.add_argument("--normalization", default=None, choices=["minmax", "zscore", "none"],
+                   help="EMG feature normalization (default minmax; zscore for causal models)")
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 500)")
     p.add_argument("--patience", type=int, default=None, help="early-stopping patience in epochs (default 15)")
     p.add_argument("--batch-size", type=int, default=None, help="batch size (default 16)")
@@ -291,23 +299,33 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 def _run_train(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from emgse.config import EmgConfig, from_dict, load_yaml_sections
-    from emgse.train import TrainConfig, store_for, train
+    from emgse.config import AudioConfig, EmgConfig, from_dict, load_yaml_sections
+    from emgse.train import (
+        TrainConfig,
+        check_normalization,
+        default_normalization,
+        store_for,
+        train,
+    )
 
-    sections = load_yaml_sections(args.config, ("train", "emg")) if args.config else {"train": {}, "emg": {}}
+    section_names = ("train", "emg", "audio")
+    sections = load_yaml_sections(args.config, section_names) if args.config else {n: {} for n in section_names}
     train_cfg = from_dict(TrainConfig, sections["train"])
     emg_cfg = from_dict(EmgConfig, sections["emg"])
+    audio_cfg = from_dict(AudioConfig, sections["audio"])
     flags = {
         "model": args.model, "epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size,
         "lr": args.lr, "seed": args.seed, "workers": args.workers, "device": args.device, "max_minutes": args.max_minutes,
     }
     names = {"epochs": "max_epochs", "workers": "num_workers"}
     train_cfg = dataclasses.replace(train_cfg, **{names.get(k, k): v for k, v in flags.items() if v is not None})
-    emg_flags = {"channels": args.channels, "context": args.context, "normalization": args.normalization}
+    normalization = args.normalization or sections["emg"].get("normalization") or default_normalization(train_cfg.model)
+    emg_flags = {"channels": args.channels, "context": args.context, "normalization": normalization}
     emg_cfg = dataclasses.replace(emg_cfg, **{k: v for k, v in emg_flags.items() if v is not None})
+    check_normalization(train_cfg.model, emg_cfg.normalization)  # before building any features
     progress = not args.quiet
-    train_store = store_for(args.mixtures, "train", emg_cfg, progress=progress)
-    val_store = store_for(args.mixtures, "val", emg_cfg, progress=progress)
+    train_store = store_for(args.mixtures, "train", emg_cfg, audio_config=audio_cfg, progress=progress)
+    val_store = store_for(args.mixtures, "val", emg_cfg, audio_config=audio_cfg, progress=progress)
     summary = train(train_store, val_store, args.out, train_cfg, resume=args.resume, progress=progress, context=emg_cfg.context)
     print(
         f"{summary['model']}: best val loss {summary['best_val_loss']:.4f} at epoch {summary['best_epoch']} "

@@ -16,6 +16,8 @@ training target of a mixture is the clean magnitude at the mixture's gain:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +25,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from emgse.config import AudioConfig, EmgConfig, to_dict
+from emgse.config import AudioConfig, EmgConfig, from_dict, to_dict
 from emgse.corpora.prepared import CorpusInfo
 from emgse.errors import EmgseError, file_error
 from emgse.features.audio import log_magnitude
@@ -38,6 +40,43 @@ def prepared_root(mixtures_dir: Path) -> Path:
     if "data" not in meta:
         raise file_error(mixtures_dir / "mix.json", "missing 'data' (the prepared corpus)")
     return Path(meta["data"])
+
+
+def store_settings(audio_config: AudioConfig, emg_config: EmgConfig) -> dict:
+    """Every setting that changes a store's content: the whole audio front-end and the EMG one
+    except ``context`` (a store holds per-frame features; segments add the context, so one store
+    serves every context width). Numbers as floats, so ``cutoff_hz: 134`` equals ``134.0``."""
+
+    def canonical(v):
+        if isinstance(v, bool) or v is None or isinstance(v, str):
+            return v
+        if isinstance(v, int | float):
+            return float(v)
+        if isinstance(v, dict):
+            return {k: canonical(x) for k, x in v.items()}
+        return [canonical(x) for x in v]
+
+    emg = to_dict(emg_config)
+    emg.pop("context")
+    return canonical({"audio": to_dict(audio_config), "emg": emg})
+
+
+def store_key(audio_config: AudioConfig, emg_config: EmgConfig) -> str:
+    """Folder name of the store for these settings: ``<channels>-<normalization>-<hash>``, the hash
+    over :func:`store_settings`, so a store is reused only for the settings it was built with."""
+    channels = emg_config.channels if isinstance(emg_config.channels, str) else "-".join(map(str, emg_config.channels))
+    digest = hashlib.sha1(json.dumps(store_settings(audio_config, emg_config), sort_keys=True).encode()).hexdigest()[:10]
+    return f"{channels}-{emg_config.normalization}-{digest}"
+
+
+def check_front_ends(audio_config: AudioConfig, emg_config: EmgConfig) -> None:
+    """Refuse settings that put the two streams on different frame grids."""
+    if audio_config.edge_padding != emg_config.edge_padding:
+        shift = round(audio_config.win_s / audio_config.hop_s) - 1
+        raise EmgseError(
+            f"audio edge_padding is {audio_config.edge_padding} but EMG edge_padding is {emg_config.edge_padding}: "
+            f"the EMG frames would be {shift} frames off the audio's; set both the same (YAML sections 'audio' and 'emg')"
+        )
 
 
 def _clean_log_mag(audio: np.ndarray, audio_config: AudioConfig) -> np.ndarray:
@@ -65,6 +104,7 @@ def build_store(
 ) -> Path:
     """Compute the features of every mixture of ``split`` in ``mixtures_dir`` into a store at ``out``."""
     mixtures_dir, out = Path(mixtures_dir), Path(out)
+    check_front_ends(audio_config, emg_config)
     rows = [r for r in read_manifest(mixtures_dir) if r["split"] == split]
     if not rows:
         raise file_error(mixtures_dir / "mixtures.csv", f"no mixtures of split {split!r}")
@@ -167,13 +207,20 @@ class FeatureStore:
     def __len__(self) -> int:
         return len(self.index["mixtures"])
 
+    @property
+    def settings(self) -> dict:
+        """:func:`store_settings` of the configs this store was built with."""
+        return store_settings(from_dict(AudioConfig, self.index["audio_config"]), from_dict(EmgConfig, self.index["emg_config"]))
+
 
 class SegmentDataset(torch.utils.data.Dataset):
     """Fixed-length training segments drawn from a :class:`FeatureStore`.
 
-    Each epoch covers every mixture with ``ceil(frames / segment)`` segments whose start points are
-    shifted by a random offset per epoch (``set_epoch``), deterministic by ``seed``. With
-    ``random=False`` (validation) segments are the plain non-overlapping tiling.
+    Each epoch covers every frame of every mixture: a tiling of ``segment``-frame windows shifted
+    by a random offset per epoch (``set_epoch``, deterministic by ``seed``), clipped to the
+    utterance, plus the segment that ends at the last frame (so the end of an utterance is seen
+    every epoch, not only when the offset happens to be 0). With ``random=False`` (validation)
+    segments are the plain tiling, its last one ending at the last frame.
 
     Items: ``noisy`` ``(segment, 257)``, ``clean`` ``(segment, 257)``, ``emg``
     ``(segment + 2*context, dims)`` (real neighbouring frames as context, zeros beyond the
@@ -204,7 +251,7 @@ class SegmentDataset(torch.utils.data.Dataset):
             frames = mix["frames"]
             n = max(1, -(-frames // self.segment))
             shift = int(rng.integers(self.segment)) if self.random else 0
-            starts = np.arange(n) * self.segment - shift
+            starts = np.append(np.arange(n) * self.segment - shift, frames - self.segment)
             starts = np.clip(starts, 0, max(0, frames - self.segment))
             items.extend((m, int(s)) for s in np.unique(starts))
         self.items = items
@@ -241,7 +288,9 @@ class SegmentDataset(torch.utils.data.Dataset):
 
 
 def check_store_matches(store: FeatureStore, other: FeatureStore) -> None:
-    """Train and validation stores must share the EMG layout."""
-    for key in ("channels", "emg_dims", "emg_fs", "audio_config", "emg_config"):
+    """Train and validation stores must share the EMG layout and every content setting."""
+    for key in ("channels", "emg_dims", "emg_fs"):
         if store.index.get(key) != other.index.get(key):
             raise EmgseError(f"{other.root}: feature store differs from {store.root} in {key!r}; rebuild it")
+    if store.settings != other.settings:
+        raise EmgseError(f"{other.root}: feature store was built with other front-end settings than {store.root}; rebuild it")

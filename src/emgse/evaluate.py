@@ -44,25 +44,16 @@ from tqdm import tqdm
 from emgse.errors import EmgseError, file_error
 from emgse.files import read_audio, read_json, write_json, write_text
 from emgse.metrics import FS, METRICS, score_pair
-from emgse.mixing import MANIFEST, read_manifest
+from emgse.mixing import CATEGORIES, MANIFEST, noise_category, read_manifest  # noqa: F401 (noise_category re-exported)
 
 NOISY = "noisy"
 SCORE_COLUMNS = ("system", "utt_id", "noise", "snr_db", *METRICS, "split", "category", "path")
-# A noise whose name contains one of these words is competing speech (the paper's harder case).
-SPEECH_WORDS = ("male", "female", "talker", "babble", "speech", "english", "chinese", "mandarin")
-CATEGORIES = ("speech", "nonspeech")
 GROUPINGS = ("overall", "snr", "noise", "category")
 _GROUP_KEY = {"overall": None, "snr": "snr_db", "noise": "noise", "category": "category"}
 DNSMOS_COLUMNS = ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl")
 METRIC_LABELS = {"pesq": "PESQ", "stoi": "STOI", "estoi": "ESTOI", "si_sdr": "SI-SDR (dB)",
                  "dnsmos_sig": "DNSMOS SIG", "dnsmos_bak": "DNSMOS BAK", "dnsmos_ovrl": "DNSMOS OVRL"}
 _DECIMALS = {"pesq": 3, "stoi": 3, "estoi": 3, "si_sdr": 2, "dnsmos_sig": 3, "dnsmos_bak": 3, "dnsmos_ovrl": 3}
-
-
-def noise_category(name: str) -> str:
-    """``"speech"`` for talker/babble noises (by name: :data:`SPEECH_WORDS`), else ``"nonspeech"``."""
-    lower = name.lower()
-    return "speech" if any(word in lower for word in SPEECH_WORDS) else "nonspeech"
 
 
 # --------------------------------------------------------------------------- scoring
@@ -123,7 +114,7 @@ def _score_mixture(task: _Task) -> list[dict]:
         raise file_error(noisy_path, f"{noisy.size} samples but its clean reference {clean_path} has {clean.size}")
     reference = float(row["gain"]) * clean
     meta = {"utt_id": row["utt_id"], "noise": row["noise"], "snr_db": float(row["snr_db"]), "split": row["split"],
-            "category": noise_category(row["noise"]), "path": row["path"]}
+            "category": row.get("category") or noise_category(row["noise"]), "path": row["path"]}
     def scores(signal: np.ndarray) -> dict:
         if not task.dnsmos:
             return score_pair(reference, signal)

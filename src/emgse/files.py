@@ -45,10 +45,23 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+# libsndfile's SFC_SET_ADD_PEAK_CHUNK (sndfile.h): float WAVs otherwise get a PEAK chunk that
+# stamps the time of writing, so two writes of the same samples differ in bytes.
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
+
+
 def write_wav(path: str | Path, audio: np.ndarray, fs: int, subtype: str = "FLOAT") -> None:
-    """Write mono ``(samples,)`` or multi-channel ``(samples, channels)`` audio atomically."""
-    with atomic_path(path) as tmp:
-        sf.write(tmp, np.asarray(audio), int(fs), subtype=subtype, format="WAV")
+    """Write mono ``(samples,)`` or multi-channel ``(samples, channels)`` audio atomically.
+
+    Every WAV of the project goes through here. The bytes depend only on the samples, rate and
+    subtype: float WAVs are written without libsndfile's time-stamped PEAK chunk.
+    """
+    audio = np.asarray(audio)
+    channels = 1 if audio.ndim == 1 else audio.shape[1]
+    with atomic_path(path) as tmp, sf.SoundFile(tmp, "w", int(fs), channels, subtype=subtype, format="WAV") as f:
+        # The command must precede the first write; it is private soundfile API (tested).
+        sf._snd.sf_command(f._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+        f.write(audio)
 
 
 def write_npy(path: str | Path, array: np.ndarray) -> None:

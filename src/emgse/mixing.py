@@ -13,6 +13,7 @@ import csv
 import io
 import re
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from emgse.files import output_dir, read_audio, write_json, write_text, write_wa
 
 GENERATED_SECONDS = 30.0
 MANIFEST = "mixtures.csv"
-MANIFEST_COLUMNS = ("utt_id", "split", "noise", "snr_db", "offset", "gain", "noise_scale", "path", "clean")
+MANIFEST_COLUMNS = ("utt_id", "split", "noise", "snr_db", "offset", "gain", "noise_scale", "path", "clean", "category")
 
 
 def _colored(exponent: float, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -63,8 +64,9 @@ def _clicks(n: int, rng: np.random.Generator) -> np.ndarray:
 def _talkers(n: int, rng: np.random.Generator, voices: tuple[str, ...]) -> np.ndarray:
     """Speech noise: each voice reads generated sentences back to back; the talkers are summed.
 
-    Synthesized with eSpeak NG (bundled by ``espeakng-loader``); the voices differ from the
-    simulator's default speaker voices so the target talker is never in its own noise.
+    Synthesized with eSpeak NG (bundled by ``espeakng-loader``) in :data:`TALKER_VOICES` /
+    :data:`BABBLE_VOICES`, whose eSpeak variants are none of the simulator's default speakers'
+    (tested), so a simulated target voice is never in its own noise.
     """
     from emgse.corpora.simulated.sentences import make_sentence
     from emgse.corpora.simulated.speech import synthesize
@@ -84,6 +86,11 @@ def _talkers(n: int, rng: np.random.Generator, voices: tuple[str, ...]) -> np.nd
     return mix / np.sqrt(np.mean(mix**2))
 
 
+# Voice variants (after "+") that no default simulated speaker (DEFAULT_VOICES) uses, and
+# different between the training talker and the test babble.
+TALKER_VOICES = ("en-us+f5",)
+BABBLE_VOICES = ("en+m4", "en-us+m6", "en-gb-x-rp+m7", "en+Annie")
+
 # name -> (description, generator(n, rng))
 GENERATED_NOISES = {
     "white": ("flat spectrum", lambda n, rng: _colored(0.0, n, rng)),
@@ -94,10 +101,26 @@ GENERATED_NOISES = {
     "hum": ("50 Hz mains hum with harmonics", _hum),
     "clicks": ("impulsive clicks", _clicks),
     # speech noises (synthesized talkers): slower to make, so only 12 s long
-    "talker": ("one competing talker (speech noise)", lambda n, rng: _talkers(n, rng, ("en-us+f5",))),
-    "babble": ("four-talker babble (speech noise)", lambda n, rng: _talkers(n, rng, ("en+m3", "en-us+f3", "en-gb-x-rp+m4", "en+f4"))),
+    "talker": ("one competing talker (speech noise)", lambda n, rng: _talkers(n, rng, TALKER_VOICES)),
+    "babble": ("four-talker babble (speech noise)", lambda n, rng: _talkers(n, rng, BABBLE_VOICES)),
 }
-SPEECH_NOISES = ("talker", "babble")
+SPEECH_NOISES = ("talker", "babble")  # the generated speech noises
+
+# A noise's category comes from this explicit list of names (or from ``mix_corpus(...,
+# speech_noises=...)``, ``emgse mix --speech-noise``), never from words inside a name:
+# "speech_shaped_noise" is stationary noise, not competing speech.
+PAPER_SPEECH_NOISES = tuple(
+    f"{talkers}_{language}"
+    for talkers in ("one_female", "one_male", "two_female", "two_male", "one_female_one_male", "two_male_one_female")
+    for language in ("english", "chinese")
+)  # the 12 competing-talker test noises of the paper
+KNOWN_SPEECH_NOISES = frozenset(SPEECH_NOISES + PAPER_SPEECH_NOISES)
+CATEGORIES = ("speech", "nonspeech")
+
+
+def noise_category(name: str, speech: Iterable[str] = ()) -> str:
+    """``"speech"`` if ``name`` is in :data:`KNOWN_SPEECH_NOISES` or in ``speech`` (exact names), else ``"nonspeech"``."""
+    return "speech" if name in KNOWN_SPEECH_NOISES or name in set(speech) else "nonspeech"
 
 
 def generate_noise(name: str, seconds: float = GENERATED_SECONDS) -> np.ndarray:
@@ -208,6 +231,12 @@ def _seed_words(*parts: object) -> list[int]:
     return [zlib.crc32(str(p).encode()) for p in parts]
 
 
+def canonical_snr(snr: float) -> float:
+    """The SNR as the one float every seed and label is derived from: ``-10``, ``-10.0``,
+    ``np.float32(-10)`` all give ``-10.0`` (and ``-0.0`` gives ``0.0``)."""
+    return float(snr) + 0.0
+
+
 def _snr_label(snr: float) -> str:
     return f"{snr:g}dB"
 
@@ -225,11 +254,14 @@ def mix_corpus(
     *,
     force: bool = False,
     progress: bool = True,
+    speech_noises: Iterable[str] = (),
 ) -> list[dict]:
     """Mix every utterance of ``splits`` of a prepared corpus and write ``OUT/mixtures.csv``.
 
     Without ``config.per_utterance`` every noise is used at every SNR; with ``K`` it draws ``K``
     distinct noises per utterance and SNR. Mixture ``OUT/<split>/<noise>/<snr>dB/<utt_id>.wav``.
+    ``speech_noises``: names of bank noises that are competing speech, besides
+    :data:`KNOWN_SPEECH_NOISES`; each row records its noise's ``category``.
 
     Returns:
         The manifest rows.
@@ -240,9 +272,16 @@ def mix_corpus(
         raise file_error(data / "corpus.json", f"audio_fs {info.audio_fs}, expected {AUDIO_FS}")
     if not config.snrs_db:
         raise EmgseError("no SNRs given")
+    snrs = [canonical_snr(s) for s in config.snrs_db]
+    if len(set(snrs)) < len(snrs):
+        raise EmgseError(f"SNR(s) given twice: {', '.join(sorted({f'{s:g}' for s in snrs if snrs.count(s) > 1}))}")
     k = config.per_utterance
     if k is not None and not 1 <= k <= len(bank):
         raise EmgseError(f"--per-utterance {k}: must be between 1 and the number of noises ({len(bank)})")
+    speech_noises = sorted(set(speech_noises))
+    unknown = [n for n in speech_noises if n not in bank.names]
+    if unknown:
+        raise EmgseError(f"speech noise(s) {', '.join(unknown)} not in the noise bank ({', '.join(bank.names)})")
     utterances = [(split, u) for split in splits for u in list_utterances(data, split)]
     if not utterances:
         raise file_error(data, f"no utterances in split(s) {', '.join(splits)}")
@@ -254,7 +293,7 @@ def mix_corpus(
             clean, fs = read_audio(data / clean_rel)
             if fs != AUDIO_FS:
                 raise file_error(data / clean_rel, f"sample rate {fs} Hz, expected {AUDIO_FS}")
-            for snr in config.snrs_db:
+            for snr in snrs:  # canonical floats: the same seeds whether the caller wrote -10 or -10.0
                 if k is None:
                     chosen = noises
                 else:
@@ -273,12 +312,13 @@ def mix_corpus(
                             "utt_id": utt_id,
                             "split": split,
                             "noise": noise.name,
-                            "snr_db": float(snr),
+                            "snr_db": snr,
                             "offset": mix_info["offset"],
                             "gain": mix_info["gain"],
                             "noise_scale": mix_info["noise_scale"],
                             "path": rel,
                             "clean": clean_rel,
+                            "category": noise_category(noise.name, speech_noises),
                         }
                     )
         write_manifest(work / MANIFEST, rows)
@@ -287,11 +327,12 @@ def mix_corpus(
             {
                 "data": str(data.resolve()),
                 "splits": list(splits),
-                "snrs_db": list(config.snrs_db),
+                "snrs_db": snrs,
                 "per_utterance": k,
                 "seed": config.seed,
                 "peak_limit": config.peak_limit,
-                "noises": [{"name": n.name, "source": n.source, "seconds": len(n.signal) / AUDIO_FS} for n in noises],
+                "noises": [{"name": n.name, "source": n.source, "seconds": len(n.signal) / AUDIO_FS,
+                            "category": noise_category(n.name, speech_noises)} for n in noises],
                 "mixtures": len(rows),
             },
         )
@@ -309,7 +350,10 @@ def write_manifest(path: Path, rows: list[dict]) -> None:
 
 
 def read_manifest(path: str | Path) -> list[dict]:
-    """Read ``mixtures.csv`` (numbers parsed); raises on a missing column."""
+    """Read ``mixtures.csv`` (numbers parsed); raises on a missing column.
+
+    Manifests written before the ``category`` column get it from :func:`noise_category`.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / MANIFEST
@@ -327,4 +371,6 @@ def read_manifest(path: str | Path) -> list[dict]:
                 row[key] = float(row[key])
         if row.get("offset") not in (None, ""):
             row["offset"] = int(row["offset"])
+        if not row.get("category"):
+            row["category"] = noise_category(row["noise"])
     return rows

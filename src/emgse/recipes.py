@@ -71,6 +71,40 @@ def _stage(name: str, done: bool) -> bool:
     return not done
 
 
+# Settings that may change between runs of one recipe folder: they do not change any stage's
+# output (parallel jobs) or only choose which systems to add (each trains into its own folder).
+FREE_SETTINGS = ("jobs", "systems", "cheek")
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        elif k not in FREE_SETTINGS:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def record_settings(path: Path, settings: dict) -> None:
+    """Write a recipe's settings to ``path``, refusing if the folder was started with other ones.
+
+    A recipe folder is resumed stage by stage: its mixtures, stores and runs were made with the
+    recorded settings, so continuing them with other settings would mix two experiments.
+    """
+    settings = json.loads(json.dumps(settings))  # as it reads back: tuples as lists
+    if path.is_file():
+        old, new = _flat(read_json(path)), _flat(settings)
+        missing = object()
+        diffs = [f"{k} {old.get(k, 'not recorded')!r} -> {new.get(k, 'not recorded')!r}"
+                 for k in sorted(old.keys() | new.keys()) if old.get(k, missing) != new.get(k, missing)]
+        if diffs:
+            shown = "; ".join(diffs[:4]) + (f"; and {len(diffs) - 4} more" if len(diffs) > 4 else "")
+            raise EmgseError(f"{path}: this folder holds a run with other settings ({shown}); "
+                             "run it with the same settings to resume, or choose another --out")
+    write_json(path, settings)
+
+
 def run_once(target: Path, name: str, produce: Callable[[], object]) -> Path:
     """Run ``produce`` (which fills the folder ``target``) unless ``target/.complete`` says it ran."""
     if _stage(name, (target / ".complete").is_file()):
@@ -169,7 +203,7 @@ def run_demo(
     if config.utterances < config.test + config.val + 2:
         raise EmgseError(f"the demo needs more than {config.test + config.val + 1} utterances (got {config.utterances})")
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "demo.json", {"config": dataclasses.asdict(config), "noise_train": noise_train, "noise_test": noise_test})
+    record_settings(out / "demo.json", {"config": dataclasses.asdict(config), "noise_train": noise_train, "noise_test": noise_test})
     if _stage("simulate", (out / "corpus").is_dir()):
         simulate_corpus(out / "corpus", SimulationConfig(speakers=1, utterances=config.utterances, seed=config.seed))
     session = "Spk1_Block1-Initial"
@@ -256,14 +290,13 @@ def run_paper_recipe(
         raise EmgseError(f"unknown system(s) {', '.join(unknown)} (known: {', '.join(known)})")
     systems = [known[s] for s in config.systems]
     session = f"Spk{config.speaker}_Block1-Initial"
-    previous = out / "recipe.json"
-    settings = {"corpus": str(Path(corpus).resolve()), "config": dataclasses.asdict(config), "noise_train": [str(n) for n in noise_train],
-                "noise_test": [str(n) for n in noise_test]}
-    if previous.is_file() and read_json(previous).get("config", {}).get("speaker") != config.speaker:
-        raise EmgseError(f"{out}: holds a recipe run for another speaker; choose another --out")
-    write_json(previous, settings)
+    splits = splits or SplitRanges()
+    record_settings(out / "recipe.json", {
+        "corpus": str(Path(corpus).resolve()), "config": dataclasses.asdict(config), "splits": dataclasses.asdict(splits),
+        "noise_train": [str(n) for n in noise_train], "noise_test": [str(n) for n in noise_test],
+    })  # fmt: skip
     if _stage(f"prepare {session}", (out / "prepared").is_dir()):
-        prepare_csl_emg_array(corpus, session, out / "prepared", splits=splits or SplitRanges(), progress=progress)
+        prepare_csl_emg_array(corpus, session, out / "prepared", splits=splits, progress=progress)
     if _stage("mix train/val", (out / "mix-train").is_dir()):
         bank = NoiseBank.from_sources(noise_train)
         mix = MixConfig(snrs_db=config.train_snrs, per_utterance=min(config.per_utterance, len(bank)), seed=config.seed)

@@ -7,14 +7,19 @@ and loses at most the epoch in progress. Each epoch's randomness (segment offset
 dropout) is seeded from ``(seed, epoch)``, so a resumed run continues exactly as an
 uninterrupted one would on CPU.
 
-Multi-process: launch with ``torchrun --nproc_per_node N -m emgse train ...``; each process takes
-every N-th batch of the shared shuffled order (gloo on CPU, NCCL on GPU); rank 0 writes.
+Multi-process: launch with ``torchrun --nproc_per_node N -m emgse train ...`` (gloo on CPU, NCCL
+on GPU; rank 0 writes). The configured batch is the *global* batch: each of the N processes takes
+``batch_size / N`` segments of it (every N-th segment of the shared shuffled order), and the loss
+is scaled so that the averaged gradient is the one of the whole batch, so N processes take the same
+steps as one (up to float rounding; at most N - 1 segments per epoch are left out so that every
+process runs the same number of steps). Validation covers every segment, split over the processes.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import io
 import math
 import os
@@ -29,11 +34,18 @@ from tqdm import tqdm
 
 from emgse.checkpoint import read_checkpoint, save_checkpoint
 from emgse.config import AudioConfig, EmgConfig, from_dict, save_config, to_dict
-from emgse.data import FeatureStore, SegmentDataset, check_store_matches
+from emgse.data import (
+    FeatureStore,
+    SegmentDataset,
+    check_front_ends,
+    check_store_matches,
+    store_key,
+    store_settings,
+)
 from emgse.errors import EmgseError
 from emgse.features.emg import ZScore
 from emgse.files import write_json, write_text
-from emgse.models import build_model, count_parameters
+from emgse.models import build_model, count_parameters, uses_emg
 
 LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "best_val_loss", "seconds", "data_wait", "steps", "lr")
 
@@ -74,6 +86,13 @@ def _setup_distributed(device_kind: str) -> _Dist:
     return _Dist(dist.get_rank(), dist.get_world_size())
 
 
+def _all_reduce(values: list[float], device: torch.device, op=dist.ReduceOp.SUM) -> list[float]:
+    """Sum (or ``op``) a few numbers over the processes, on the GPU when NCCL needs it there."""
+    t = torch.tensor(values, dtype=torch.float64, device=device if device.type == "cuda" else "cpu")
+    dist.all_reduce(t, op=op)
+    return t.tolist()
+
+
 def _device(spec: str) -> torch.device:
     if spec == "auto":
         spec = "cuda" if torch.cuda.is_available() else "cpu"
@@ -103,17 +122,23 @@ def _forward(model: torch.nn.Module, batch: dict, device: torch.device) -> tuple
 
 
 def _batches(dataset: SegmentDataset, config: TrainConfig, epoch: int, d: _Dist, shuffle: bool) -> torch.utils.data.DataLoader:
+    """This process's batches: training (``shuffle``) or validation (every segment, in order).
+
+    Training: step ``s`` of every process together is batch ``s`` of the single-process run; each
+    process takes every ``world``-th segment of it (``batch_size / world`` segments).
+    """
     n = len(dataset)
+    batch_size = config.batch_size
     if shuffle:
         order = torch.randperm(n, generator=torch.Generator().manual_seed(_epoch_seed(config.seed, epoch))).tolist()
+        if d.world > 1:  # equal share per rank so every rank runs the same number of steps
+            order = order[d.rank :: d.world][: n // d.world]
+            batch_size //= d.world
     else:
-        order = list(range(n))
-    if d.world > 1:  # equal share per rank so every rank runs the same number of steps
-        per_rank = len(order) // d.world
-        order = order[d.rank :: d.world][:per_rank]
+        order = list(range(n))[d.rank :: d.world]  # validation: every segment, no step count to agree on
     return torch.utils.data.DataLoader(
         torch.utils.data.Subset(dataset, order),
-        batch_size=config.batch_size,
+        batch_size=batch_size,
         shuffle=False,
         num_workers=config.num_workers,
         drop_last=False,
@@ -121,7 +146,8 @@ def _batches(dataset: SegmentDataset, config: TrainConfig, epoch: int, d: _Dist,
     )
 
 
-def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm | None) -> dict:
+def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm | None, d: _Dist | None = None) -> dict:
+    d = d or _Dist()
     model.train()
     total, frames, steps, wait = 0.0, 0.0, 0, 0.0
     start = time.perf_counter()
@@ -130,8 +156,15 @@ def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm
         wait += time.perf_counter() - t_fetch
         pred, target = _forward(model, batch, device)
         loss, n = l1_loss(pred, target, batch["mask"].to(device))
+        objective = loss
+        if d.world > 1:
+            # DDP averages the processes' gradients; weighting each process's mean by its share of
+            # the global batch's frames makes that average the gradient of the whole batch's mean.
+            global_frames = n.detach().clone()
+            dist.all_reduce(global_frames)
+            objective = loss * (n * d.world / global_frames.clamp_min(1))
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        objective.backward()
         optimizer.step()
         total += loss.item() * n.item()
         frames += n.item()
@@ -143,11 +176,17 @@ def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm
             break
         t_fetch = time.perf_counter()
     seconds = time.perf_counter() - start
+    if d.world > 1:  # the epoch's loss over every process's frames
+        total, frames = _all_reduce([total, frames], device)
     return {"loss": total / max(frames, 1), "frames": frames, "steps": steps, "data_wait": wait / max(seconds, 1e-9)}
 
 
 @torch.no_grad()
 def validate(model, loader, device, d: _Dist) -> float:
+    """Mean L1 over every frame of ``loader``'s segments (summed over processes under DDP).
+
+    Pass the bare module, not the DDP wrapper: processes may run different numbers of batches.
+    """
     model.eval()
     sums = torch.zeros(2, dtype=torch.float64)
     for batch in loader:
@@ -155,7 +194,7 @@ def validate(model, loader, device, d: _Dist) -> float:
         loss, n = l1_loss(pred, target, batch["mask"].to(device))
         sums += torch.tensor([loss.item() * n.item(), n.item()], dtype=torch.float64)
     if d.world > 1:
-        dist.all_reduce(sums)
+        sums = torch.tensor(_all_reduce(sums.tolist(), device), dtype=torch.float64)
     return float(sums[0] / sums[1].clamp_min(1))
 
 
@@ -174,20 +213,26 @@ def _write_log(path: Path, rows: list[dict]) -> None:
     write_text(path, buf.getvalue())
 
 
-def store_for(mixtures_dir: Path, split: str, emg_config: EmgConfig, *, progress: bool = True) -> Path:
-    """The feature store of ``split`` for this EMG configuration, built on first use.
+def store_for(
+    mixtures_dir: Path, split: str, emg_config: EmgConfig, *, audio_config: AudioConfig = AudioConfig(), progress: bool = True
+) -> Path:
+    """The feature store of ``split`` for these front-end settings, built on first use.
 
-    Stores are cached inside the mixture folder under ``features/<channels>-<normalization>/``.
+    Stores are cached inside the mixture folder under ``features/<channels>-<normalization>-<hash>/``
+    (:func:`emgse.data.store_key`): every setting that changes the features (filter cutoff and
+    order, window, edge padding, ...) selects its own store; the EMG context width does not.
     Under ``torchrun`` only rank 0 builds; the other ranks wait for it.
     """
-    channels = emg_config.channels if isinstance(emg_config.channels, str) else "-".join(map(str, emg_config.channels))
-    path = Path(mixtures_dir) / "features" / f"{channels}-{emg_config.normalization}" / split
+    check_front_ends(audio_config, emg_config)
+    path = Path(mixtures_dir) / "features" / store_key(audio_config, emg_config) / split
     if (path / "index.json").is_file():
+        if FeatureStore.open(path).settings != store_settings(audio_config, emg_config):
+            raise EmgseError(f"{path}: feature store built with other settings than requested; delete it to rebuild")
         return path
     if int(os.environ.get("RANK", "0")) == 0:
         from emgse.data import build_store
 
-        build_store(mixtures_dir, split, path, emg_config=emg_config, progress=progress)
+        build_store(mixtures_dir, split, path, audio_config=audio_config, emg_config=emg_config, progress=progress)
     else:
         deadline = time.monotonic() + 3600
         while not (path / "index.json").is_file():
@@ -195,6 +240,50 @@ def store_for(mixtures_dir: Path, split: str, emg_config: EmgConfig, *, progress
                 raise EmgseError(f"{path}: timed out waiting for rank 0 to build the feature store")
             time.sleep(1.0)
     return path
+
+
+@functools.cache
+def _model_traits(name: str) -> tuple[bool, bool]:
+    """``(causal, uses_emg)`` of a registered model (built once with its default arguments)."""
+    model = build_model(name)
+    return bool(getattr(model, "causal", False)), uses_emg(model)
+
+
+def default_normalization(model: str) -> str:
+    """The EMG normalization a model trains with unless told: ``zscore`` for causal models (their
+    statistics come from the training data, so streaming can apply them), else the paper's ``minmax``."""
+    return "zscore" if _model_traits(model)[0] else "minmax"
+
+
+def check_normalization(model: str, normalization: str) -> None:
+    """Refuse per-utterance min-max for a causal model that uses EMG: it needs the whole utterance."""
+    causal, emg = _model_traits(model)
+    if causal and emg and normalization == "minmax":
+        raise EmgseError(
+            f"model {model!r} is causal but EMG normalization 'minmax' is per whole utterance (not causal); "
+            "use --normalization zscore (the default for causal models) or none"
+        )
+
+
+def _check_resume(path: Path, ckpt: dict, expected: dict) -> None:
+    """A resumed run must continue the model it started: same model, arguments, channels and front-end."""
+    labels = {"model_name": "model", "model_args": "model arguments", "channels": "EMG channels",
+              "emg_config": "EMG settings", "audio_config": "audio settings"}
+
+    def short(v):
+        return f"{len(v)} channels {v[:3]}...{v[-1:]}" if isinstance(v, list) and len(v) > 8 else repr(v)
+
+    diffs = []
+    for key, label in labels.items():
+        old, new = ckpt.get(key), expected[key]
+        if isinstance(old, dict) and isinstance(new, dict):
+            changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+            if changed:
+                diffs.append(f"{label} " + ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in changed))
+        elif old != new:
+            diffs.append(f"{label} {short(old)} -> {short(new)}")
+    if diffs:
+        raise EmgseError(f"{path}: cannot resume with other settings ({'; '.join(diffs)}); use the run's settings or another --out")
 
 
 def model_args_for(config: TrainConfig, store: FeatureStore, emg_config: EmgConfig) -> dict:
@@ -229,19 +318,22 @@ def train(
 
     ``run_dir`` receives ``config.yaml``, ``log.csv``, ``last.pt``, ``best.pt``, ``summary.json``.
     ``context``: EMG context frames per side; default the store's. Stores hold per-frame features
-    of whole utterances and are shared by every context width (they are keyed by channels and
-    normalization only), so the width must be given here, not taken from whichever run built it.
+    of whole utterances and are shared by every context width (their key leaves the context out),
+    so the width must be given here, not taken from whichever run built it.
     """
     run_dir = Path(run_dir)
     device = _device(config.device)
     d = _setup_distributed(device.type)
     torch.manual_seed(config.seed)
+    if d.world > 1 and config.batch_size % d.world:
+        raise EmgseError(f"batch size {config.batch_size} is the global batch: it must be a multiple of the {d.world} processes")
     tr, va = FeatureStore.open(train_store), FeatureStore.open(val_store)
     check_store_matches(tr, va)
     audio_config = from_dict(AudioConfig, tr.index["audio_config"])
     emg_config = from_dict(EmgConfig, tr.index["emg_config"])
     if context is not None:
         emg_config = dataclasses.replace(emg_config, context=context)
+    check_normalization(config.model, emg_config.normalization)
     zscore = ZScore.fit([tr.emg]) if emg_config.normalization == "zscore" else None
     z = (zscore.mean.astype(np.float32), zscore.std.astype(np.float32)) if zscore else None
     train_set = SegmentDataset(tr, config.segment, emg_config.context, zscore=z, random=True, seed=config.seed)
@@ -251,21 +343,6 @@ def train(
     model = build_model(config.model, **args).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     state = {"epoch": 0, "best_val": math.inf, "best_epoch": 0, "stale": 0, "elapsed": 0.0}
-    last, best = run_dir / "last.pt", run_dir / "best.pt"
-    if resume and last.is_file():
-        ckpt = read_checkpoint(last)
-        if ckpt["model_name"] != config.model:
-            raise EmgseError(f"{last}: holds model {ckpt['model_name']!r}, not {config.model!r}")
-        model.load_state_dict(ckpt["state_dict"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        state.update(ckpt["trainer"])
-    elif (last.exists() or best.exists()) and not resume:
-        raise EmgseError(f"{run_dir}: holds a previous run (pass --resume to continue it, or choose another --out)")
-    log_rows = _read_log(run_dir / "log.csv", state["epoch"]) if d.main else []
-    if d.world > 1:
-        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    core = model.module if d.world > 1 else model
-
     base = {
         "model_name": config.model,
         "model_args": args,
@@ -277,6 +354,19 @@ def train(
         "zscore": zscore.to_dict() if zscore else None,
         "train_config": to_dict(config),
     }
+    last, best = run_dir / "last.pt", run_dir / "best.pt"
+    if resume and last.is_file():
+        ckpt = read_checkpoint(last)
+        _check_resume(last, ckpt, base)
+        model.load_state_dict(ckpt["state_dict"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        state.update(ckpt["trainer"])
+    elif (last.exists() or best.exists()) and not resume:
+        raise EmgseError(f"{run_dir}: holds a previous run (pass --resume to continue it, or choose another --out)")
+    log_rows = _read_log(run_dir / "log.csv", state["epoch"]) if d.main else []
+    if d.world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    core = model.module if d.world > 1 else model
     if d.main:
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(config, run_dir / "train_config.yaml")
@@ -297,9 +387,9 @@ def train(
         steps = len(loader) if not config.max_steps_per_epoch else min(len(loader), config.max_steps_per_epoch)
         bar = tqdm(total=steps, desc=f"{config.model} epoch {epoch}", unit="step", leave=False, disable=not (progress and d.main))
         t0 = time.perf_counter()
-        result = train_epoch(model, optimizer, loader, device, config, bar)
+        result = train_epoch(model, optimizer, loader, device, config, bar, d)
         bar.close()
-        val_loss = validate(model, _batches(val_set, config, 0, d, shuffle=False), device, d)
+        val_loss = validate(core, _batches(val_set, config, 0, d, shuffle=False), device, d)
         seconds = time.perf_counter() - t0
         improved = val_loss < state["best_val"]
         state.update(
@@ -334,9 +424,7 @@ def train(
         stop = state["stale"] >= config.patience
         budget = config.max_minutes is not None and state["elapsed"] / 60 >= config.max_minutes
         if d.world > 1:  # every rank must agree to stop
-            flag = torch.tensor([float(stop), float(budget)])
-            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-            stop, budget = bool(flag[0]), bool(flag[1])
+            stop, budget = (bool(x) for x in _all_reduce([float(stop), float(budget)], device, op=dist.ReduceOp.MAX))
         if stop:
             stop_reason = "early_stopping"
             break

@@ -241,7 +241,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         help="train a model (audio, emgse, emg-only) on mixtures of a prepared corpus",
         description=(
             "Train on the train/val mixtures of MIX (made by `emgse mix --split train val ...`).\n"
-            "Features are computed once per split into MIX/features/<channels>-<normalization>/.\n"
+            "Features are computed once per split into MIX/features/<channels>-<normalization>[-level]/.\n"
+            "Input level normalization (default on; --no-level-norm for the paper's raw spectra) divides\n"
+            "each STFT frame by the input's running RMS, so the model does not depend on the input's gain.\n"
             "The paper's recipe: L1 on log1p magnitude, Adam 1e-4, batch 16, 64-frame segments,\n"
             "up to 500 epochs, early stopping after 15 epochs without validation improvement.\n"
             "OUT receives config files, log.csv, last.pt (every epoch) and best.pt. --resume continues\n"
@@ -265,6 +267,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, help="data loader worker processes (default 0)")
     p.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default auto)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that exceeds this budget")
+    p.add_argument("--level-norm", action=argparse.BooleanOptionalAction, default=True,
+                   help="input level normalization: each frame divided by the running RMS of the input (2 s), "
+                        "undone on the output (the paper: --no-level-norm)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -287,8 +292,11 @@ def _run_train(args: argparse.Namespace) -> int:
     emg_flags = {"channels": args.channels, "context": args.context, "normalization": args.normalization}
     emg_cfg = dataclasses.replace(emg_cfg, **{k: v for k, v in emg_flags.items() if v is not None})
     progress = not args.quiet
-    train_store = store_for(args.mixtures, "train", emg_cfg, progress=progress)
-    val_store = store_for(args.mixtures, "val", emg_cfg, progress=progress)
+    from emgse.features.level import LEVEL_RMS, with_level
+
+    audio_cfg = with_level(level_rms=LEVEL_RMS if args.level_norm else None)
+    train_store = store_for(args.mixtures, "train", emg_cfg, audio_config=audio_cfg, progress=progress)
+    val_store = store_for(args.mixtures, "val", emg_cfg, audio_config=audio_cfg, progress=progress)
     summary = train(train_store, val_store, args.out, train_cfg, resume=args.resume, progress=progress, context=emg_cfg.context)
     print(
         f"{summary['model']}: best val loss {summary['best_val_loss']:.4f} at epoch {summary['best_epoch']} "

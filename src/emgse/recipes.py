@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from emgse.config import EmgConfig, MixConfig
+from emgse.config import AudioConfig, EmgConfig, MixConfig
 from emgse.errors import EmgseError
 from emgse.files import read_json, write_json
 
@@ -91,15 +91,16 @@ def enhance_system(checkpoint: Path, mixtures: Path, enhanced_root: Path, system
     )
 
 
-def _train_system(system: System, mix_train: Path, out: Path, base: dict, emg_config: EmgConfig, progress: bool) -> dict:
+def _train_system(system: System, mix_train: Path, out: Path, base: dict, emg_config: EmgConfig, progress: bool,
+                  audio_config: AudioConfig = AudioConfig()) -> dict:
     from emgse.train import TrainConfig, store_for, train
 
     run = out / "runs" / system.name
     if not _stage(f"train {system.name}", (run / "summary.json").is_file()):
         return json.loads((run / "summary.json").read_text())
     emg = dataclasses.replace(emg_config, channels=system.channels)
-    train_store = store_for(mix_train, "train", emg, progress=progress)
-    val_store = store_for(mix_train, "val", emg, progress=progress)
+    train_store = store_for(mix_train, "train", emg, audio_config=audio_config, progress=progress)
+    val_store = store_for(mix_train, "val", emg, audio_config=audio_config, progress=progress)
     resume = (run / "last.pt").is_file()
     _log(f"  model {system.model}, EMG channels {system.channels}{', resuming from last.pt' if resume else ''}")
     return train(train_store, val_store, run, TrainConfig(model=system.model, **base), resume=resume, progress=progress, context=emg.context)
@@ -161,6 +162,7 @@ def run_demo(
     from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array
     from emgse.corpora.simulated.config import SimulationConfig
     from emgse.corpora.simulated.writer import simulate_corpus
+    from emgse.features.level import with_level
     from emgse.mixing import NoiseBank, mix_corpus
 
     out = Path(out)
@@ -185,8 +187,8 @@ def run_demo(
     systems = [System("audio", "audio"), System("emgse", "emgse", "all")] + ([System("emgse-cheek", "emgse", "cheek")] if config.cheek else [])
     base = {"lr": config.lr, "batch_size": config.batch_size, "patience": config.patience, "seed": config.seed,
             "max_epochs": config.epochs, "max_minutes": config.minutes_per_model}
-    for system in systems:
-        _train_system(system, out / "mix-train", out, base, EmgConfig(), progress)
+    for system in systems:  # input level normalization on (the paper recipe keeps the paper's raw spectra)
+        _train_system(system, out / "mix-train", out, base, EmgConfig(), progress, with_level())
     scores = _enhance_score_report(
         out,
         systems,

@@ -32,7 +32,7 @@ from emgse.config import AudioConfig, EmgConfig, from_dict, save_config, to_dict
 from emgse.data import FeatureStore, SegmentDataset, check_store_matches
 from emgse.errors import EmgseError
 from emgse.features.emg import ZScore
-from emgse.files import write_json, write_text
+from emgse.files import read_json, write_json, write_text
 from emgse.models import build_model, count_parameters
 
 LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "best_val_loss", "seconds", "data_wait", "steps", "lr")
@@ -174,20 +174,26 @@ def _write_log(path: Path, rows: list[dict]) -> None:
     write_text(path, buf.getvalue())
 
 
-def store_for(mixtures_dir: Path, split: str, emg_config: EmgConfig, *, progress: bool = True) -> Path:
-    """The feature store of ``split`` for this EMG configuration, built on first use.
+def store_for(mixtures_dir: Path, split: str, emg_config: EmgConfig, *, audio_config: AudioConfig = AudioConfig(),
+              progress: bool = True) -> Path:
+    """The feature store of ``split`` for this EMG (and audio) configuration, built on first use.
 
-    Stores are cached inside the mixture folder under ``features/<channels>-<normalization>/``.
+    Stores are cached inside the mixture folder under ``features/<channels>-<normalization>/``
+    (``...-level/`` with input level normalization, :mod:`emgse.features.level`).
     Under ``torchrun`` only rank 0 builds; the other ranks wait for it.
     """
     channels = emg_config.channels if isinstance(emg_config.channels, str) else "-".join(map(str, emg_config.channels))
-    path = Path(mixtures_dir) / "features" / f"{channels}-{emg_config.normalization}" / split
+    level = "" if audio_config.level_rms is None else "-level"
+    path = Path(mixtures_dir) / "features" / f"{channels}-{emg_config.normalization}{level}" / split
     if (path / "index.json").is_file():
+        built = from_dict(AudioConfig, read_json(path / "index.json")["audio_config"])
+        if built != audio_config:
+            raise EmgseError(f"{path}: feature store built with other audio settings ({built}); delete it to rebuild")
         return path
     if int(os.environ.get("RANK", "0")) == 0:
         from emgse.data import build_store
 
-        build_store(mixtures_dir, split, path, emg_config=emg_config, progress=progress)
+        build_store(mixtures_dir, split, path, audio_config=audio_config, emg_config=emg_config, progress=progress)
     else:
         deadline = time.monotonic() + 3600
         while not (path / "index.json").is_file():

@@ -1,0 +1,108 @@
+"""Input level normalization: scale-equivariant, causal, the same numbers offline, hop by hop and in
+training; a trained model's scores do not move with the input gain; old checkpoints unchanged."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emgse.config import AudioConfig, EmgConfig
+from emgse.data import FeatureStore, SegmentDataset
+from emgse.features.audio import frame_count, log_magnitude
+from emgse.features.level import LEVEL_RMS, RunningLevel, frame_gains, levelled_log_magnitude, unlevelled_waveform, with_level
+from tests.test_metrics import speech_like
+
+LEVEL = with_level()
+
+
+def noisy_speech(seconds: float = 2.0, seed: int = 0, snr_db: float = 5.0) -> np.ndarray:
+    clean = speech_like(seconds, seed=seed)
+    noise = np.random.default_rng(seed + 100).standard_normal(clean.size)
+    noise *= np.sqrt(np.mean(clean**2) / np.mean(noise**2)) * 10 ** (-snr_db / 20)
+    return clean + noise
+
+
+@settings(max_examples=40, deadline=None)
+@given(gain=st.floats(0.03, 3.0), n=st.integers(130, 6000), seed=st.integers(0, 2**16), paper_grid=st.booleans())
+def test_gains_are_scale_equivariant(gain, n, seed, paper_grid):
+    config = dataclasses.replace(LEVEL, edge_padding=not paper_grid)
+    x = np.random.default_rng(seed).standard_normal(n + 512) * np.linspace(0.01, 0.3, n + 512)
+    g1, g2 = frame_gains(x, config), frame_gains(gain * x, config)
+    assert g1.shape == (frame_count(n + 512, config),)
+    np.testing.assert_allclose(g2, gain * g1, rtol=1e-5)
+    # ... so the model input does not move at all
+    a, _, _ = levelled_log_magnitude(torch.as_tensor(x, dtype=torch.float32), config)
+    b, _, _ = levelled_log_magnitude(torch.as_tensor(gain * x, dtype=torch.float32), config)
+    assert torch.allclose(a, b, atol=2e-4)
+
+
+def test_gains_are_causal_and_track_the_level():
+    x = noisy_speech(3.0)
+    g = frame_gains(x, LEVEL)
+    changed = x.copy()
+    changed[16000:] *= 10.0  # the future changes: frames that end before sample 16000 keep their gain
+    g2 = frame_gains(changed, LEVEL)
+    last_untouched = 16000 // 128 - 1  # frame j ends with hop j on the edge-padded grid
+    np.testing.assert_array_equal(g2[: last_untouched + 1], g[: last_untouched + 1])
+    assert g2[-1] > 5 * g[-1]
+    # the running RMS is about the signal's RMS once warmed up, so levelled frames sit near the target
+    rms = np.sqrt(np.mean(x**2))
+    assert g[-1] * LEVEL_RMS == pytest.approx(rms, rel=0.3)
+    assert np.all(np.isfinite(frame_gains(np.zeros(1000), LEVEL)))
+    assert frame_gains(x, AudioConfig()) is None
+
+
+def test_running_level_equals_frame_gains_hop_by_hop():
+    x = noisy_speech(1.0, seed=3)
+    n = len(x) // 128 * 128
+    offline = frame_gains(x[:n], LEVEL)
+    level = RunningLevel(LEVEL)
+    hops = [level.push(x[i : i + 128]) for i in range(0, n, 128)]
+    hops += [level.push(np.zeros(128)) for _ in range(len(offline) - len(hops))]  # the end padding
+    np.testing.assert_array_equal(np.array(hops, np.float32), offline)
+
+
+def test_without_level_the_front_end_is_unchanged():
+    x = torch.as_tensor(noisy_speech(0.7, seed=2), dtype=torch.float32)
+    log_mag, phase, gains = levelled_log_magnitude(x, AudioConfig())
+    ref_mag, ref_phase = log_magnitude(x, AudioConfig())
+    assert gains is None and torch.equal(log_mag, ref_mag) and torch.equal(phase, ref_phase)
+    # with the rule, the round trip still reconstructs the input
+    log_mag, phase, gains = levelled_log_magnitude(x, LEVEL)
+    y = unlevelled_waveform(log_mag, phase, gains, len(x), LEVEL)
+    assert torch.allclose(y, x, atol=1e-4)
+
+
+def test_training_store_applies_the_same_rule(tmp_path):
+    """noisy.npy = the enhancement front-end's levelled input; the clean target uses the noisy gain."""
+    from emgse.files import read_audio
+    from emgse.mixing import read_manifest
+    from tests.pipeline import tiny_pipeline
+
+    p = tiny_pipeline(tmp_path, audio_config=LEVEL)
+    assert p["train"].parent.name == "all-minmax-level"
+    store = FeatureStore.open(p["train"])
+    assert store.level is not None
+    mix = store.index["mixtures"][0]
+    noisy, _ = read_audio(p["mix"] / mix["path"])
+    expected, _, gains = levelled_log_magnitude(torch.as_tensor(noisy, dtype=torch.float32), LEVEL)
+    np.testing.assert_allclose(store.noisy[: mix["frames"]], expected.numpy(), atol=1e-6)
+    np.testing.assert_allclose(store.level[: mix["frames"]], gains[:, 0].numpy())
+    row = next(r for r in read_manifest(p["mix"]) if r["path"] == mix["path"])
+    clean, _ = read_audio(p["prep"] / row["clean"])
+    clean_mag = torch.expm1(log_magnitude(torch.as_tensor(clean, dtype=torch.float32))[0]).numpy()
+    item = SegmentDataset(store, segment=mix["frames"], context=2, random=False)[0]
+    target = np.log1p(mix["gain"] * clean_mag / gains.numpy())
+    np.testing.assert_allclose(item["clean"].numpy(), target, atol=1e-4)
+    # a store built without the rule is another folder; asking one folder for two settings is an error
+    from emgse.errors import EmgseError
+    from emgse.train import store_for
+
+    assert store_for(p["mix"], "train", EmgConfig(), progress=False).parent.name == "all-minmax"
+    with pytest.raises(EmgseError, match="other audio settings"):
+        store_for(p["mix"], "train", EmgConfig(), audio_config=with_level(level_rms=0.1), progress=False)

@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 from emgse.config import AudioConfig, EmgConfig
 from emgse.data import FeatureStore, SegmentDataset
 from emgse.features.audio import frame_count, log_magnitude
-from emgse.features.level import LEVEL_RMS, RunningLevel, frame_gains, levelled_log_magnitude, unlevelled_waveform, with_level
+from emgse.features.level import (
+    LEVEL_RMS,
+    RunningLevel,
+    frame_gains,
+    levelled_log_magnitude,
+    unlevelled_waveform,
+    with_level,
+)
 from tests.test_metrics import speech_like
 
 LEVEL = with_level()
@@ -106,3 +113,76 @@ def test_training_store_applies_the_same_rule(tmp_path):
     assert store_for(p["mix"], "train", EmgConfig(), progress=False).parent.name == "all-minmax"
     with pytest.raises(EmgseError, match="other audio settings"):
         store_for(p["mix"], "train", EmgConfig(), audio_config=with_level(level_rms=0.1), progress=False)
+
+
+def _with_audio_config(src, dst, audio_config: dict):
+    from emgse.checkpoint import read_checkpoint, save_checkpoint
+
+    ckpt = read_checkpoint(src)
+    save_checkpoint(dst, {**ckpt, "audio_config": audio_config})
+    return dst
+
+
+def test_streaming_equals_offline_with_level_normalization(tmp_path):
+    from emgse.config import to_dict
+    from emgse.enhance import Enhancer
+    from emgse.stream import Streamer, stream_array
+    from tests.test_stream import make_checkpoint, signals
+
+    ckpt = _with_audio_config(make_checkpoint(tmp_path / "c.pt", "causal-emgse"), tmp_path / "level.pt", to_dict(LEVEL))
+    enh = Enhancer(ckpt)
+    audio, emg = signals(1.0)
+    audio = audio * np.linspace(0.05, 2.0, len(audio), dtype=np.float32)  # a level that moves
+    offline = enh.enhance(audio, emg)
+    y, _ = stream_array(Streamer(enh), audio, emg)
+    assert np.abs(y - offline).max() <= 1e-5 * max(1.0, np.abs(offline).max())
+    assert np.abs(offline).max() > 1e-3
+    # and the level rule is really on: the raw front-end gives another output
+    plain = Enhancer(_with_audio_config(ckpt, tmp_path / "plain.pt", to_dict(AudioConfig()))).enhance(audio, emg)
+    assert np.abs(plain - offline).max() > 1e-3
+
+
+def test_old_checkpoints_load_and_give_identical_output(tmp_path):
+    """A checkpoint saved before the level setting existed (no level keys) runs the raw front-end."""
+    from emgse.config import to_dict
+    from emgse.enhance import Enhancer
+    from emgse.features.audio import from_log_magnitude
+    from tests.test_stream import make_checkpoint, signals
+
+    old = {k: v for k, v in to_dict(AudioConfig()).items() if not k.startswith("level")}
+    ckpt = _with_audio_config(make_checkpoint(tmp_path / "c.pt", "causal-audio"), tmp_path / "old.pt", old)
+    enh = Enhancer(ckpt)
+    assert enh.audio_config.level_rms is None
+    audio, _ = signals(0.8)
+    x = torch.as_tensor(audio)
+    with torch.no_grad():
+        log_mag, phase = log_magnitude(x)
+        expected = from_log_magnitude(enh.model(log_mag[None], None)[0], phase, len(audio)).numpy()
+    np.testing.assert_array_equal(enh.enhance(audio), expected)
+
+
+@pytest.fixture(scope="module")
+def trained_levelled(tmp_path_factory):
+    from emgse.train import TrainConfig, train
+    from tests.pipeline import tiny_pipeline
+
+    root = tmp_path_factory.mktemp("level_train")
+    p = tiny_pipeline(root, audio_config=LEVEL)
+    train(p["train"], p["val"], root / "run", TrainConfig(model="audio", max_epochs=2, batch_size=4, lr=1e-3), progress=False)
+    return root / "run" / "best.pt"
+
+
+def test_trained_model_scores_do_not_depend_on_input_gain(trained_levelled):
+    from emgse.enhance import Enhancer
+    from emgse.metrics import stoi
+
+    enh = Enhancer(trained_levelled)
+    assert enh.audio_config.level_rms == LEVEL_RMS
+    clean = speech_like(2.0, seed=7)
+    noise = np.random.default_rng(7).standard_normal(clean.size) * np.sqrt(np.mean(clean**2))  # 0 dB
+    scores = {}
+    for gain in (0.03, 0.1, 0.3, 1.0, 3.0):
+        y = enh.enhance(gain * (clean + noise))
+        scores[gain] = stoi(gain * clean, y)
+        assert np.all(np.isfinite(y))
+    assert max(scores.values()) - min(scores.values()) <= 0.02, scores

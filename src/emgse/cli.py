@@ -379,11 +379,20 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         description=(
             "Score the noisy input and every system of ENH (ENH/<system>/<mixture path>) against\n"
             "gain * clean, in parallel processes. Writes OUT/scores.csv (one row per system x utterance\n"
-            "x noise x SNR), summaries per SNR, noise and noise category (CSV) and summary.md."
+            "x noise x SNR), summaries per SNR, noise and noise category (CSV) and summary.md.\n"
+            "Real recordings: --pairs DIR (DIR/clean/X.wav + DIR/noisy/X.wav, any rate) --checkpoint CKPT\n"
+            "[--checkpoint CKPT2 ...] enhances every noisy file with each checkpoint (audio only, EMG absent)\n"
+            "and writes OUT/pair_scores.csv (PESQ, STOI, ESTOI, SI-SDR, DNSMOS per file), pair_summary.md\n"
+            "(means, gain over noisy, files made worse) and OUT/enhanced/<system>/X.wav. Evaluation only:\n"
+            "never train or select models on such pairs."
         ),
         formatter_class=_Formatter,
     )
-    p.add_argument("--mixtures", required=True, type=Path, help="mixture folder (mixtures.csv, mix.json)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--mixtures", type=Path, help="mixture folder (mixtures.csv, mix.json)")
+    source.add_argument("--pairs", type=Path, help="folder of real recordings: clean/X.wav and noisy/X.wav")
+    p.add_argument("--checkpoint", type=Path, action="append", default=None, help="pairs mode: a checkpoint to score (repeatable)")
+    p.add_argument("--system", action="append", default=None, help="pairs mode: a name per --checkpoint (default: its run folder)")
     p.add_argument("--enhanced", type=Path, default=None, help="folder of <system>/ outputs (omit to score only noisy)")
     p.add_argument("--systems", nargs="+", default=None, help="systems to score (default: every folder in --enhanced)")
     p.add_argument("--out", required=True, type=Path, help="output folder")
@@ -391,7 +400,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=None, help="score only the first N mixtures")
     p.add_argument("--split", nargs="+", default=None, choices=["train", "val", "test"], help="only these splits")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--dnsmos", action="store_true", help="add no-reference DNSMOS columns dnsmos_sig, dnsmos_bak, dnsmos_ovrl (slow)")
+    p.add_argument("--dnsmos", action=argparse.BooleanOptionalAction, default=None,
+                   help="no-reference DNSMOS columns dnsmos_sig, dnsmos_bak, dnsmos_ovrl (slow; default: off for --mixtures, on for --pairs)")
 
 
 def _dnsmos_line(info: dict) -> str:
@@ -401,10 +411,21 @@ def _dnsmos_line(info: dict) -> str:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from emgse.evaluate import evaluate, summary_markdown
+    from emgse.evaluate import evaluate, evaluate_pairs, pairs_table, summary_markdown
 
+    if args.pairs is not None:
+        for flag, value in (("--enhanced", args.enhanced), ("--systems", args.systems), ("--limit", args.limit), ("--split", args.split)):
+            if value is not None:
+                raise EmgseError(f"{flag} belongs to --mixtures mode, not --pairs")
+        rows = evaluate_pairs(args.pairs, args.checkpoint or [], args.out, systems=args.system, jobs=args.jobs, progress=not args.quiet,
+                              dnsmos=args.dnsmos is not False)
+        print(pairs_table(rows, f"Real recordings: {args.pairs.name}").markdown())
+        print(f"per-file scores: {args.out / 'pair_scores.csv'}")
+        return 0
+    if args.checkpoint or args.system:
+        raise EmgseError("--checkpoint and --system belong to --pairs mode (--mixtures scores outputs already enhanced)")
     rows = evaluate(args.mixtures, args.enhanced, args.systems, args.out, jobs=args.jobs, limit=args.limit, splits=args.split,
-                    progress=not args.quiet, dnsmos=args.dnsmos)
+                    progress=not args.quiet, dnsmos=bool(args.dnsmos))
     print(summary_markdown(rows))
     return 0
 

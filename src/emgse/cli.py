@@ -477,6 +477,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cheek", action="store_true", help="also train EMGSE on the 28 cheek channels")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--jobs", type=int, default=2, help="processes for scoring")
+    p.add_argument("--real-pairs", type=Path, default=None,
+                   help="real clean/X.wav + noisy/X.wav pairs to also score the models on (evaluation only; default: "
+                        "../shared/data/real-speech/voicebank-demand-test when present)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -494,7 +497,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         jobs=args.jobs,
     )
-    run_demo(args.out, config, noise_train=args.noise_train, noise_test=args.noise_test, progress=not args.quiet)
+    run_demo(args.out, config, noise_train=args.noise_train, noise_test=args.noise_test, progress=not args.quiet, real_pairs=args.real_pairs)
     return 0
 
 

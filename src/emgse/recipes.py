@@ -106,7 +106,8 @@ def _train_system(system: System, mix_train: Path, out: Path, base: dict, emg_co
     return train(train_store, val_store, run, TrainConfig(model=system.model, **base), resume=resume, progress=progress, context=emg.context)
 
 
-def _enhance_score_report(out: Path, systems: list[System], title: str, notes: list[str], jobs: int, progress: bool) -> list[dict]:
+def _enhance_score_report(out: Path, systems: list[System], title: str, notes: list[str], jobs: int, progress: bool,
+                          sections: list[tuple[str, str]] = ()) -> list[dict]:
     from emgse.evaluate import evaluate, summary_markdown
     from emgse.report import load_examples, pick_examples, write_report
 
@@ -117,7 +118,7 @@ def _enhance_score_report(out: Path, systems: list[System], title: str, notes: l
     _stage("score noisy + " + ", ".join(names), False)
     scores = evaluate(mix_test, out / "enhanced", names, out / "scores", jobs=jobs, progress=progress)
     examples = load_examples(mix_test, out / "enhanced", names, pick_examples(scores, 3))
-    write_report(out / "report.html", scores, examples, title=title, notes=notes)
+    write_report(out / "report.html", scores, examples, title=title, notes=notes, sections=sections)
     print(summary_markdown(scores, title))
     _log(f"wrote {out / 'scores' / 'scores.csv'} and {out / 'report.html'} (scoring and report {_elapsed():.0f} s)")
     return scores
@@ -156,14 +157,20 @@ def run_demo(
     noise_train: list[str] | None = None,
     noise_test: list[str] | None = None,
     progress: bool = True,
+    real_pairs: str | Path | None = None,
 ) -> list[dict]:
     """The main job: simulate, prepare, mix, train ``audio`` and ``emgse`` (and ``emgse-cheek``),
-    enhance, score at -11, -6, -1, 4 dB, and write ``scores/`` and ``report.html`` under ``out``."""
+    enhance, score at -11, -6, -1, 4 dB, and write ``scores/`` and ``report.html`` under ``out``.
+
+    Real speech: the trained models are also scored on real recorded pairs (``real_pairs``, else
+    ``../shared/data/real-speech/voicebank-demand-test`` when present) into ``OUT/real-speech/``,
+    as a section of the report (:func:`emgse.report.real_speech_section`; evaluation only)."""
     from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array
     from emgse.corpora.simulated.config import SimulationConfig
     from emgse.corpora.simulated.writer import simulate_corpus
     from emgse.features.level import with_level
     from emgse.mixing import NoiseBank, mix_corpus
+    from emgse.report import real_speech_section
 
     out = Path(out)
     started = time.perf_counter()
@@ -189,6 +196,9 @@ def run_demo(
             "max_epochs": config.epochs, "max_minutes": config.minutes_per_model}
     for system in systems:  # input level normalization on (the paper recipe keeps the paper's raw spectra)
         _train_system(system, out / "mix-train", out, base, EmgConfig(), progress, with_level())
+    _stage("real speech (evaluation only)", False)
+    real = real_speech_section({s.name: out / "runs" / s.name / "best.pt" for s in systems}, out / "real-speech", real_pairs,
+                               jobs=config.jobs, progress=progress)
     scores = _enhance_score_report(
         out,
         systems,
@@ -197,7 +207,10 @@ def run_demo(
          f"(lr {config.lr:g}, a short-budget setting; the paper uses 1e-4 and early stopping); test noises unseen in training."],
         config.jobs,
         progress,
+        [real] if real else [],
     )
+    if real:
+        print(f"\n## {real[0]}\n\n{real[1]}")
     _log(f"demo finished in {(time.perf_counter() - started) / 60:.1f} min")
     return scores
 

@@ -9,7 +9,9 @@ time:
 - EMG (:class:`StreamingTD`): the Butterworth band-split filter state (``lfilter`` ``zi``), the last
   64 samples of each band and the per-frame TD features of the last ``past + 1 + lookahead`` frames;
   the first hop is preceded by 48 copies of its first sample, as offline;
-- the model: the LSTM state of a causal model (:mod:`emgse.models.causal`).
+- the model: the LSTM state of a causal model (:mod:`emgse.models.causal`);
+- with ``AudioConfig.level_rms``: the running power of the input level rule
+  (:class:`emgse.features.level.RunningLevel`, the same gains as offline).
 
 Frame ``f`` of the STFT is complete after hop ``f``; the model can run it once EMG frame
 ``f + lookahead`` has arrived; its overlap-add makes output samples ``[128 (f-3), 128 (f-2))``

@@ -42,7 +42,7 @@ from emgse.metrics import METRICS  # noqa: E402
 from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
 from emgse.oracle import CEILING, ORACLES, oracle_mixtures  # noqa: E402
 from emgse.recipes import System, _stage, _train_system, enhance_system, run_once  # noqa: E402
-from emgse.report import build_report  # noqa: E402
+from emgse.report import REAL_SPEECH_TITLE, build_report, real_speech_section  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "noise"
 SYSTEMS = (
@@ -197,7 +197,7 @@ def tables_markdown(scores: list[dict], params: dict, rtf: dict) -> str:
 
 TABLES = (("quality", "Quality benchmark"), ("robustness", "Robustness to failing EMG"), ("ablation-channels", "Ablation: channel sets"),
           ("ablation-context", "Ablation: EMG context width"), ("ablation-normalization", "Ablation: EMG normalization"), ("ablation-noise-type", "Ablation: speech vs nonspeech noise"),
-          ("ablation-emg-snr", "Ablation: EMG quality"))
+          ("ablation-emg-snr", "Ablation: EMG quality"), ("real-speech", REAL_SPEECH_TITLE))
 
 
 def save_table(out: Path, name: str, text: str) -> None:
@@ -217,6 +217,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-dnsmos", action="store_true", help="skip the DNSMOS columns (no-reference SIG/BAK/OVRL)")
+    ap.add_argument("--real-pairs", type=Path, default=None,
+                    help="real clean/noisy pairs to also score every system on (evaluation only; default: "
+                         "../shared/data/real-speech/voicebank-demand-test when present)")
     args = ap.parse_args()
     s = SETTINGS["quick" if args.quick else "full"]
     epochs = args.epochs or s["epochs"]
@@ -231,6 +234,11 @@ def main() -> None:
             + tables_markdown(scores, params, rtf))
     print("\n" + text)
     save_table(args.out, "quality", text)
+    real = real_speech_section({x.name: args.out / "runs" / x.name / "best.pt" for x in systems}, args.out / "real-speech", args.real_pairs,
+                               jobs=args.jobs, dnsmos=not args.no_dnsmos)
+    if real:  # EMG absent: every model runs audio-only on real recordings
+        print(f"\n{real[0]}\n\n{real[1]}")
+        save_table(args.out, "real-speech", real[1])
 
 
 if __name__ == "__main__":

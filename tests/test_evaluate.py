@@ -195,3 +195,126 @@ def test_noise_category_from_an_explicit_list_not_substrings():
     assert [noise_category(n) for n in speech] == ["speech"] * len(speech)
     assert [noise_category(n) for n in nonspeech] == ["nonspeech"] * len(nonspeech)
     assert noise_category("cafe", speech=["cafe"]) == "speech"  # marked with emgse mix --speech-noise
+
+
+# --------------------------------------------------------------------------- real recordings (--pairs)
+def write_pairs(root: Path, rates=(16000, 8000, 16000), seconds: float = 1.5) -> Path:
+    """DIR/clean/X.wav + DIR/noisy/X.wav: speech-like signals plus white noise, one pair per rate."""
+    from emgse.features.resample import resample
+
+    for i, fs in enumerate(rates):
+        clean = resample(speech_like(seconds, seed=10 + i), 16000, fs)
+        noise = np.random.default_rng(i).standard_normal(clean.size) * 0.03
+        write_wav(root / "clean" / f"f{i}.wav", clean, fs)
+        write_wav(root / "noisy" / f"f{i}.wav", clean + noise, fs)
+    return root
+
+
+@pytest.fixture(scope="module")
+def pair_run(tmp_path_factory):
+    from tests.test_stream import make_checkpoint
+
+    root = tmp_path_factory.mktemp("pairs")
+    pairs = write_pairs(root / "pairs")
+    ckpts = [make_checkpoint(root / "runs" / "audio" / "best.pt", "causal-audio"),
+             make_checkpoint(root / "runs" / "emg" / "best.pt", "causal-emgse")]  # an EMG model, run with EMG absent
+    from emgse.evaluate import evaluate_pairs
+
+    rows = evaluate_pairs(pairs, ckpts, root / "out", dnsmos=False, jobs=1, progress=False)
+    return pairs, ckpts, root / "out", rows
+
+
+def test_pairs_per_file_rows_means_and_outputs(pair_run):
+    from emgse.evaluate import read_pairs, summarize_pairs
+
+    pairs, _, out, rows = pair_run
+    assert [(r["system"], r["file"]) for r in rows] == [(s, f) for s in ("noisy", "audio", "emg") for f in ("f0", "f1", "f2")]
+    with open(out / "pair_scores.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert [(t["system"], t["file"]) for t in table] == [(r["system"], r["file"]) for r in rows]
+    assert float(table[4]["estoi"]) == pytest.approx(rows[4]["estoi"], rel=1e-5)
+    # the 8 kHz pair is scored at 16 kHz: noisy STOI is what the metric gives on the resampled pair
+    pair = read_pairs(pairs)[1]
+    from emgse.metrics import score_pair
+
+    assert rows[1]["stoi"] == pytest.approx(score_pair(pair.clean, pair.noisy)["stoi"], abs=1e-9)
+    for system in ("audio", "emg"):
+        y, fs = read_audio(out / "enhanced" / system / "f1.wav")
+        assert fs == 16000 and y.size == pair.noisy.size
+    summary = {s["system"]: s for s in summarize_pairs(rows)}
+    for system in ("noisy", "audio"):
+        mine = [r for r in rows if r["system"] == system]
+        assert summary[system]["n"] == 3
+        assert summary[system]["pesq"] == pytest.approx(np.mean([r["pesq"] for r in mine]))
+    noisy = [r for r in rows if r["system"] == "noisy"]
+    audio = [r for r in rows if r["system"] == "audio"]
+    assert summary["audio"]["worse_estoi"] == sum(a["estoi"] < n["estoi"] - 0.02 for a, n in zip(audio, noisy, strict=True))
+    assert summary["audio"]["estoi_gain"] == pytest.approx(np.mean([a["estoi"] - n["estoi"] for a, n in zip(audio, noisy, strict=True)]))
+    md = (out / "pair_summary.md").read_text()
+    assert "| System | n | PESQ | STOI | ESTOI | SI-SDR (dB) | ESTOI worse by > 0.02 | PESQ lower |" in md
+    assert f"| {summary['audio']['worse_estoi']} of 3 |" in md
+    assert (out / "pair_summary.csv").is_file() and (out / "pairs.json").is_file()
+
+
+def test_pair_worse_counts():
+    from emgse.evaluate import summarize_pairs
+
+    base = [0.80, 0.70, 0.60, 0.50]
+    deltas = [-0.03, -0.01, 0.05, -0.021]  # two fall by more than 0.02 ESTOI; three lose PESQ
+    rows = [{"system": "noisy", "file": f"x{i}", "pesq": 2.0, "estoi": b} for i, b in enumerate(base)]
+    rows += [{"system": "m", "file": f"x{i}", "pesq": 2.0 + np.sign(d), "estoi": b + d} for i, (b, d) in enumerate(zip(base, deltas, strict=True))]
+    m = next(s for s in summarize_pairs(rows) if s["system"] == "m")
+    assert m["worse_estoi"] == sum(d < -0.02 for d in deltas)
+    assert m["lower_pesq"] == sum(d < 0 for d in deltas)
+    assert m["estoi_gain"] == pytest.approx(np.mean(deltas))
+
+
+def test_pair_errors_are_one_line(tmp_path, pair_run):
+    from emgse.evaluate import evaluate_pairs, read_pairs, system_names
+
+    _, ckpts, _, _ = pair_run
+    with pytest.raises(EmgseError, match="pairs folder not found"):
+        read_pairs(tmp_path / "nope")
+    (tmp_path / "empty" / "clean").mkdir(parents=True)
+    with pytest.raises(EmgseError, match="noisy: folder not found"):
+        read_pairs(tmp_path / "empty")
+    (tmp_path / "empty" / "noisy").mkdir()
+    with pytest.raises(EmgseError, match="no .wav files"):
+        read_pairs(tmp_path / "empty")
+    pairs = write_pairs(tmp_path / "p", rates=(16000, 16000))
+    (pairs / "noisy" / "f1.wav").rename(pairs / "noisy" / "other.wav")
+    with pytest.raises(EmgseError, match=r"f1\.wav: no noisy/f1\.wav to pair it with") as e:
+        read_pairs(pairs)
+    assert "\n" not in str(e.value)
+    (pairs / "noisy" / "other.wav").unlink()
+    (pairs / "clean" / "f1.wav").unlink()
+    audio, _ = read_audio(pairs / "noisy" / "f0.wav")
+    write_wav(pairs / "noisy" / "f0.wav", audio[:-100], 16000)
+    with pytest.raises(EmgseError, match=r"noisy/f0\.wav: lasts .* but its clean file .* a pair must match"):
+        evaluate_pairs(pairs, ckpts, tmp_path / "o", dnsmos=False, progress=False)
+    assert not (tmp_path / "o").exists()  # nothing written before the inputs are checked
+    assert system_names(["r/audio/best.pt", "r/emg/last.pt", "x/model.pt", "y/model.pt"]) == ["audio", "emg", "model", "model-2"]
+    with pytest.raises(EmgseError, match="one per checkpoint"):
+        system_names(["a.pt"], ["a", "b"])
+    with pytest.raises(EmgseError, match="not 'noisy'"):
+        system_names(["a.pt"], ["noisy"])
+
+
+def test_cli_pairs_mode_with_dnsmos(pair_run, tmp_path, capsys):
+    from emgse.cli import main
+
+    pairs, ckpts, _, _ = pair_run
+    small = tmp_path / "small"
+    for sub in ("clean", "noisy"):
+        (small / sub).mkdir(parents=True)
+        shutil.copy(pairs / sub / "f1.wav", small / sub / "f1.wav")  # the 8 kHz pair
+    assert main(["evaluate", "--pairs", str(small), "--checkpoint", str(ckpts[0]), "--system", "tiny", "--out", str(tmp_path / "o"),
+                 "--jobs", "1", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "| System | n | PESQ | STOI | ESTOI | SI-SDR (dB) | DNSMOS SIG | DNSMOS BAK | DNSMOS OVRL |" in printed
+    assert "| tiny | 1 |" in printed
+    with open(tmp_path / "o" / "pair_scores.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["system"] for r in rows] == ["noisy", "tiny"] and 1.0 < float(rows[1]["dnsmos_ovrl"]) < 5.0
+    assert main(["evaluate", "--pairs", str(small), "--enhanced", str(tmp_path), "--out", str(tmp_path / "o2")]) == 2
+    assert "--enhanced belongs to --mixtures mode" in capsys.readouterr().err

@@ -13,6 +13,7 @@ from emgse.corpora.simulated.config import SimulationConfig
 from emgse.corpora.simulated.writer import simulate_corpus
 from emgse.errors import EmgseError
 from emgse.recipes import DemoConfig, PaperConfig, record_settings, run_demo, run_paper_recipe
+from tests.test_evaluate import write_pairs
 
 
 def read_scores(path):
@@ -26,13 +27,16 @@ def test_demo_tiny(tmp_path):
         epochs=1, jobs=1,
     )
     out = tmp_path / "demo"
-    run_demo(out, cfg, progress=False)
+    pairs = write_pairs(tmp_path / "pairs", rates=(8000,))  # real-speech section from a tiny pairs folder
+    run_demo(out, cfg, progress=False, real_pairs=pairs)
     rows = read_scores(out / "scores" / "scores.csv")
     assert {r["system"] for r in rows} == {"noisy", "audio", "emgse"}
     assert len(rows) == 3 * 2 * 2  # systems x noises x SNRs, one test utterance
     assert list(rows[0])[:8] == ["system", "utt_id", "noise", "snr_db", "pesq", "stoi", "estoi", "si_sdr"]
     html = (out / "report.html").read_text()
     assert "SIMULATED EMG" in html and "<audio" in html
+    assert "<h2>Real speech (pairs, real recordings)</h2>" in html and "<td>emgse</td><td>1</td>" in html
+    assert [r["system"] for r in read_scores(out / "real-speech" / "pair_scores.csv")] == ["noisy", "audio", "emgse"]
     for name in ("audio", "emgse"):
         assert (out / "runs" / name / "best.pt").is_file()
     # a second run finds every stage complete

@@ -116,3 +116,22 @@ def test_markdown_sections_become_html_tables(scored, tmp_path):
     assert "<h2>Robustness</h2><p>Robustness (<code>every 6th</code>)</p>" in page
     assert "<thead><tr><th>model</th><th>PESQ</th></tr></thead><tbody><tr><td>emgse</td><td>1.500</td></tr>" in page
     assert "<td>a&lt;b</td>" in page and "---" not in page.split("<h2>Robustness</h2>")[1]
+
+
+def test_real_speech_section(scored, tmp_path):
+    from emgse.report import find_real_pairs, real_speech_section
+    from tests.test_evaluate import write_pairs
+    from tests.test_stream import make_checkpoint
+
+    _, out = scored
+    if find_real_pairs() is None:  # no ../shared: no section, nothing run
+        assert real_speech_section({"m": tmp_path / "none.pt"}, tmp_path / "o") is None
+    pairs = write_pairs(tmp_path / "pairs", rates=(16000, 8000))
+    ckpt = make_checkpoint(tmp_path / "c.pt", "causal-audio")
+    heading, text = real_speech_section({"tiny": ckpt}, tmp_path / "real", pairs, jobs=1, progress=False, dnsmos=False)
+    assert heading == "Real speech (pairs, real recordings)"
+    assert text.startswith("2 real recorded pairs from") and "| tiny | 2 |" in text and "ESTOI worse by > 0.02" in text
+    assert (tmp_path / "real" / "pair_scores.csv").is_file()
+    page = write_report(tmp_path / "r.html", out / "scores.csv", sections=[(heading, text)]).read_text()
+    assert f"<h2>{heading}</h2>" in page and "<td>tiny</td><td>2</td>" in page
+    assert find_real_pairs(pairs) == pairs

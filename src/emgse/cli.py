@@ -267,6 +267,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
             "Train on the train/val mixtures of MIX (made by `emgse mix --split train val ...`).\n"
             "Features are computed once per split into MIX/features/<channels>-<normalization>-<hash>/\n"
             "(the hash covers every front-end setting, so changed settings never reuse old features).\n"
+            "Input level normalization (default on; --no-level-norm for the paper's raw spectra) divides\n"
+            "each STFT frame by the input's running RMS, so the model does not depend on the input's gain.\n"
             "The paper's recipe: L1 on log1p magnitude, Adam 1e-4, batch 16, 64-frame segments,\n"
             "up to 500 epochs, early stopping after 15 epochs without validation improvement.\n"
             "OUT receives config files, log.csv, last.pt (every epoch) and best.pt. --resume continues\n"
@@ -292,6 +294,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, help="data loader worker processes (default 0)")
     p.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default auto)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that exceeds this budget")
+    p.add_argument("--level-norm", action=argparse.BooleanOptionalAction, default=True,
+                   help="input level normalization: each frame divided by the running RMS of the input (2 s), "
+                        "undone on the output (the paper: --no-level-norm)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -324,6 +329,9 @@ def _run_train(args: argparse.Namespace) -> int:
     emg_cfg = dataclasses.replace(emg_cfg, **{k: v for k, v in emg_flags.items() if v is not None})
     check_normalization(train_cfg.model, emg_cfg.normalization)  # before building any features
     progress = not args.quiet
+    from emgse.features.level import LEVEL_RMS, with_level
+
+    audio_cfg = with_level(level_rms=LEVEL_RMS if args.level_norm else None)
     train_store = store_for(args.mixtures, "train", emg_cfg, audio_config=audio_cfg, progress=progress)
     val_store = store_for(args.mixtures, "val", emg_cfg, audio_config=audio_cfg, progress=progress)
     summary = train(train_store, val_store, args.out, train_cfg, resume=args.resume, progress=progress, context=emg_cfg.context)
@@ -425,11 +433,20 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         description=(
             "Score the noisy input and every system of ENH (ENH/<system>/<mixture path>) against\n"
             "gain * clean, in parallel processes. Writes OUT/scores.csv (one row per system x utterance\n"
-            "x noise x SNR), summaries per SNR, noise and noise category (CSV) and summary.md."
+            "x noise x SNR), summaries per SNR, noise and noise category (CSV) and summary.md.\n"
+            "Real recordings: --pairs DIR (DIR/clean/X.wav + DIR/noisy/X.wav, any rate) --checkpoint CKPT\n"
+            "[--checkpoint CKPT2 ...] enhances every noisy file with each checkpoint (audio only, EMG absent)\n"
+            "and writes OUT/pair_scores.csv (PESQ, STOI, ESTOI, SI-SDR, DNSMOS per file), pair_summary.md\n"
+            "(means, gain over noisy, files made worse) and OUT/enhanced/<system>/X.wav. Evaluation only:\n"
+            "never train or select models on such pairs."
         ),
         formatter_class=_Formatter,
     )
-    p.add_argument("--mixtures", required=True, type=Path, help="mixture folder (mixtures.csv, mix.json)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--mixtures", type=Path, help="mixture folder (mixtures.csv, mix.json)")
+    source.add_argument("--pairs", type=Path, help="folder of real recordings: clean/X.wav and noisy/X.wav")
+    p.add_argument("--checkpoint", type=Path, action="append", default=None, help="pairs mode: a checkpoint to score (repeatable)")
+    p.add_argument("--system", action="append", default=None, help="pairs mode: a name per --checkpoint (default: its run folder)")
     p.add_argument("--enhanced", type=Path, default=None, help="folder of <system>/ outputs (omit to score only noisy)")
     p.add_argument("--systems", nargs="+", default=None, help="systems to score (default: every folder in --enhanced)")
     p.add_argument("--out", required=True, type=Path, help="output folder")
@@ -437,7 +454,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=None, help="score only the first N mixtures")
     p.add_argument("--split", nargs="+", default=None, choices=["train", "val", "test"], help="only these splits")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--dnsmos", action="store_true", help="add no-reference DNSMOS columns dnsmos_sig, dnsmos_bak, dnsmos_ovrl (slow)")
+    p.add_argument("--dnsmos", action=argparse.BooleanOptionalAction, default=None,
+                   help="no-reference DNSMOS columns dnsmos_sig, dnsmos_bak, dnsmos_ovrl (slow; default: off for --mixtures, on for --pairs)")
 
 
 def _dnsmos_line(info: dict) -> str:
@@ -447,10 +465,21 @@ def _dnsmos_line(info: dict) -> str:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from emgse.evaluate import evaluate, summary_markdown
+    from emgse.evaluate import evaluate, evaluate_pairs, pairs_table, summary_markdown
 
+    if args.pairs is not None:
+        for flag, value in (("--enhanced", args.enhanced), ("--systems", args.systems), ("--limit", args.limit), ("--split", args.split)):
+            if value is not None:
+                raise EmgseError(f"{flag} belongs to --mixtures mode, not --pairs")
+        rows = evaluate_pairs(args.pairs, args.checkpoint or [], args.out, systems=args.system, jobs=args.jobs, progress=not args.quiet,
+                              dnsmos=args.dnsmos is not False)
+        print(pairs_table(rows, f"Real recordings: {args.pairs.name}").markdown())
+        print(f"per-file scores: {args.out / 'pair_scores.csv'}")
+        return 0
+    if args.checkpoint or args.system:
+        raise EmgseError("--checkpoint and --system belong to --pairs mode (--mixtures scores outputs already enhanced)")
     rows = evaluate(args.mixtures, args.enhanced, args.systems, args.out, jobs=args.jobs, limit=args.limit, splits=args.split,
-                    progress=not args.quiet, dnsmos=args.dnsmos)
+                    progress=not args.quiet, dnsmos=bool(args.dnsmos))
     print(summary_markdown(rows))
     return 0
 
@@ -502,6 +531,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cheek", action="store_true", help="also train EMGSE on the 28 cheek channels")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--jobs", type=int, default=2, help="processes for scoring")
+    p.add_argument("--real-pairs", type=Path, default=None,
+                   help="real clean/X.wav + noisy/X.wav pairs to also score the models on (evaluation only; default: "
+                        "../shared/data/real-speech/voicebank-demand-test when present)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -519,7 +551,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         jobs=args.jobs,
     )
-    run_demo(args.out, config, noise_train=args.noise_train, noise_test=args.noise_test, progress=not args.quiet)
+    run_demo(args.out, config, noise_train=args.noise_train, noise_test=args.noise_test, progress=not args.quiet, real_pairs=args.real_pairs)
     return 0
 
 

@@ -31,6 +31,12 @@ class AudioConfig:
     at the end) so that every sample is reconstructed; frame ``j`` then spans
     ``[j*hop - pad, j*hop - pad + win)``. The EMG front-end pads by the same duration, so frame ``j``
     of both modalities always covers the same 32 ms.
+
+    ``level_rms``: input level normalization (:mod:`emgse.features.level`). None (the paper, and
+    every checkpoint saved before the setting existed): the model sees the raw waveform's spectrum.
+    A number: each frame's spectrum is divided by the running RMS of the input (time constant
+    ``level_time_s``) over this target RMS, and the estimate multiplied back, so the model's input
+    does not depend on the input's gain.
     """
 
     fs: int = 16000
@@ -40,6 +46,8 @@ class AudioConfig:
     window: str = "blackman"
     window_periodic: bool = False
     edge_padding: bool = True
+    level_rms: float | None = None
+    level_time_s: float = 2.0
 
     @property
     def n_bins(self) -> int:

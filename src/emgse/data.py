@@ -7,11 +7,14 @@ per segment)::
     STORE/clean.npy    (utterance frames, 257) float32 log1p |STFT| of each clean utterance
     STORE/emg.npy      (utterance frames, dims) float32 TD features of the selected channels,
                        per-utterance min-max normalized if so configured
+    STORE/level.npy    (mixture frames,) float32 the level gain g of each noisy frame, only with
+                       ``AudioConfig.level_rms`` (then noisy.npy holds log1p(|STFT| / g))
     STORE/index.json   utterances (offset, frames), mixtures (utterance, offset, frames, gain, ...)
 
 Clean and EMG features are stored once per utterance, however many mixtures share them. The
 training target of a mixture is the clean magnitude at the mixture's gain:
-``log1p(gain * expm1(clean))`` (``noisy = gain * (clean + noise)``).
+``log1p(gain * expm1(clean))`` (``noisy = gain * (clean + noise)``), divided by the noisy frame's
+level gain when the store has one (:mod:`emgse.features.level`: the same rule as enhancement).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from emgse.corpora.prepared import CorpusInfo
 from emgse.errors import EmgseError, file_error
 from emgse.features.audio import log_magnitude
 from emgse.features.emg import N_TD, emg_features, resolve_channels, select_and_normalize
+from emgse.features.level import levelled_log_magnitude, rescale_log_magnitude
 from emgse.files import output_dir, read_audio, read_json, read_npy, write_json
 from emgse.mixing import read_manifest
 
@@ -134,16 +138,20 @@ def build_store(
         # Pass 2: noisy mixtures straight into a memmap.
         total = sum(utt_frames[r["utt_id"]] for r in rows)
         noisy = np.lib.format.open_memmap(work / "noisy.npy", mode="w+", dtype=np.float32, shape=(total, audio_config.n_bins))
+        level = np.lib.format.open_memmap(work / "level.npy", mode="w+", dtype=np.float32, shape=(total,)) if audio_config.level_rms is not None else None
         mixtures, offset = [], 0
         for r in tqdm(rows, desc=f"features {split}: mixtures", unit="mix", disable=not progress):
             audio, fs = read_audio(mixtures_dir / r["path"])
             if fs != audio_config.fs:
                 raise file_error(mixtures_dir / r["path"], f"sample rate {fs} Hz, expected {audio_config.fs}")
-            m = _clean_log_mag(audio, audio_config)
+            m, _, gains = levelled_log_magnitude(torch.as_tensor(audio, dtype=torch.float32), audio_config)
+            m = m.numpy()
             frames = utt_frames[r["utt_id"]]
             if m.shape[0] != frames:
                 raise file_error(mixtures_dir / r["path"], f"{m.shape[0]} frames but its clean utterance has {frames}")
             noisy[offset : offset + frames] = m
+            if level is not None:
+                level[offset : offset + frames] = gains[:, 0].numpy()
             mixtures.append(
                 {
                     "utterance": position[r["utt_id"]],
@@ -158,6 +166,9 @@ def build_store(
             offset += frames
         noisy.flush()
         del noisy
+        if level is not None:
+            level.flush()
+            del level
         write_json(
             work / "index.json",
             {
@@ -186,6 +197,7 @@ class FeatureStore:
     noisy: np.ndarray
     clean: np.ndarray
     emg: np.ndarray
+    level: np.ndarray | None = None  # (mixture frames,) level gains, with AudioConfig.level_rms
 
     @classmethod
     def open(cls, root: str | Path) -> FeatureStore:
@@ -198,7 +210,8 @@ class FeatureStore:
                 arrays[name] = np.load(path, mmap_mode="r")
             except (OSError, ValueError) as e:
                 raise file_error(path, f"unreadable feature store file ({e})") from None
-        return cls(root, index, **arrays)
+        level = np.load(root / "level.npy", mmap_mode="r") if (root / "level.npy").is_file() else None
+        return cls(root, index, **arrays, level=level)
 
     @property
     def emg_dims(self) -> int:
@@ -271,7 +284,10 @@ class SegmentDataset(torch.utils.data.Dataset):
         mask = np.zeros(seg, np.float32)
         noisy[:n] = self.store.noisy[mix["offset"] + start : mix["offset"] + stop]
         c = np.asarray(self.store.clean[utt["offset"] + start : utt["offset"] + stop])
-        clean[:n] = c if mix["gain"] == 1.0 else np.log1p(mix["gain"] * np.expm1(c))
+        if self.store.level is not None:  # the clean target at the noisy frames' level
+            clean[:n] = rescale_log_magnitude(c, mix["gain"] / self.store.level[mix["offset"] + start : mix["offset"] + stop, None])
+        else:
+            clean[:n] = c if mix["gain"] == 1.0 else np.log1p(mix["gain"] * np.expm1(c))
         mask[:n] = 1.0
         emg = np.zeros((seg + 2 * k, self.store.emg.shape[1]), np.float32)
         lo, hi = max(0, start - k), min(frames, start + seg + k)

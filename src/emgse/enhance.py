@@ -24,8 +24,8 @@ from emgse.checkpoint import configs, load_model
 from emgse.data import prepared_root, utterance_emg
 from emgse.errors import EmgseError, file_error
 from emgse.faults import ChannelCheck, EmgFault, apply_fault, check_applies
-from emgse.features.audio import from_log_magnitude, log_magnitude
 from emgse.features.emg import emg_samples, fit_emg, frame_samples
+from emgse.features.level import levelled_log_magnitude, unlevelled_waveform
 from emgse.features.resample import resample
 from emgse.files import read_audio, read_npy, write_text, write_wav
 from emgse.mixing import read_manifest
@@ -158,7 +158,7 @@ class Enhancer:
         """
         self.last_unusable = []
         x = torch.as_tensor(np.asarray(noisy, dtype=np.float32), device=self.device)
-        log_mag, phase = log_magnitude(x, self.audio_config)
+        log_mag, phase, gains = levelled_log_magnitude(x, self.audio_config)  # gains: None without the level rule
         frames = log_mag.shape[0]
         emg_in = None
         if self.uses_emg and emg is None and allow_missing_emg:
@@ -170,7 +170,7 @@ class Enhancer:
             check_emg_length(np.shape(emg)[0], len(noisy) / self.audio_config.fs, emg_fs, where, rate_given=rate_given)
             emg_in = self.emg_input(np.asarray(emg), emg_fs, frames, where)
         est = self.model(log_mag[None], emg_in)[0]
-        y = from_log_magnitude(est, phase, len(noisy), self.audio_config)
+        y = unlevelled_waveform(est, phase, gains, len(noisy), self.audio_config)
         return y.cpu().numpy().astype(np.float32)
 
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from emgse.config import EmgConfig, MixConfig
+from emgse.config import AudioConfig, EmgConfig, MixConfig
 from emgse.errors import EmgseError
 from emgse.files import read_json, write_json
 
@@ -126,21 +126,23 @@ def enhance_system(checkpoint: Path, mixtures: Path, enhanced_root: Path, system
     )
 
 
-def _train_system(system: System, mix_train: Path, out: Path, base: dict, emg_config: EmgConfig, progress: bool) -> dict:
+def _train_system(system: System, mix_train: Path, out: Path, base: dict, emg_config: EmgConfig, progress: bool,
+                  audio_config: AudioConfig = AudioConfig()) -> dict:
     from emgse.train import TrainConfig, store_for, train
 
     run = out / "runs" / system.name
     if not _stage(f"train {system.name}", (run / "summary.json").is_file()):
         return json.loads((run / "summary.json").read_text())
     emg = dataclasses.replace(emg_config, channels=system.channels)
-    train_store = store_for(mix_train, "train", emg, progress=progress)
-    val_store = store_for(mix_train, "val", emg, progress=progress)
+    train_store = store_for(mix_train, "train", emg, audio_config=audio_config, progress=progress)
+    val_store = store_for(mix_train, "val", emg, audio_config=audio_config, progress=progress)
     resume = (run / "last.pt").is_file()
     _log(f"  model {system.model}, EMG channels {system.channels}{', resuming from last.pt' if resume else ''}")
     return train(train_store, val_store, run, TrainConfig(model=system.model, **base), resume=resume, progress=progress, context=emg.context)
 
 
-def _enhance_score_report(out: Path, systems: list[System], title: str, notes: list[str], jobs: int, progress: bool) -> list[dict]:
+def _enhance_score_report(out: Path, systems: list[System], title: str, notes: list[str], jobs: int, progress: bool,
+                          sections: list[tuple[str, str]] = ()) -> list[dict]:
     from emgse.evaluate import evaluate, summary_markdown
     from emgse.report import load_examples, pick_examples, write_report
 
@@ -151,7 +153,7 @@ def _enhance_score_report(out: Path, systems: list[System], title: str, notes: l
     _stage("score noisy + " + ", ".join(names), False)
     scores = evaluate(mix_test, out / "enhanced", names, out / "scores", jobs=jobs, progress=progress)
     examples = load_examples(mix_test, out / "enhanced", names, pick_examples(scores, 3))
-    write_report(out / "report.html", scores, examples, title=title, notes=notes)
+    write_report(out / "report.html", scores, examples, title=title, notes=notes, sections=sections)
     print(summary_markdown(scores, title))
     _log(f"wrote {out / 'scores' / 'scores.csv'} and {out / 'report.html'} (scoring and report {_elapsed():.0f} s)")
     return scores
@@ -190,13 +192,20 @@ def run_demo(
     noise_train: list[str] | None = None,
     noise_test: list[str] | None = None,
     progress: bool = True,
+    real_pairs: str | Path | None = None,
 ) -> list[dict]:
     """The main job: simulate, prepare, mix, train ``audio`` and ``emgse`` (and ``emgse-cheek``),
-    enhance, score at -11, -6, -1, 4 dB, and write ``scores/`` and ``report.html`` under ``out``."""
+    enhance, score at -11, -6, -1, 4 dB, and write ``scores/`` and ``report.html`` under ``out``.
+
+    Real speech: the trained models are also scored on real recorded pairs (``real_pairs``, else
+    ``../shared/data/real-speech/voicebank-demand-test`` when present) into ``OUT/real-speech/``,
+    as a section of the report (:func:`emgse.report.real_speech_section`; evaluation only)."""
     from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array
     from emgse.corpora.simulated.config import SimulationConfig
     from emgse.corpora.simulated.writer import simulate_corpus
+    from emgse.features.level import with_level
     from emgse.mixing import NoiseBank, mix_corpus
+    from emgse.report import real_speech_section
 
     out = Path(out)
     started = time.perf_counter()
@@ -220,8 +229,11 @@ def run_demo(
     systems = [System("audio", "audio"), System("emgse", "emgse", "all")] + ([System("emgse-cheek", "emgse", "cheek")] if config.cheek else [])
     base = {"lr": config.lr, "batch_size": config.batch_size, "patience": config.patience, "seed": config.seed,
             "max_epochs": config.epochs, "max_minutes": config.minutes_per_model}
-    for system in systems:
-        _train_system(system, out / "mix-train", out, base, EmgConfig(), progress)
+    for system in systems:  # input level normalization on (the paper recipe keeps the paper's raw spectra)
+        _train_system(system, out / "mix-train", out, base, EmgConfig(), progress, with_level())
+    _stage("real speech (evaluation only)", False)
+    real = real_speech_section({s.name: out / "runs" / s.name / "best.pt" for s in systems}, out / "real-speech", real_pairs,
+                               jobs=config.jobs, progress=progress)
     scores = _enhance_score_report(
         out,
         systems,
@@ -230,7 +242,10 @@ def run_demo(
          f"(lr {config.lr:g}, a short-budget setting; the paper uses 1e-4 and early stopping); test noises unseen in training."],
         config.jobs,
         progress,
+        [real] if real else [],
     )
+    if real:
+        print(f"\n## {real[0]}\n\n{real[1]}")
     _log(f"demo finished in {(time.perf_counter() - started) / 60:.1f} min")
     return scores
 

@@ -375,3 +375,48 @@ def build_report(
             raise EmgseError(f"the scores hold system(s) {', '.join(systems)}; give the folder of enhanced outputs for the examples")
         examples = load_examples(mixtures_dir, enhanced_root, systems, pick_examples(scores, n_examples))
     return write_report(out_html, scores, examples, title, notes, sections)
+
+
+# --------------------------------------------------------------------------- real speech
+REAL_PAIRS = Path("shared") / "data" / "real-speech" / "voicebank-demand-test"
+REAL_SPEECH_TITLE = "Real speech (VoiceBank-DEMAND test pairs, real noise)"
+
+
+def find_real_pairs(explicit: str | Path | None = None) -> Path | None:
+    """The real-speech pairs folder: ``explicit`` if given, else ``../shared/data/real-speech/
+    voicebank-demand-test`` beside the project checkout (or the working folder) when it exists."""
+    if explicit is not None:
+        return Path(explicit)
+    for base in (Path(__file__).resolve().parents[3], Path.cwd().parent):
+        if (base / REAL_PAIRS / "clean").is_dir():
+            return base / REAL_PAIRS
+    return None
+
+
+def real_speech_section(
+    checkpoints: Mapping[str, str | Path],
+    out_dir: str | Path,
+    pairs_dir: str | Path | None = None,
+    *,
+    jobs: int = 2,
+    progress: bool = True,
+    dnsmos: bool = True,
+) -> tuple[str, str] | None:
+    """Score ``{system: checkpoint}`` on real recorded pairs (:func:`emgse.evaluate.evaluate_pairs`,
+    into ``out_dir``) and return the report section ``(heading, markdown)``; None when no pairs folder
+    is given or found (:func:`find_real_pairs`). The pairs are for evaluation only."""
+    from emgse.evaluate import evaluate_pairs, pairs_table
+
+    pairs = find_real_pairs(pairs_dir)
+    if pairs is None:
+        return None
+    rows = evaluate_pairs(pairs, list(checkpoints.values()), out_dir, systems=list(checkpoints), jobs=jobs, progress=progress,
+                          dnsmos=dnsmos)
+    default = pairs.name == REAL_PAIRS.name
+    title = REAL_SPEECH_TITLE if default else f"Real speech ({pairs.name}, real recordings)"
+    table = pairs_table(rows, title)
+    n = sum(r["system"] == NOISY for r in rows)
+    source = (f"{n} VoiceBank-DEMAND test pairs (Valentini-Botinhao et al. 2016, CC BY 4.0), real recorded noise"
+              if default else f"{n} real recorded pairs from {pairs}")
+    text = "\n".join(table.markdown().splitlines()[2:])  # the heading is the section's
+    return title, f"{source}; per-file scores in `{Path(out_dir) / 'pair_scores.csv'}`.\n\n{text}"

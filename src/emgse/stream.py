@@ -9,7 +9,9 @@ time:
 - EMG (:class:`StreamingTD`): the Butterworth band-split filter state (``lfilter`` ``zi``), the last
   64 samples of each band and the per-frame TD features of the last ``past + 1 + lookahead`` frames;
   the first hop is preceded by 48 copies of its first sample, as offline;
-- the model: the LSTM state of a causal model (:mod:`emgse.models.causal`).
+- the model: the LSTM state of a causal model (:mod:`emgse.models.causal`);
+- with ``AudioConfig.level_rms``: the running power of the input level rule
+  (:class:`emgse.features.level.RunningLevel`, the same gains as offline).
 
 The EMG length rule is the offline one (:func:`emgse.features.emg.fit_emg`): :func:`stream_array`
 trims the raw EMG to the audio's hops or pads it by repeating its last sample, and :meth:`Streamer.flush`
@@ -47,6 +49,7 @@ from emgse.errors import EmgseError, file_error
 from emgse.faults import ChannelCheck
 from emgse.features.audio import analysis_window
 from emgse.features.emg import N_TD, _filters, fit_emg, frame_samples, frame_window
+from emgse.features.level import RunningLevel
 from emgse.features.resample import resample
 from emgse.files import read_audio, read_npy, write_wav
 
@@ -205,6 +208,7 @@ class Streamer:
         self.window = w.astype(np.float32)
         env = (w * w).reshape(-1, self.hop).sum(axis=0)  # the WOLA envelope of one hop, 4 frames overlapping
         self.envelope = np.where(env > 1e-8, env, 1.0).astype(np.float32)
+        self.level = RunningLevel(a) if a.level_rms is not None else None  # the offline level rule, per hop
         self.uses_emg = enh.uses_emg
         e = enh.emg_config
         self.emg_hop = frame_samples(enh.emg_fs, e.hop_s, "hop") if self.uses_emg else 0
@@ -232,11 +236,13 @@ class Streamer:
     def reset(self) -> None:
         """Forget everything: the next push starts a new stream."""
         self.audio = np.zeros(self.win, np.float32)  # the offline front padding: zeros
-        self.pending: deque[tuple[torch.Tensor, np.ndarray]] = deque()  # STFT frames awaiting lookahead
+        self.pending: deque[tuple[torch.Tensor, np.ndarray, np.float32]] = deque()  # STFT frames (+ level gain) awaiting lookahead
         self.ola = np.zeros(self.win, np.float32)
         self.state = self.model.initial_state(1)
         self.frames_done = 0
         self.dc_zi = np.zeros(1)
+        if self.level is not None:
+            self.level.reset()
         if self.emg_td is not None:
             self.emg_td.reset()
             self.emg_frames = torch.zeros(self.model.emg_span, self.emg_td.dims)
@@ -255,7 +261,8 @@ class Streamer:
             x = y.astype(np.float32)
         self.audio = np.concatenate([self.audio[self.hop :], x])
         spec = np.fft.rfft(self.audio * self.window).astype(np.complex64)  # (257,)
-        self.pending.append((torch.from_numpy(np.log1p(np.abs(spec))), spec))
+        g = self.level.push(x) if self.level is not None else np.float32(1.0)
+        self.pending.append((torch.from_numpy(np.log1p(np.abs(spec) / g)), spec, g))
         if self.emg_td is not None:
             self._add_emg(self.emg_td.push(emg_hop))
         if len(self.pending) <= self.lookahead:
@@ -267,7 +274,7 @@ class Streamer:
 
     def _run_frame(self) -> np.ndarray:
         """Run the oldest pending frame through the model and the overlap-add; return one hop."""
-        log_mag, spec = self.pending.popleft()
+        log_mag, spec, g = self.pending.popleft()
         emg = self.emg_frames[None] if self.emg_td is not None else None
         if self.session is None:
             est, h, c = self.model.step(log_mag[None], emg, *self.state)
@@ -279,7 +286,7 @@ class Streamer:
             est, h, c = self.session.run(None, dict(zip(names, feed, strict=True)))
             self.state = (torch.from_numpy(h), torch.from_numpy(c))
             est = est[0]
-        magnitude = np.maximum(np.expm1(est), 0.0)  # (257,)
+        magnitude = np.maximum(np.expm1(est), 0.0) * g  # (257,), the level gain undone
         # The noisy phase as a unit phasor (the offline path's polar(magnitude, angle(spec))).
         phasor = np.exp(1j * np.angle(spec)).astype(np.complex64)
         self.ola += np.fft.irfft(magnitude * phasor, n=self.win).astype(np.float32) * self.window

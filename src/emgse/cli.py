@@ -62,12 +62,14 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
         help="CSL-EMG_Array (40-channel cheek + chin arrays at 2048 Hz)",
         description=(
             "Read one session of CSL-EMG_Array: sync audio and EMG at the marker rise, drop the\n"
-            "marker, keep audio channel 0, resample EMG 2048 -> 2000 Hz (polyphase, anti-aliased)."
+            "marker, keep audio channel 0, resample EMG 2048 -> 2000 Hz (polyphase, anti-aliased).\n"
+            "--session all reads every session; a corpus written by `emgse simulate --speech` holds\n"
+            "splits.json, and then each session (speaker) goes whole to its train/val/test split."
         ),
         formatter_class=_Formatter,
     )
     c.add_argument("--corpus", required=True, type=Path, help="corpus root (the folder holding session folders)")
-    c.add_argument("--session", required=True, help="session name, e.g. Spk5_Block1-Initial")
+    c.add_argument("--session", required=True, help="session name, e.g. Spk5_Block1-Initial, or 'all'")
     c.add_argument("--out", required=True, type=Path, help="prepared output folder")
     c.add_argument("--test", type=_parse_ranges, default="0-40", help="utterance (folder) numbers for test (authors: 0000-0040)")
     c.add_argument("--val", type=_parse_ranges, default="41-60", help="utterance numbers for validation")

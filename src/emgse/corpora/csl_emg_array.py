@@ -37,7 +37,7 @@ from emgse.corpora.prepared import (
 from emgse.errors import EmgseError, file_error
 from emgse.features.emg import CHANNEL_SETS, DEAD_CHANNELS
 from emgse.features.resample import resample
-from emgse.files import output_dir, read_audio, read_npy
+from emgse.files import output_dir, read_audio, read_json, read_npy
 
 EMG_FS = 2048
 EMG_CHANNELS = 40  # the array: cheek 0-31, chin 32-39; the marker is the last column (>= 41 columns)
@@ -134,6 +134,53 @@ def list_session(session_dir: Path) -> list[str]:
     return numbers
 
 
+ALL_SESSIONS = "all"
+SPLITS_FILE = "splits.json"  # written by `emgse simulate --speech`: {"sessions": {session: split}}
+
+
+def read_session_splits(corpus: Path) -> dict[str, str] | None:
+    """The speaker-disjoint split of every session from ``corpus/splits.json``, or None if absent."""
+    path = corpus / SPLITS_FILE
+    if not path.is_file():
+        return None
+    sessions = read_json(path).get("sessions")
+    if not isinstance(sessions, dict) or any(v not in SPLITS for v in sessions.values()):
+        raise file_error(path, f"expected {{\"sessions\": {{session: one of {', '.join(SPLITS)}}}}}")
+    return {str(k): str(v) for k, v in sessions.items()}
+
+
+def list_sessions(corpus: Path) -> list[Path]:
+    """Session folders directly under the corpus root (those holding utterance folders), sorted."""
+    if not corpus.is_dir():
+        raise file_error(corpus, "corpus folder not found")
+    found = sorted(p for p in corpus.iterdir() if p.is_dir() and any(_UTT_DIR.match(q.name) for q in p.iterdir() if q.is_dir()))
+    if not found:
+        raise file_error(corpus, "no session folders (<session>/0001/...) found")
+    return found
+
+
+def _assign(corpus: Path, session: str, splits: SplitRanges) -> tuple[list[tuple[Path, str, str]], str]:
+    """``(session_dir, number, split)`` of every utterance to prepare, and how splits were made."""
+    if session != ALL_SESSIONS:
+        session_dirs, by_session = [find_session(corpus, session)], None
+    else:
+        session_dirs, by_session = list_sessions(corpus), read_session_splits(corpus)
+    assigned = []
+    for session_dir in session_dirs:
+        numbers = list_session(session_dir)
+        if by_session is not None:
+            if session_dir.name not in by_session:
+                raise file_error(corpus / SPLITS_FILE, f"session {session_dir.name!r} has no split")
+            assigned += [(session_dir, n, by_session[session_dir.name]) for n in numbers]
+        else:
+            assigned += [(session_dir, n, s) for n in numbers if (s := splits.split_of(int(n))) is not None]
+    if not assigned:
+        where = session_dirs[0] if len(session_dirs) == 1 else corpus
+        raise EmgseError(f"{where}: none of the utterances falls in the train/val/test ranges")
+    rule = f"speaker-disjoint, from {SPLITS_FILE}" if by_session is not None else "utterance-number ranges per session"
+    return assigned, rule
+
+
 def prepare_csl_emg_array(
     corpus: str | Path,
     session: str,
@@ -144,24 +191,23 @@ def prepare_csl_emg_array(
     force: bool = False,
     progress: bool = True,
 ) -> dict:
-    """Write one session of CSL-EMG_Array in the prepared layout.
+    """Write one session of CSL-EMG_Array (or every session: ``session="all"``) in the prepared layout.
+
+    With ``"all"``, utterances keep their ``<session>_<NNNN>`` ids; when the corpus root holds
+    ``splits.json`` (written by ``emgse simulate --speech``) every session goes whole to its
+    split (speaker-disjoint), otherwise ``splits`` applies within each session.
 
     Returns:
         The ``corpus.json`` contents, with ``utterances`` counted per split.
     """
     corpus, out = Path(corpus), Path(out)
-    session_dir = find_session(corpus, session)
-    numbers = list_session(session_dir)
-    assigned = [(n, splits.split_of(int(n))) for n in numbers]
-    assigned = [(n, s) for n, s in assigned if s is not None]
-    if not assigned:
-        raise EmgseError(f"{session_dir}: none of the {len(numbers)} utterances falls in the train/val/test ranges")
+    assigned, rule = _assign(corpus, session, splits)
     counts = dict.fromkeys(SPLITS, 0)
     durations = []
     with output_dir(out, force=force) as work:
-        for number, split in tqdm(assigned, desc=f"prepare {session}", unit="utt", disable=not progress):
+        for session_dir, number, split in tqdm(assigned, desc=f"prepare {session}", unit="utt", disable=not progress):
             audio, emg = read_utterance(session_dir, number, emg_fs)
-            write_utterance(work, split, f"{session}_{number}", audio, emg)
+            write_utterance(work, split, f"{session_dir.name}_{number}", audio, emg)
             counts[split] += 1
             durations.append(len(audio) / AUDIO_FS)
         meta = write_corpus_info(
@@ -176,6 +222,8 @@ def prepare_csl_emg_array(
             lengths="speech kept whole from its marker rise; EMG cropped or edge-padded to its duration",
             sync={"emg_marker_threshold": EMG_MARKER_THRESHOLD, "audio_marker_threshold": AUDIO_MARKER_THRESHOLD},
             split_ranges={s: getattr(splits, s) for s in SPLITS},
+            split_rule=rule,
+            sessions=sorted({d.name for d, _, _ in assigned}),
             dead_channels=list(DEAD_CHANNELS),
             channel_sets={k: list(v) for k, v in CHANNEL_SETS.items()},
             utterances=counts,

@@ -246,8 +246,10 @@ def check_corpus(root: str | Path) -> dict:
         "dead_live_rms_ratio": float(np.mean(rms[:, dead]) / np.mean(rms[:, live])),
         "speech_envelope_corr": corr,
         "emg_lead_ms": lead,
+        "recorded_speech": (Path(root) / "simulation.json").is_file() and "speech" in read_json(Path(root) / "simulation.json"),
     }
-    figures["classifier"] = classify_frames(utts) if len(utts) >= 4 else None
+    per_session = [sum(u.session == s for u in utts) for s in {u.session for u in utts}]
+    figures["classifier"] = classify_frames(utts) if max(per_session) >= 4 else None
     return figures
 
 
@@ -256,7 +258,7 @@ def format_report(fig: dict) -> str:
     lo, hi = fig["median_frequency_range_hz"]
     c = fig["speech_envelope_corr"]
     lines = [
-        f"SIMULATED corpus check: {fig['utterances']} utterances, {fig['sessions']} session(s)",
+        f"SIMULATED {'EMG for recorded speech' if fig.get('recorded_speech') else 'corpus'} check: {fig['utterances']} utterances, {fig['sessions']} session(s)",
         f"  median frequency, live channels   {fig['median_frequency_hz']:7.1f} Hz   (5-95%: {lo:.0f}-{hi:.0f}; expected 60-150)",
         f"  dead / live channel RMS (>20 Hz)  {fig['dead_live_rms_ratio']:7.3f}      (expected well below 1)",
         f"  |corr| with speech envelope       live {c['live']:.2f} (chance {c['live_chance']:.2f}),"

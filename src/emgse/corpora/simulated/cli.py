@@ -1,7 +1,9 @@
 """Arguments and entry point of ``emgse simulate``.
 
 ``emgse simulate --out DIR [...]`` writes a simulated corpus in the CSL-EMG_Array layout;
-``emgse simulate --check DIR`` measures an existing one and prints the figures.
+``emgse simulate --out DIR --speech SPEECH [...]`` does the same from recorded speech (EMG simulated
+from each recording's phone timeline); ``emgse simulate --check DIR`` measures an existing corpus
+and prints the figures.
 """
 
 from __future__ import annotations
@@ -26,8 +28,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     what.add_argument("--out", type=Path, help="folder to write the corpus to (CSL-EMG_Array layout)")
     what.add_argument("--check", type=Path, metavar="DIR", help="measure an existing simulated corpus and print the figures")
     d = SimulationConfig()
-    p.add_argument("--speakers", type=int, default=d.speakers, help="number of speakers (one Block1-Initial session each)")
-    p.add_argument("--utterances", type=int, default=d.utterances, help="utterances per speaker")
+    p.add_argument(
+        "--speech",
+        type=Path,
+        action="append",
+        metavar="DIR",
+        help="recorded speech instead of eSpeak (repeatable): speaker folders of X.wav/X.flac with X.txt and/or an alignment"
+        " (X.TextGrid, X.lab, X.phn), optionally under train/ and test/ (kept as speaker-disjoint splits)",
+    )
+    p.add_argument(
+        "--speakers", type=int, default=None, help=f"number of speakers, one Block1-Initial session each (default {d.speakers}; with --speech: all)"
+    )
+    p.add_argument("--utterances", type=int, default=None, help=f"utterances per speaker (default {d.utterances}; with --speech: all)")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (same seed -> byte-identical files)")
     p.add_argument("--emg-snr-db", type=float, default=d.emg_snr_db, help="muscle signal over electrode noise on the live channels (dB)")
     p.add_argument("--mains-db", type=float, default=d.mains_db, help="50 Hz mains (with harmonics) relative to the muscle signal (dB)")
@@ -50,11 +62,12 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(figures, indent=2) if args.json else format_report(figures))
         return 0
 
-    from emgse.corpora.simulated.writer import simulate_corpus
+    from emgse.corpora.simulated.writer import simulate_corpus, simulate_speech_corpus
 
+    d = SimulationConfig()
     config = SimulationConfig(
-        speakers=args.speakers,
-        utterances=args.utterances,
+        speakers=d.speakers if args.speakers is None else args.speakers,
+        utterances=d.utterances if args.utterances is None else args.utterances,
         seed=args.seed,
         emg_snr_db=args.emg_snr_db,
         mains_db=args.mains_db,
@@ -64,6 +77,20 @@ def run(args: argparse.Namespace) -> int:
         voices=tuple(args.voices),
     )
     start = time.perf_counter()
+    if args.speech:
+        summary = simulate_speech_corpus(
+            args.out, args.speech, config, speakers=args.speakers, utterances=args.utterances, force=args.force, progress=not args.quiet
+        )
+        for item in summary["skipped"]:
+            print(f"skipped {item['file']}: {item['reason']}")
+        counts = ", ".join(f"{s}: {list(summary['splits'].values()).count(s)}" for s in ("train", "val", "test"))
+        print(
+            f"wrote recorded speech with SIMULATED EMG to {args.out}: {len(summary['sessions'])} session(s) ({counts} speakers), "
+            f"{summary['utterances']} utterances ({len(summary['skipped'])} skipped), {summary['seconds'] / 60:.1f} min, "
+            f"in {time.perf_counter() - start:.1f} s\n"
+            f"next: emgse simulate --check {args.out}   or   emgse prepare csl-emg-array --corpus {args.out} --session all --out PREPARED"
+        )
+        return 0
     summary = simulate_corpus(args.out, config, force=args.force, progress=None if args.quiet else print)
     print(
         f"wrote a SIMULATED corpus to {args.out}: {len(summary['sessions'])} session(s), "

@@ -42,6 +42,10 @@ SIMULATED_NOTE = (
     "SIMULATED corpus written by emgse simulate: eSpeak NG speech with model-generated facial EMG. "
     "Results on it test the software, not the physiology."
 )
+RECORDED_NOTE = (
+    "SIMULATED EMG for recorded human speech, written by emgse simulate --speech: the audio is real, the facial EMG "
+    "is model-generated from each recording's phone timeline. Results on it test the software, not the physiology."
+)
 
 
 @dataclass(frozen=True)
@@ -114,24 +118,10 @@ def simulate_utterance(config: SimulationConfig, spk: Speaker, speaker_index: in
     if aligned[-1][2] < duration:
         aligned.append(("_", aligned[-1][2], duration))
 
-    # Audio: a faint noise floor everywhere (a room is never digitally silent), speech after the rise.
-    pre_a = int(round(rng.uniform(0.1, 0.5) * fs_a))
-    speech_ch = 10 ** (-65 / 20) * rng.standard_normal(pre_a + n_post)
-    start = pre_a + int(round(lead_in * fs_a))
-    speech_ch[start : start + voice_audio.size] += voice_audio * (spk.speech_peak / max(np.abs(voice_audio).max(), 1e-9))
-    marker_a = np.zeros(pre_a + n_post)
-    marker_a[pre_a:] = AUDIO_MARKER
-    audio = np.stack([speech_ch, marker_a], axis=1)
-
-    # EMG over its own pre-roll and the same post-rise span.
-    pre_e = int(round(rng.uniform(0.1, 0.5) * fs_e))
-    n_e = pre_e + int(round(duration * fs_e))
-    act = articulation.activations(aligned, -pre_e / fs_e, n_e, fs_e, spk.articulation, rng)
-    levels = emg.ArtifactLevels(config.emg_snr_db, config.mains_db, config.wander, config.motion_rate_hz)
-    channels = emg.render_emg(act, spk.setup, levels, rng, fs_e)
-    marker_e = np.zeros((n_e, 1))
-    marker_e[pre_e:] = EMG_MARKER
-    emg_out = np.concatenate([channels, marker_e], axis=1).astype(np.float32)
+    speech_post = np.zeros(n_post)
+    start = int(round(lead_in * fs_a))
+    speech_post[start : start + voice_audio.size] = voice_audio * (spk.speech_peak / max(np.abs(voice_audio).max(), 1e-9))
+    audio, emg_out, pre_a, pre_e = _streams(config, spk, rng, speech_post, aligned)
 
     info = {
         "simulated": True,
@@ -145,18 +135,57 @@ def simulate_utterance(config: SimulationConfig, spk: Speaker, speaker_index: in
         "duration_s": duration,
         "speech_onset_s": phones[0].start + offset,
         "times": "seconds after the marker rise of each stream",
-        "phonemes": [
-            {
-                "phoneme": sym,
-                "start": round(a, 6),
-                "end": round(b, 6),
-                "class": articulation.phoneme_class(sym),
-                "known": articulation.known_phoneme(sym),
-            }
-            for sym, a, b in aligned
-        ],
+        "phonemes": _phoneme_table(aligned),
     }
     return {"emg": emg_out, "audio": audio, "info": info}
+
+
+def _streams(
+    config: SimulationConfig, spk: Speaker, rng: np.random.Generator, speech_post: np.ndarray, aligned: list[tuple[str, float, float]]
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Both recorded streams of one utterance, each with its own pre-roll and marker.
+
+    Args:
+        speech_post: ``(n_post,)`` speech at 16 kHz from the marker rise on.
+        aligned: ``(symbol, start_s, end_s)`` phones tiling ``[0, n_post / 16000]``.
+
+    Returns:
+        ``(audio, emg, pre_a, pre_e)``: ``(pre_a + n_post, 2)`` float64 at 16 kHz (speech, marker),
+        ``(pre_e + n, 41)`` float32 at 2048 Hz (40 channels, marker) and the two pre-roll lengths.
+    """
+    fs_a, fs_e = speech.SPEECH_FS, emg.EMG_FS
+    n_post = speech_post.size
+    # Audio: a faint noise floor everywhere (a room is never digitally silent), speech after the rise.
+    pre_a = int(round(rng.uniform(0.1, 0.5) * fs_a))
+    speech_ch = 10 ** (-65 / 20) * rng.standard_normal(pre_a + n_post)
+    speech_ch[pre_a:] += speech_post
+    marker_a = np.zeros(pre_a + n_post)
+    marker_a[pre_a:] = AUDIO_MARKER
+    audio = np.stack([speech_ch, marker_a], axis=1)
+
+    # EMG over its own pre-roll and the same post-rise span.
+    pre_e = int(round(rng.uniform(0.1, 0.5) * fs_e))
+    n_e = pre_e + int(round(n_post / fs_a * fs_e))
+    act = articulation.activations(aligned, -pre_e / fs_e, n_e, fs_e, spk.articulation, rng)
+    levels = emg.ArtifactLevels(config.emg_snr_db, config.mains_db, config.wander, config.motion_rate_hz)
+    channels = emg.render_emg(act, spk.setup, levels, rng, fs_e)
+    marker_e = np.zeros((n_e, 1))
+    marker_e[pre_e:] = EMG_MARKER
+    emg_out = np.concatenate([channels, marker_e], axis=1).astype(np.float32)
+    return audio, emg_out, pre_a, pre_e
+
+
+def _phoneme_table(aligned: list[tuple[str, float, float]]) -> list[dict]:
+    return [
+        {
+            "phoneme": sym,
+            "start": round(a, 6),
+            "end": round(b, 6),
+            "class": articulation.phoneme_class(sym),
+            "known": articulation.known_phoneme(sym),
+        }
+        for sym, a, b in aligned
+    ]
 
 
 def _speaker_json(config: SimulationConfig, spk: Speaker, prompts: dict[str, str]) -> dict:
@@ -226,3 +255,235 @@ def simulate_corpus(
             },
         )
     return {"sessions": sessions, "utterances": config.speakers * config.utterances, "seconds": total_s}
+
+
+# ----------------------------------------------------------------------------- recorded speech
+PARTS = {"train": "train", "test": "test", "dev": "val", "val": "val", "valid": "val", "validation": "val"}
+VAL_FRACTION = 0.1  # of the train half's speakers, drawn by seed, for validation
+TEST_FRACTION = 0.2  # of all speakers, drawn by seed, where a corpus has no train/test halves
+SPLITS_FILE = "splits.json"
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One recorded utterance of a speech corpus in the Montreal Forced Aligner's layout."""
+
+    path: Path
+    speaker: str  # the speaker folder, relative to its --speech folder (prefixed by the folder's index if several)
+    part: str | None  # "train", "val" or "test" when a folder above the speaker says so
+
+
+def find_recordings(dirs: list[str | Path]) -> list[Recording]:
+    """Every ``.wav``/``.flac`` under ``dirs`` (speaker folders, optionally under ``train``/``test``).
+
+    Raises:
+        EmgseError: a folder is missing or holds no recordings, or a recording has neither a
+            transcript nor an alignment beside it (checked before anything is written).
+    """
+    from emgse.corpora.alignment import AUDIO_SUFFIXES, alignment_file, read_transcript
+
+    found: list[Recording] = []
+    for i, d in enumerate(dirs):
+        d = Path(d)
+        if not d.is_dir():
+            raise EmgseError(f"{d}: speech folder not found")
+        paths = sorted(p for p in d.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file() and not p.name.startswith("."))
+        if not paths:
+            raise EmgseError(f"{d}: no .wav or .flac recordings found (expected speaker folders of X.wav/X.flac with X.txt)")
+        for p in paths:
+            rel = p.relative_to(d)
+            if len(rel.parts) < 2:
+                raise EmgseError(f"{p}: recordings must sit in speaker folders (DIR/<speaker>/{p.name})")
+            part = next((PARTS[x.lower()] for x in rel.parts[:-2] if x.lower() in PARTS), None)
+            if alignment_file(p) is None and read_transcript(p) is None:
+                raise EmgseError(f"{p}: no transcript (X.txt) and no alignment (X.TextGrid, X.lab or X.phn) beside it")
+            speaker = str(rel.parent) if len(dirs) == 1 else f"{i}:{rel.parent}"
+            found.append(Recording(p, speaker, part))
+    return found
+
+
+def speaker_splits(parts: dict[str, str | None], seed: int) -> dict[str, str]:
+    """Speaker-disjoint split of speakers ``{speaker: part or None}`` into train/val/test.
+
+    The corpus's own halves are kept (``test`` speakers test, ``train`` speakers train); validation
+    speakers are drawn from the train half (:data:`VAL_FRACTION`, at least one when there are two
+    or more). Speakers without a part are drawn at random: :data:`TEST_FRACTION` to test, then the
+    validation share of the rest. Depends only on the seed and the speaker names.
+    """
+    rng = np.random.default_rng([seed, 6])
+    out = {s: p for s, p in parts.items() if p is not None}
+    free = sorted(s for s, p in parts.items() if p is None)
+    if free:
+        n_test = int(round(TEST_FRACTION * len(free))) if len(free) > 2 else 0
+        for k, s in enumerate(rng.permutation(free)):
+            out[str(s)] = "test" if k < n_test else "train"
+    train = sorted(s for s, p in out.items() if p == "train")
+    if not any(p == "val" for p in out.values()) and len(train) >= 2:
+        for s in rng.choice(train, size=max(1, int(round(VAL_FRACTION * len(train)))), replace=False):
+            out[str(s)] = "val"
+    return out
+
+
+def select_speakers(parts: dict[str, str | None], n: int | None, seed: int) -> list[str]:
+    """``n`` of the speakers ``{speaker: part or None}`` (all if None), drawn by seed, each part's share kept."""
+    names = sorted(parts)
+    if n is None or n >= len(names):
+        return names
+    rng = np.random.default_rng([seed, 7])
+    groups: dict[str | None, list[str]] = {}
+    for k in names:
+        groups.setdefault(parts[k], []).append(k)
+    keys = sorted(groups, key=lambda g: (g is None, str(g)))
+    quota = {g: int(round(n * len(groups[g]) / len(names))) for g in keys}
+    quota[keys[-1]] = n - sum(quota[g] for g in keys[:-1])
+    chosen: list[str] = []
+    for g in keys:
+        chosen += [str(x) for x in rng.choice(groups[g], size=min(max(quota[g], 0), len(groups[g])), replace=False)]
+    return sorted(chosen)
+
+
+def simulate_recording(config: SimulationConfig, spk: Speaker, speaker_index: int, number: int, rec: Recording) -> dict:
+    """Simulated EMG for one recorded utterance, in the same form as :func:`simulate_utterance`.
+
+    The recording (any rate, resampled to 16 kHz; multi-channel averaged) is the speech after the
+    marker rise; its phone timeline comes from :func:`emgse.corpora.alignment.align_recording`.
+
+    Raises:
+        AlignmentError: its transcript could not be aligned (the caller skips it).
+    """
+    from emgse.corpora.alignment import align_recording, cover, read_transcript
+    from emgse.features.resample import resample
+    from emgse.files import read_audio
+
+    audio, fs = read_audio(rec.path, channels="all")
+    mono = audio.mean(axis=1)
+    alignment = align_recording(rec.path, mono, fs)
+    speech_post = resample(mono, fs, speech.SPEECH_FS)
+    peak = float(np.abs(speech_post).max())
+    if peak > 0.99:  # the polyphase filter can overshoot a full-scale recording: keep PCM_16 unclipped
+        speech_post = speech_post * (0.99 / peak)
+    duration = speech_post.size / speech.SPEECH_FS
+    aligned = [(p.symbol, p.start, p.end) for p in cover(alignment.phones, duration)]
+    rng = np.random.default_rng([config.seed, 4, speaker_index, number])
+    audio_out, emg_out, pre_a, pre_e = _streams(config, spk, rng, speech_post, aligned)
+    sounding = [a for a in aligned if not a[0].startswith("_")]
+    info = {
+        "simulated": True,
+        "recorded_speech": True,
+        "session": spk.session,
+        "utterance": f"{number:04d}",
+        "prompt": read_transcript(rec.path) or "",
+        "speaker": rec.speaker,
+        "source_file": str(rec.path),
+        "alignment": alignment.source,
+        "cost_ratio": None if np.isnan(alignment.cost_ratio) else round(alignment.cost_ratio, 4),
+        "audio_fs": speech.SPEECH_FS,
+        "emg_fs": emg.EMG_FS,
+        "source_fs": fs,
+        "preroll_s": {"audio": pre_a / speech.SPEECH_FS, "emg": pre_e / emg.EMG_FS},
+        "duration_s": duration,
+        "speech_onset_s": sounding[0][1] if sounding else 0.0,
+        "times": "seconds after the marker rise of each stream",
+        "phonemes": _phoneme_table(aligned),
+    }
+    return {"emg": emg_out, "audio": audio_out, "info": info}
+
+
+def simulate_speech_corpus(
+    out: str | Path,
+    speech_dirs: list[str | Path],
+    config: SimulationConfig,
+    *,
+    speakers: int | None = None,
+    utterances: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Write a corpus of recorded speech with simulated EMG (CSL-EMG_Array layout, atomically).
+
+    One session per speaker (``Spk<n>_Block1-Initial`` in sorted speaker order; the speaker's
+    folder is in ``session.json``), utterances numbered in file order. ``ROOT/splits.json`` maps
+    every session to ``train``/``val``/``test`` (:func:`speaker_splits`);
+    ``emgse prepare csl-emg-array --session all`` honours it. Recordings whose transcript does not
+    align are skipped and listed in ``simulation.json`` (``skipped``).
+
+    Args:
+        speakers, utterances: at most this many speakers (drawn by seed, split shares kept) and
+            utterances per speaker (the first in file order); None = all.
+
+    Returns:
+        summary dict: sessions, utterances, seconds, skipped (list of ``{file, reason}``).
+    """
+    from tqdm import tqdm
+
+    from emgse.corpora.alignment import AlignmentError
+
+    config.validate()
+    recordings = find_recordings(speech_dirs)
+    by_speaker: dict[str, list[Recording]] = {}
+    for r in recordings:
+        by_speaker.setdefault(r.speaker, []).append(r)
+    parts = {s: rs[0].part for s, rs in by_speaker.items()}
+    chosen = select_speakers(parts, speakers, config.seed)
+    splits = speaker_splits({s: parts[s] for s in chosen}, config.seed)
+    jobs = [(k, s, r) for k, s in enumerate(chosen) for r in by_speaker[s][:utterances]]
+    total_s, sessions, skipped = 0.0, [], []
+    session_splits: dict[str, str] = {}
+    with output_dir(out, force=force) as work:
+        bar = tqdm(total=len(jobs), desc="simulate EMG for recorded speech", unit="utt", disable=not progress)
+        for k, name in enumerate(chosen):
+            spk = dataclasses.replace(draw_speaker(config, k), voice="recorded")
+            prompts: dict[str, str] = {}
+            for rec in by_speaker[name][:utterances]:
+                bar.update()
+                number = len(prompts) + 1
+                try:
+                    utt = simulate_recording(config, spk, k, number, rec)
+                except AlignmentError as e:
+                    skipped.append({"file": str(rec.path), "reason": str(e), "cost_ratio": round(e.cost_ratio, 4)})
+                    continue
+                stem = f"{spk.session}_{number:04d}"
+                folder = work / spk.session / f"{number:04d}"
+                write_npy(folder / f"{stem}_emg.npy", utt["emg"])
+                write_wav(folder / f"{stem}_audio.wav", utt["audio"], speech.SPEECH_FS, subtype="PCM_16")
+                write_json(folder / f"{stem}_info.json", utt["info"])
+                prompts[f"{number:04d}"] = utt["info"]["prompt"]
+                total_s += utt["info"]["duration_s"]
+            bar.set_postfix(skipped=len(skipped))
+            if not prompts:
+                continue
+            meta = _speaker_json(config, spk, prompts)
+            meta["speaker"] = {"recorded": True, "id": name, "part": by_speaker[name][0].part, "split": splits[name]}
+            write_json(work / spk.session / "session.json", meta)
+            sessions.append(spk.session)
+            session_splits[spk.session] = splits[name]
+        bar.close()
+        if not sessions:
+            raise EmgseError(f"no recording could be aligned ({len(skipped)} skipped; first: {skipped[0]['file']}: {skipped[0]['reason']})")
+        settings = dataclasses.asdict(config)
+        settings["voices"] = list(config.voices)
+        write_json(
+            work / SPLITS_FILE,
+            {
+                "rule": "speaker-disjoint: the corpus's own train/test halves; validation speakers drawn by seed from the train half",
+                "seed": config.seed,
+                "sessions": session_splits,
+            },
+        )
+        write_json(
+            work / "simulation.json",
+            {
+                "simulated": True,
+                "note": RECORDED_NOTE,
+                "emgse_version": __version__,
+                "layout": "CSL-EMG_Array",
+                "settings": settings,
+                "speech": {"dirs": [str(Path(d).resolve()) for d in speech_dirs], "speakers": len(chosen), "utterances_per_speaker": utterances},
+                "sessions": sessions,
+                "skipped": skipped,
+                "emg": {"fs": emg.EMG_FS, "columns": 41, "marker_column": 40, "marker_high": EMG_MARKER},
+                "audio": {"fs": speech.SPEECH_FS, "channels": ["speech", "marker"], "marker_high": AUDIO_MARKER},
+            },
+        )
+    n = sum(1 for _ in jobs) - len(skipped)
+    return {"sessions": sessions, "utterances": n, "seconds": total_s, "skipped": skipped, "splits": session_splits}

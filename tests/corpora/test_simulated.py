@@ -193,7 +193,7 @@ def test_lead_knob_moves_measured_lead(tmp_path):
     leads = []
     for lead in (20.0, 110.0):
         out = tmp_path / f"lead{lead:g}"
-        simulate_corpus(out, SimulationConfig(utterances=3, seed=2, lead_ms=lead))
+        simulate_corpus(out, SimulationConfig(speakers=1, utterances=3, seed=2, lead_ms=lead))
         leads.append(check.lead_ms(check.read_corpus(out)))
     assert leads[1] - leads[0] > 50
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from emgse import __version__
-from emgse.corpora.simulated import articulation, emg, speech
+from emgse.corpora.simulated import articulation, emg, recording, speech
 from emgse.corpora.simulated.config import DEFAULT_VOICES, SimulationConfig  # noqa: F401 (re-exported)
 from emgse.corpora.simulated.sentences import make_sentence
 from emgse.errors import EmgseError
@@ -46,14 +46,14 @@ SIMULATED_NOTE = (
 
 @dataclass(frozen=True)
 class Speaker:
-    """One simulated speaker (one session, ``Block1-Initial``)."""
+    """One simulated speaker (one session, ``Block1-Initial``): a voice of its own and a recording chain."""
 
     session: str
-    voice: str
+    voice: str  # eSpeak language + base variant
+    gender: str  # of the base variant: "male" or "female"
     rate_wpm: int
-    pitch: int
-    pitch_range: int
-    speech_peak: float
+    shape: speech.VoiceShape  # the speaker's pitch range, formant scaling, breathiness
+    recording: recording.RecordingChain | None  # None: no chain (nominal level, no filters)
     articulation: articulation.ArticulationParams
     setup: emg.SessionSetup
 
@@ -63,28 +63,37 @@ def session_name(speaker: int) -> str:
     return f"Spk{speaker + 1}_Block1-Initial"
 
 
+# Per-gender draws: base F0 in Hz (eSpeak's lowest intonation pitch; the median F0 comes out about
+# 1.3 times higher: men ~90-150 Hz, women ~165-230 Hz), and formant scaling relative to the variant.
+_F0_BASE_HZ = {"male": (70.0, 115.0), "female": (125.0, 170.0)}
+_FORMANT_SCALE = {"male": (0.92, 1.06), "female": (0.96, 1.10)}
+
+
 def draw_speaker(config: SimulationConfig, index: int) -> Speaker:
     """The speaker ``index`` (0-based) of a corpus; depends only on the seed, index and knobs."""
     rng = np.random.default_rng([config.seed, 1, index])
     voice = config.voices[index % len(config.voices)]
-    female = "+f" in voice
-    return Speaker(
-        session=session_name(index),
-        voice=voice,
-        rate_wpm=int(rng.integers(140, 186)),
-        pitch=int(rng.integers(45, 75) if female else rng.integers(25, 55)),
-        pitch_range=int(rng.integers(35, 75)),
-        speech_peak=float(rng.uniform(0.4, 0.7)),
-        articulation=articulation.draw_articulation(rng, lead_ms=config.lead_ms),
-        setup=emg.draw_session(rng),
+    gender = speech.voice_gender(voice)
+    rate = int(rng.integers(135, 196))
+    f0 = float(np.exp(rng.uniform(*np.log(_F0_BASE_HZ[gender]))))
+    shape = speech.VoiceShape(
+        f0_hz=round(f0, 1),
+        f0_top_hz=round(f0 * float(rng.uniform(1.35, 1.8)), 1),
+        formant_scale=round(float(rng.uniform(*_FORMANT_SCALE[gender])), 3),
+        breath=round(float(rng.uniform(0.0, 0.8)), 2),
     )
+    art = articulation.draw_articulation(rng, lead_ms=config.lead_ms)
+    setup = emg.draw_session(rng)
+    # drawn from a stream of its own, so the chain can change without changing voices or EMG
+    chain = recording.draw_chain(np.random.default_rng([config.seed, 3, index])) if config.recording else None
+    return Speaker(session_name(index), voice, gender, rate, shape, chain, art, setup)
 
 
 def _speak_prompt(config: SimulationConfig, spk: Speaker, rng: np.random.Generator) -> tuple[str, np.ndarray, list]:
     """Draw sentences until one is spoken within the length limits."""
     for _ in range(50):
         text = make_sentence(rng)
-        audio, phones = speech.synthesize(text, spk.voice, rate_wpm=spk.rate_wpm, pitch=spk.pitch, pitch_range=spk.pitch_range)
+        audio, phones = speech.synthesize(text, spk.voice, rate_wpm=spk.rate_wpm, shape=spk.shape)
         spoken = phones[-1].end - phones[0].start
         if config.min_speech_s <= spoken <= config.max_speech_s:
             return text, audio, phones
@@ -114,11 +123,16 @@ def simulate_utterance(config: SimulationConfig, spk: Speaker, speaker_index: in
     if aligned[-1][2] < duration:
         aligned.append(("_", aligned[-1][2], duration))
 
-    # Audio: a faint noise floor everywhere (a room is never digitally silent), speech after the rise.
+    # Audio: speech after the rise over a faint room floor (a room is never digitally silent, 45 dB
+    # below the speech), recorded through the session's chain (see recording.py).
     pre_a = int(round(rng.uniform(0.1, 0.5) * fs_a))
-    speech_ch = 10 ** (-65 / 20) * rng.standard_normal(pre_a + n_post)
+    floor = 10 ** (-45 / 20) * rng.standard_normal(pre_a + n_post)
     start = pre_a + int(round(lead_in * fs_a))
-    speech_ch[start : start + voice_audio.size] += voice_audio * (spk.speech_peak / max(np.abs(voice_audio).max(), 1e-9))
+    dry = np.zeros(pre_a + n_post)
+    dry[start : start + voice_audio.size] = voice_audio / max(float(np.sqrt(np.mean(voice_audio**2))), 1e-12)
+    utterance_db = float(rng.uniform(-recording.UTTERANCE_JITTER_DB, recording.UTTERANCE_JITTER_DB))
+    chain = spk.recording or recording.RecordingChain(highpass_hz=0.0, tilt_db_per_octave=0.0, level_db=0.0)
+    speech_ch, level = recording.apply_chain(dry, floor, chain, fs_a, utterance_db if spk.recording else 0.0)
     marker_a = np.zeros(pre_a + n_post)
     marker_a[pre_a:] = AUDIO_MARKER
     audio = np.stack([speech_ch, marker_a], axis=1)
@@ -139,6 +153,7 @@ def simulate_utterance(config: SimulationConfig, spk: Speaker, speaker_index: in
         "utterance": f"{number:04d}",
         "prompt": text,
         "voice": spk.voice,
+        "level": level,
         "audio_fs": fs_a,
         "emg_fs": fs_e,
         "preroll_s": {"audio": pre_a / fs_a, "emg": pre_e / fs_e},
@@ -164,7 +179,8 @@ def _speaker_json(config: SimulationConfig, spk: Speaker, prompts: dict[str, str
     return {
         "simulated": True,
         "session": spk.session,
-        "speaker": {"voice": spk.voice, "rate_wpm": spk.rate_wpm, "pitch": spk.pitch, "pitch_range": spk.pitch_range},
+        "speaker": {"voice": spk.voice, "gender": spk.gender, "rate_wpm": spk.rate_wpm, **dataclasses.asdict(spk.shape)},
+        "recording": spk.recording.as_dict() if spk.recording else None,
         "articulation": {
             "lead_ms": round(art.lead_s * 1000, 3),
             "tau_ms": round(art.tau_s * 1000, 3),

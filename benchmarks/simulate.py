@@ -38,7 +38,7 @@ def main() -> None:
             print(f"{'utterances':>10} {'seconds':>8} {'audio min':>9} {'x real time':>11}")
             for n in (12, 100):
                 start = time.perf_counter()
-                s = simulate_corpus(Path(tmp) / f"t{n}", SimulationConfig(utterances=n, seed=args.seed))
+                s = simulate_corpus(Path(tmp) / f"t{n}", SimulationConfig(speakers=1, utterances=n, seed=args.seed))
                 took = time.perf_counter() - start
                 print(f"{n:>10} {took:8.1f} {s['seconds'] / 60:9.1f} {s['seconds'] / took:11.1f}")
             print()
@@ -50,7 +50,7 @@ def main() -> None:
         )
         for snr in args.snrs:
             out = Path(tmp) / f"snr{snr:g}"
-            simulate_corpus(out, SimulationConfig(utterances=args.sweep_utterances, seed=args.seed, emg_snr_db=snr))
+            simulate_corpus(out, SimulationConfig(speakers=1, utterances=args.sweep_utterances, seed=args.seed, emg_snr_db=snr))
             f = check_corpus(out)
             c = f["classifier"]
             r = f["speech_envelope_corr"]

@@ -150,6 +150,10 @@ def _add_mix(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--snr", nargs="+", type=float, required=True, help="SNRs in dB")
     p.add_argument("--per-utterance", type=int, default=None, metavar="K", help="draw K noises per utterance and SNR")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed -> identical files)")
+    p.add_argument(
+        "--reverb-prob", type=float, default=0.0, metavar="P",
+        help="share of mixtures whose speech is reverberated first (mild synthetic room, RT60 0.2-0.5 s); the clean target stays dry",
+    )
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
@@ -158,7 +162,7 @@ def _run_mix(args: argparse.Namespace) -> int:
     from emgse.mixing import MixConfig, NoiseBank, mix_corpus
 
     bank = NoiseBank.from_sources(args.noise)
-    config = MixConfig(snrs_db=tuple(args.snr), per_utterance=args.per_utterance, seed=args.seed)
+    config = MixConfig(snrs_db=tuple(args.snr), per_utterance=args.per_utterance, seed=args.seed, reverb_prob=args.reverb_prob)
     rows = mix_corpus(args.data, args.split, bank, config, args.out, force=args.force)
     print(f"wrote {len(rows)} mixtures ({len(bank)} noises x {len(config.snrs_db)} SNRs) to {args.out}/mixtures.csv")
     return 0
@@ -442,7 +446,8 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--noise-train", nargs="+", default=None, help="training noises (folders, files or generated names); default: a generated bank")
     p.add_argument("--noise-test", nargs="+", default=None, help="test noises; default: generated noises not used in training (incl. babble)")
-    p.add_argument("--utterances", type=int, default=60, help="simulated utterances (10 test, 6 validation, the rest training)")
+    p.add_argument("--speakers", type=int, default=20, help="simulated speakers: 3 test, 2 validation, the rest training (speaker-disjoint)")
+    p.add_argument("--utterances", type=int, default=60, help="simulated utterances in all, spread evenly over the speakers")
     p.add_argument("--epochs", type=int, default=3, help="training epochs per model (the same for every model)")
     p.add_argument("--minutes-per-model", type=float, default=None, help="optional cap on training time per model")
     p.add_argument("--cheek", action="store_true", help="also train EMGSE on the 28 cheek channels")
@@ -458,6 +463,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     config = dataclasses.replace(
         DemoConfig(),
+        speakers=args.speakers,
         utterances=args.utterances,
         epochs=args.epochs,
         minutes_per_model=args.minutes_per_model,

@@ -130,9 +130,10 @@ class DemoConfig:
     paper`` keeps the paper's settings.
     """
 
-    utterances: int = 60
-    test: int = 10  # utterances 1..test are test, the next `val` are validation, the rest train
-    val: int = 6
+    speakers: int = 20  # simulated speakers (voices of their own); test and validation speakers are unseen in training
+    utterances: int = 60  # in all, spread evenly over the speakers
+    test: int = 3  # speakers 1..test are test, the next `val` validation, the rest training
+    val: int = 2
     train_snrs: tuple[float, ...] = (-10.0, -5.0, 0.0, 5.0, 10.0)
     per_utterance: int = 2
     test_snrs: tuple[float, ...] = (-11.0, -6.0, -1.0, 4.0)
@@ -158,23 +159,21 @@ def run_demo(
 ) -> list[dict]:
     """The main job: simulate, prepare, mix, train ``audio`` and ``emgse`` (and ``emgse-cheek``),
     enhance, score at -11, -6, -1, 4 dB, and write ``scores/`` and ``report.html`` under ``out``."""
-    from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array
+    from emgse.corpora.csl_emg_array import prepare_csl_emg_array_sessions
     from emgse.corpora.simulated.config import SimulationConfig
-    from emgse.corpora.simulated.writer import simulate_corpus
+    from emgse.corpora.simulated.writer import simulate_corpus, speaker_splits
     from emgse.mixing import NoiseBank, mix_corpus
 
     out = Path(out)
     started = time.perf_counter()
-    if config.utterances < config.test + config.val + 2:
-        raise EmgseError(f"the demo needs more than {config.test + config.val + 1} utterances (got {config.utterances})")
+    sessions = speaker_splits(config.speakers, config.test, config.val)  # raises on too few speakers
+    per_speaker = -(-config.utterances // config.speakers)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "demo.json", {"config": dataclasses.asdict(config), "noise_train": noise_train, "noise_test": noise_test})
     if _stage("simulate", (out / "corpus").is_dir()):
-        simulate_corpus(out / "corpus", SimulationConfig(speakers=1, utterances=config.utterances, seed=config.seed))
-    session = "Spk1_Block1-Initial"
+        simulate_corpus(out / "corpus", SimulationConfig(speakers=config.speakers, utterances=per_speaker, seed=config.seed))
     if _stage("prepare", (out / "prepared").is_dir()):
-        splits = SplitRanges(test=[(1, config.test)], val=[(config.test + 1, config.test + config.val)], train=[(config.test + config.val + 1, 10**9)])
-        prepare_csl_emg_array(out / "corpus", session, out / "prepared", splits=splits, progress=progress)
+        prepare_csl_emg_array_sessions(out / "corpus", sessions, out / "prepared", progress=progress)
     if _stage("mix train/val", (out / "mix-train").is_dir()):
         bank = NoiseBank.from_sources(noise_train or list(config.train_noises))
         mix = MixConfig(snrs_db=config.train_snrs, per_utterance=min(config.per_utterance, len(bank)), seed=config.seed)
@@ -191,7 +190,8 @@ def run_demo(
         out,
         systems,
         "emgse demo (simulated corpus)",
-        [SIMULATED_NOTE, f"1 simulated speaker, {config.utterances} utterances; every model trained for {config.epochs} epochs "
+        [SIMULATED_NOTE, f"{config.speakers} simulated speakers x {per_speaker} utterances; test speakers ({config.test}) and validation "
+         f"speakers ({config.val}) unseen in training; every model trained for {config.epochs} epochs "
          f"(lr {config.lr:g}, a short-budget setting; the paper uses 1e-4 and early stopping); test noises unseen in training."],
         config.jobs,
         progress,

@@ -160,3 +160,52 @@ def prepare_csl_emg_array(
             hours=round(sum(durations) / 3600, 4),
         )
     return meta
+
+
+def prepare_csl_emg_array_sessions(
+    corpus: str | Path,
+    sessions: dict[str, str],
+    out: str | Path,
+    *,
+    emg_fs: int = 2000,
+    force: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Write several sessions into one prepared layout, each whole session in one split.
+
+    Args:
+        sessions: session name -> split (``train``/``val``/``test``): speaker-disjoint splits, e.g.
+            for a simulated corpus of many speakers (one ``Block1-Initial`` session each).
+
+    Returns:
+        The ``corpus.json`` contents, with ``utterances`` counted per split.
+    """
+    corpus = Path(corpus)
+    bad = sorted({s for s in sessions.values() if s not in SPLITS})
+    if bad:
+        raise EmgseError(f"unknown split(s) {', '.join(bad)} (use {', '.join(SPLITS)})")
+    items = [(find_session(corpus, name), split) for name, split in sessions.items()]
+    counts = dict.fromkeys(SPLITS, 0)
+    durations = []
+    with output_dir(out, force=force) as work:
+        for session_dir, split in tqdm(items, desc="prepare sessions", unit="session", disable=not progress):
+            for number in list_session(session_dir):
+                audio, emg = read_utterance(session_dir, number, emg_fs)
+                write_utterance(work, split, f"{session_dir.name}_{number}", audio, emg)
+                counts[split] += 1
+                durations.append(len(audio) / AUDIO_FS)
+        return write_corpus_info(
+            work,
+            emg_fs=emg_fs,
+            emg_channels=EMG_COLUMNS - 1,
+            source="csl-emg-array",
+            corpus=str(corpus.resolve()),
+            sessions=dict(sessions),
+            emg_fs_original=EMG_FS,
+            emg_resampling="scipy.signal.resample_poly (polyphase, anti-aliased)",
+            sync={"emg_marker_threshold": EMG_MARKER_THRESHOLD, "audio_marker_threshold": AUDIO_MARKER_THRESHOLD},
+            dead_channels=list(DEAD_CHANNELS),
+            channel_sets={k: list(v) for k, v in CHANNEL_SETS.items()},
+            utterances=counts,
+            hours=round(sum(durations) / 3600, 4),
+        )

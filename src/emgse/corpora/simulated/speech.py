@@ -95,16 +95,17 @@ def _data_path() -> Path:
     return Path(espeakng_loader.get_data_path())
 
 
-def _variant_lines(voice: str) -> list[str]:
+@functools.lru_cache(maxsize=256)
+def _variant_lines(voice: str) -> tuple[str, ...]:
     """Lines of the variant file of ``voice`` (``lang+variant``); empty when it names none."""
     _, plus, variant = voice.partition("+")
     if not plus:
-        return []
+        return ()
     name = f"m{variant}" if variant[:1].isdigit() else variant
     path = _data_path() / "voices" / "!v" / name
     if not path.is_file():
         raise EmgseError(f"unknown eSpeak voice {voice!r}: no variant file {name!r} in eSpeak's data")
-    return path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return tuple(path.read_text(encoding="utf-8", errors="replace").splitlines())
 
 
 def voice_gender(voice: str) -> str:

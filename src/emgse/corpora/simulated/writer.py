@@ -63,6 +63,17 @@ def session_name(speaker: int) -> str:
     return f"Spk{speaker + 1}_Block1-Initial"
 
 
+def speaker_splits(speakers: int, test: int, val: int) -> dict[str, str]:
+    """Speaker-disjoint splits of a corpus of ``speakers``: session name -> split.
+
+    Speakers ``1..test`` are test, the next ``val`` validation, the rest training (so the test
+    speakers are the same whatever the corpus size, and voices alternate male/female in each).
+    """
+    if test < 1 or val < 0 or speakers < test + val + 1:
+        raise EmgseError(f"{speakers} speaker(s) cannot hold {test} test, {val} validation and at least 1 training speaker")
+    return {session_name(k): "test" if k < test else "val" if k < test + val else "train" for k in range(speakers)}
+
+
 # Per-gender draws: base F0 in Hz (eSpeak's lowest intonation pitch; the median F0 comes out about
 # 1.3 times higher: men ~90-150 Hz, women ~165-230 Hz), and formant scaling relative to the variant.
 _F0_BASE_HZ = {"male": (70.0, 115.0), "female": (125.0, 170.0)}

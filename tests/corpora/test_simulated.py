@@ -22,10 +22,13 @@ def _utt(root: Path, n: int, kind: str, session: str = SESSION) -> Path:
     return root / session / f"{n:04d}" / f"{session}_{n:04d}_{kind}"
 
 
+# The figure tests below are statistics of 8 utterances of one speaker and move with the seed
+# (over seeds 0-5 the measured lead spans 0-56 ms and the dead-channel excess -0.06..+0.05, before
+# and after the voices changed); seed 0 sits in the middle of both.
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sim") / "corpus"
-    simulate_corpus(out, SimulationConfig(speakers=1, utterances=N_UTTS, seed=1))
+    simulate_corpus(out, SimulationConfig(speakers=1, utterances=N_UTTS, seed=0))
     return out
 
 
@@ -37,7 +40,7 @@ def figures(corpus) -> dict:
 @pytest.fixture(scope="session")
 def noisy_figures(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("sim") / "noisy"
-    simulate_corpus(out, SimulationConfig(speakers=1, utterances=N_UTTS, seed=1, emg_snr_db=-10.0))
+    simulate_corpus(out, SimulationConfig(speakers=1, utterances=N_UTTS, seed=0, emg_snr_db=-10.0))
     return check.check_corpus(out)
 
 
@@ -87,8 +90,8 @@ def test_alignment_covers_utterance_and_matches_audio(corpus):
 
 def test_same_seed_gives_identical_files_and_other_seed_differs(corpus, tmp_path):
     # a shorter corpus with the same seed reproduces the first utterances byte for byte
-    simulate_corpus(tmp_path / "again", SimulationConfig(speakers=1, utterances=2, seed=1))
-    simulate_corpus(tmp_path / "other", SimulationConfig(speakers=1, utterances=1, seed=2))
+    simulate_corpus(tmp_path / "again", SimulationConfig(speakers=1, utterances=2, seed=0))
+    simulate_corpus(tmp_path / "other", SimulationConfig(speakers=1, utterances=1, seed=1))
     for n in (1, 2):
         for kind in ("emg.npy", "audio.wav", "info.json"):
             assert _utt(tmp_path / "again", n, kind).read_bytes() == _utt(corpus, n, kind).read_bytes()

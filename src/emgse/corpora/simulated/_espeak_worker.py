@@ -9,9 +9,10 @@ is run as a script and imports nothing from emgse, so the child starts fast.
 Request: ``{"text", "voice", "rate", "pitch", "range"}`` with an optional ``"variant"`` (the text of
 an eSpeak voice-variant file: ``pitch``, ``formant``, ``breath``, ... lines), or ``{"voice"}`` alone
 to check a voice. With a variant, the worker speaks ``<language of voice>+<that variant>`` from a
-private overlay of the data folder (symbolic links to the shipped data plus the one variant file in
-``voices/!v``), made in a temporary folder and removed when it exits: eSpeak reads variants only
-from its data folder, and the shipped one is never written to.
+private overlay of the data folder (symbolic links to the shipped phoneme data, languages and that
+language's dictionary, plus the one variant file in ``voices/!v``), made in a temporary folder and
+removed when it exits: eSpeak reads variants only from its data folder, and the shipped one is
+never written to.
 Reply: one JSON line ``{"ok": true, "fs": 22050, "samples": N, "events": [[mnemonic, sample], ...]}``
 followed by ``N`` little-endian int16 samples; or ``{"ok": false, "error": "..."}``.
 """
@@ -55,19 +56,18 @@ _Callback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctype
 _VARIANT = "emgse-speaker"
 
 
-def _overlay(data: str, variant: str, folder: str) -> str:
-    """A data folder under ``folder`` that is ``data`` plus ``voices/!v/emgse-speaker`` = ``variant``."""
+def _overlay(data: str, language: str, variant: str, folder: str) -> str:
+    """A data folder under ``folder``: ``data``'s phoneme data, languages and the dictionary of
+    ``language`` (symbolic links; not the other dictionaries, to keep it fast), plus
+    ``voices/!v/emgse-speaker`` holding ``variant``."""
     import os
 
     root = os.path.join(folder, "espeak-ng-data")
     os.makedirs(os.path.join(root, "voices", "!v"))
+    dictionary = language.split("-")[0].lower() + "_dict"
     for name in os.listdir(data):
-        if name != "voices":
+        if name != "voices" and (not name.endswith("_dict") or name == dictionary):
             os.symlink(os.path.join(data, name), os.path.join(root, name))
-    shipped = os.path.join(data, "voices")
-    for name in os.listdir(shipped) if os.path.isdir(shipped) else []:
-        if name != "!v":
-            os.symlink(os.path.join(shipped, name), os.path.join(root, "voices", name))
     with open(os.path.join(root, "voices", "!v", _VARIANT), "w", encoding="utf-8") as f:
         f.write(variant)
     return root
@@ -97,8 +97,9 @@ def _speak_in(req: dict, folder: str | None) -> tuple[dict, bytes]:
     data = espeakng_loader.get_data_path()
     voice = req["voice"]
     if folder is not None:
-        data = _overlay(data, req["variant"], folder)
-        voice = voice.split("+")[0] + "+" + _VARIANT
+        language = voice.split("+")[0]
+        data = _overlay(data, language, req["variant"], folder)
+        voice = language + "+" + _VARIANT
     fs = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data.encode(), _INIT_PHONEME_EVENTS | _INIT_DONT_EXIT)
     if fs <= 0:
         return {"ok": False, "error": f"libespeak-ng failed to initialize (code {fs})"}, b""

@@ -6,7 +6,8 @@
 
 SIMULATED EMG: the corpus comes from `emgse simulate`; the figures are not results on real EMG.
 
-Fixed by seed: one simulated speaker (the paper's protocol is speaker-dependent), training noises
+Fixed by seed: 20 simulated speakers (eSpeak voices of their own, each session through its own
+recording chain), test and validation speakers unseen in training (speaker-disjoint), training noises
 from ../shared/data/noise/train when present (else the generated bank), test noises disjoint from
 training (../shared/data/noise/test plus generated pink when present, else generated noises unseen
 in training, babble included), test SNRs -11, -6, -1, 4 dB. Systems: noisy, the paper's `audio`
@@ -33,9 +34,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emgse.config import EmgConfig, MixConfig  # noqa: E402
-from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array  # noqa: E402
+from emgse.corpora.csl_emg_array import prepare_csl_emg_array  # noqa: E402
 from emgse.corpora.simulated.config import SimulationConfig  # noqa: E402
-from emgse.corpora.simulated.writer import simulate_corpus  # noqa: E402
+from emgse.corpora.simulated.writer import session_splits, simulate_corpus  # noqa: E402
 from emgse.enhance import Enhancer  # noqa: E402
 from emgse.evaluate import NOISY, evaluate, read_scores, summarize, write_scores, write_summaries  # noqa: E402
 from emgse.files import read_audio, read_npy, write_text  # noqa: E402
@@ -66,11 +67,12 @@ RECORD_SYSTEMS = (
 # the new fusion models use the same z-score (it measured better than min-max for them).
 ZSCORE = EmgConfig(normalization="zscore")
 EMG_CONFIGS = {name: ZSCORE for name in ("causal-audio", "causal-emgse", "emgse-map", "emgse-tcn", "emg-alone")}
+# utterances in all, spread over `speakers`; `test` and `val` count speakers (speaker-disjoint splits)
 SETTINGS = {
-    "full": {"utterances": 200, "test": 15, "val": 15, "per_utterance": 1, "epochs": 4, "test_noises": None},
+    "full": {"speakers": 20, "utterances": 200, "test": 2, "val": 2, "per_utterance": 1, "epochs": 4, "test_noises": None},
     # the EMG-SNR ablation builds one corpus per EMG SNR, so it runs at a smaller size
-    "ablation": {"utterances": 80, "test": 6, "val": 6, "per_utterance": 1, "epochs": 3, "test_noises": None},
-    "quick": {"utterances": 30, "test": 4, "val": 3, "per_utterance": 1, "epochs": 1, "test_noises": ("pink", "babble")},
+    "ablation": {"speakers": 20, "utterances": 80, "test": 2, "val": 2, "per_utterance": 1, "epochs": 3, "test_noises": None},
+    "quick": {"speakers": 10, "utterances": 30, "test": 2, "val": 1, "per_utterance": 1, "epochs": 1, "test_noises": ("pink", "babble")},
 }
 
 
@@ -105,10 +107,10 @@ def build_data(out: Path, s: dict, quick: bool, seed: int = 0, emg_snr_db: float
     noise_train, noise_test = noise_sources(quick)
     out.mkdir(parents=True, exist_ok=True)
     if _stage("simulate", (out / "corpus").is_dir()):
-        simulate_corpus(out / "corpus", SimulationConfig(utterances=s["utterances"], seed=seed, emg_snr_db=emg_snr_db))
+        per_speaker = -(-s["utterances"] // s["speakers"])
+        simulate_corpus(out / "corpus", SimulationConfig(speakers=s["speakers"], utterances=per_speaker, seed=seed, emg_snr_db=emg_snr_db))
     if _stage("prepare", (out / "prepared").is_dir()):
-        t, v = s["test"], s["val"]
-        prepare_csl_emg_array(out / "corpus", "Spk1_Block1-Initial", out / "prepared", splits=SplitRanges(test=[(1, t)], val=[(t + 1, t + v)], train=[(t + v + 1, 10**9)]))
+        prepare_csl_emg_array(out / "corpus", "all", out / "prepared", sessions=session_splits(s["speakers"], s["test"], s["val"]))
     if _stage("mix train/val", (out / "mix-train").is_dir()):
         bank = NoiseBank.from_sources(noise_train)
         mix_corpus(out / "prepared", ["train", "val"], bank, MixConfig(snrs_db=(-10, -5, 0, 5, 10), per_utterance=s["per_utterance"], seed=seed), out / "mix-train")
@@ -234,7 +236,8 @@ def main() -> None:
     noise_train, noise_test = build_data(args.out, s, args.quick, args.seed)
     systems = SYSTEMS + (RECORD_SYSTEMS if args.all else ())
     scores, params, rtf = train_and_score(args.out, systems, epochs, seed=args.seed, jobs=args.jobs, emg_configs=EMG_CONFIGS, dnsmos=not args.no_dnsmos)
-    text = (f"Quality benchmark ({'quick' if args.quick else 'full'}; SIMULATED EMG, not real EMG): {s['utterances']} utterances, "
+    text = (f"Quality benchmark ({'quick' if args.quick else 'full'}; SIMULATED EMG, not real EMG; eSpeak voices): {s['speakers']} speakers "
+            f"({s['test']} test, {s['val']} validation, unseen in training), {s['utterances']} utterances, "
             f"{epochs} epochs per system, train noises {', '.join(Path(n).name for n in noise_train)}, "
             f"test noises {', '.join(Path(n).name for n in noise_test)}; this invocation {(time.perf_counter() - started) / 60:.1f} min "
             f"(stages finished earlier are skipped)\n\n"

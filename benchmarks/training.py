@@ -40,7 +40,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        simulate_corpus(tmp / "sim", SimulationConfig(utterances=24, seed=0))
+        simulate_corpus(tmp / "sim", SimulationConfig(speakers=1, utterances=24, seed=0))
         prepare_csl_emg_array(tmp / "sim", "Spk1_Block1-Initial", tmp / "prep", splits=SplitRanges(test=[(1, 4)], val=[(5, 6)], train=[(7, 99)]), progress=False)
         bank = NoiseBank.from_sources(["white", "pink", "brown"])
         mix_corpus(tmp / "prep", ["train", "val"], bank, MixConfig(snrs_db=(-5.0, 5.0), per_utterance=2), tmp / "mix", progress=False)

@@ -23,7 +23,7 @@ def read_scores(path):
 
 def test_demo_tiny(tmp_path):
     cfg = DemoConfig(
-        utterances=6, test=1, val=1, test_snrs=(-6.0, 4.0), test_noises=("pink", "talker"), train_noises=("white", "brown"),
+        speakers=3, utterances=6, test=1, val=1, test_snrs=(-6.0, 4.0), test_noises=("pink", "talker"), train_noises=("white", "brown"),
         epochs=1, jobs=1,
     )
     out = tmp_path / "demo"
@@ -31,7 +31,8 @@ def test_demo_tiny(tmp_path):
     run_demo(out, cfg, progress=False, real_pairs=pairs)
     rows = read_scores(out / "scores" / "scores.csv")
     assert {r["system"] for r in rows} == {"noisy", "audio", "emgse"}
-    assert len(rows) == 3 * 2 * 2  # systems x noises x SNRs, one test utterance
+    assert len(rows) == 3 * 2 * 2 * 2  # systems x noises x SNRs x the 2 utterances of the one test speaker
+    assert {r["utt_id"].split("_")[0] for r in rows} == {"Spk1"}  # speaker-disjoint: only the test speaker
     assert list(rows[0])[:8] == ["system", "utt_id", "noise", "snr_db", "pesq", "stoi", "estoi", "si_sdr"]
     html = (out / "report.html").read_text()
     assert "SIMULATED EMG" in html and "<audio" in html

@@ -176,6 +176,10 @@ def _add_mix(sub: argparse._SubParsersAction) -> None:
         help="noises (by name, the file stem) that are competing speech, for the speech/nonspeech summaries; "
         "the generated talker/babble and the paper's 12 talker noises are known already",
     )
+    p.add_argument(
+        "--reverb-prob", type=float, default=0.0, metavar="P",
+        help="share of mixtures whose speech is reverberated first (mild synthetic room, RT60 0.2-0.5 s); the clean target stays dry",
+    )
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
@@ -184,7 +188,7 @@ def _run_mix(args: argparse.Namespace) -> int:
     from emgse.mixing import MixConfig, NoiseBank, mix_corpus
 
     bank = NoiseBank.from_sources(args.noise)
-    config = MixConfig(snrs_db=tuple(args.snr), per_utterance=args.per_utterance, seed=args.seed)
+    config = MixConfig(snrs_db=tuple(args.snr), per_utterance=args.per_utterance, seed=args.seed, reverb_prob=args.reverb_prob)
     rows = mix_corpus(args.data, args.split, bank, config, args.out, force=args.force, speech_noises=args.speech_noise)
     print(f"wrote {len(rows)} mixtures ({len(bank)} noises x {len(config.snrs_db)} SNRs) to {args.out}/mixtures.csv")
     return 0
@@ -589,7 +593,8 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--noise-train", nargs="+", default=None, help="training noises (folders, files or generated names); default: a generated bank")
     p.add_argument("--noise-test", nargs="+", default=None, help="test noises; default: generated noises not used in training (incl. babble)")
-    p.add_argument("--utterances", type=int, default=60, help="simulated utterances (10 test, 6 validation, the rest training)")
+    p.add_argument("--speakers", type=int, default=20, help="simulated speakers: 3 test, 2 validation, the rest training (speaker-disjoint)")
+    p.add_argument("--utterances", type=int, default=60, help="simulated utterances in all, spread evenly over the speakers")
     p.add_argument("--epochs", type=int, default=3, help="training epochs per model (the same for every model)")
     p.add_argument("--minutes-per-model", type=float, default=None, help="optional cap on training time per model")
     p.add_argument("--cheek", action="store_true", help="also train EMGSE on the 28 cheek channels")
@@ -608,6 +613,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     config = dataclasses.replace(
         DemoConfig(),
+        speakers=args.speakers,
         utterances=args.utterances,
         epochs=args.epochs,
         minutes_per_model=args.minutes_per_model,

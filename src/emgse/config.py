@@ -94,12 +94,14 @@ class EmgConfig:
 
 @dataclass(frozen=True)
 class MixConfig:
-    """Noise mixing: SNRs, how many noises per utterance (None: all), seed, clipping headroom."""
+    """Noise mixing: SNRs, how many noises per utterance (None: all), seed, clipping headroom, and the
+    share of mixtures whose speech is reverberated (a mild synthetic room; the clean target stays dry)."""
 
     snrs_db: tuple[float, ...] = (-11.0, -6.0, -1.0, 4.0)
     per_utterance: int | None = None
     seed: int = 0
     peak_limit: float = 0.99
+    reverb_prob: float = 0.0
 
 
 @dataclass

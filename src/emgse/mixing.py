@@ -5,6 +5,12 @@ scales it so that ``10 log10(sum(clean^2) / sum(noise^2))`` equals the SNR over 
 utterance, and adds it. If the sum would clip, both are scaled down together by ``gain`` (so the
 SNR is unchanged) and ``gain`` is recorded: ``noisy = gain * (clean + scaled_noise)``. Scores must
 then compare the enhanced signal with ``gain * clean`` or be scale-invariant.
+
+With ``reverb_prob`` > 0, that share of mixtures first passes the speech through a mild synthetic
+room (RT60 0.2-0.5 s, see :mod:`emgse.corpora.simulated.recording`): the SNR is then that of the
+reverberant speech, ``noisy = gain * (reverberant + scaled_noise)``, while the clean reference
+stays the dry utterance (the model learns to remove the room too). The RT60 is in the manifest's
+``rt60_s`` column (0: dry).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from emgse.files import output_dir, read_audio, write_json, write_text, write_wa
 
 GENERATED_SECONDS = 30.0
 MANIFEST = "mixtures.csv"
-MANIFEST_COLUMNS = ("utt_id", "split", "noise", "snr_db", "offset", "gain", "noise_scale", "path", "clean", "category")
+MANIFEST_COLUMNS = ("utt_id", "split", "noise", "snr_db", "offset", "gain", "noise_scale", "path", "clean", "category", "rt60_s")
 
 
 def _colored(exponent: float, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -88,8 +94,8 @@ def _talkers(n: int, rng: np.random.Generator, voices: tuple[str, ...]) -> np.nd
 
 # Voice variants (after "+") that no default simulated speaker (DEFAULT_VOICES) uses, and
 # different between the training talker and the test babble.
-TALKER_VOICES = ("en-us+f5",)
-BABBLE_VOICES = ("en+m4", "en-us+m6", "en-gb-x-rp+m7", "en+Annie")
+TALKER_VOICES = ("en-us+linda",)
+BABBLE_VOICES = ("en+m8", "en-us+edward", "en-gb-x-rp+steph", "en+Annie")
 
 # name -> (description, generator(n, rng))
 GENERATED_NOISES = {
@@ -245,6 +251,19 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]", "_", name)
 
 
+def _room(clean: np.ndarray, prob: float, seed: list[int]) -> tuple[np.ndarray, float]:
+    """``(speech to mix, RT60 in s)``: ``clean`` itself (0.0) or, with probability ``prob``, reverberated."""
+    if prob <= 0:
+        return clean, 0.0
+    from emgse.corpora.simulated.recording import RT60_S, reverberate, room_impulse_response
+
+    rng = np.random.default_rng(seed)
+    if rng.random() >= prob:
+        return clean, 0.0
+    rt60 = round(float(rng.uniform(*RT60_S)), 3)
+    return reverberate(clean, room_impulse_response(rt60, AUDIO_FS, rng)), rt60
+
+
 def mix_corpus(
     data: str | Path,
     splits: list[str] | tuple[str, ...],
@@ -276,6 +295,8 @@ def mix_corpus(
     if len(set(snrs)) < len(snrs):
         raise EmgseError(f"SNR(s) given twice: {', '.join(sorted({f'{s:g}' for s in snrs if snrs.count(s) > 1}))}")
     k = config.per_utterance
+    if not 0.0 <= config.reverb_prob <= 1.0:
+        raise EmgseError(f"--reverb-prob must be between 0 and 1 (got {config.reverb_prob:g})")
     if k is not None and not 1 <= k <= len(bank):
         raise EmgseError(f"--per-utterance {k}: must be between 1 and the number of noises ({len(bank)})")
     speech_noises = sorted(set(speech_noises))
@@ -301,8 +322,9 @@ def mix_corpus(
                     chosen = [noises[i] for i in sorted(pick.choice(len(noises), size=k, replace=False))]
                 for noise in chosen:
                     rng = np.random.default_rng(_seed_words(config.seed, utt_id, snr, noise.name))
+                    speech, rt60 = _room(clean, config.reverb_prob, _seed_words(config.seed, utt_id, snr, noise.name, "room"))
                     try:
-                        noisy, mix_info = mix_at_snr(clean, noise.signal, snr, rng, config.peak_limit)
+                        noisy, mix_info = mix_at_snr(speech, noise.signal, snr, rng, config.peak_limit)
                     except EmgseError as e:
                         raise EmgseError(f"{data / clean_rel} with noise {noise.name}: {e}") from None
                     rel = f"{split}/{_safe(noise.name)}/{_snr_label(snr)}/{utt_id}.wav"
@@ -319,6 +341,7 @@ def mix_corpus(
                             "path": rel,
                             "clean": clean_rel,
                             "category": noise_category(noise.name, speech_noises),
+                            "rt60_s": rt60,
                         }
                     )
         write_manifest(work / MANIFEST, rows)
@@ -331,6 +354,7 @@ def mix_corpus(
                 "per_utterance": k,
                 "seed": config.seed,
                 "peak_limit": config.peak_limit,
+                "reverb_prob": config.reverb_prob,
                 "noises": [{"name": n.name, "source": n.source, "seconds": len(n.signal) / AUDIO_FS,
                             "category": noise_category(n.name, speech_noises)} for n in noises],
                 "mixtures": len(rows),
@@ -366,7 +390,7 @@ def read_manifest(path: str | Path) -> list[dict]:
             raise file_error(path, f"missing column(s) {', '.join(missing)}")
         rows = list(reader)
     for row in rows:
-        for key in ("snr_db", "gain", "noise_scale"):
+        for key in ("snr_db", "gain", "noise_scale", "rt60_s"):
             if row.get(key) not in (None, ""):
                 row[key] = float(row[key])
         if row.get("offset") not in (None, ""):

@@ -167,9 +167,10 @@ class DemoConfig:
     paper`` keeps the paper's settings.
     """
 
-    utterances: int = 60
-    test: int = 10  # utterances 1..test are test, the next `val` are validation, the rest train
-    val: int = 6
+    speakers: int = 20  # simulated speakers (voices of their own); test and validation speakers are unseen in training
+    utterances: int = 60  # in all, spread evenly over the speakers
+    test: int = 3  # speakers 1..test are test, the next `val` validation, the rest training
+    val: int = 2
     train_snrs: tuple[float, ...] = (-10.0, -5.0, 0.0, 5.0, 10.0)
     per_utterance: int = 2
     test_snrs: tuple[float, ...] = (-11.0, -6.0, -1.0, 4.0)
@@ -200,25 +201,23 @@ def run_demo(
     Real speech: the trained models are also scored on real recorded pairs (``real_pairs``, else
     ``../shared/data/real-speech/voicebank-demand-test`` when present) into ``OUT/real-speech/``,
     as a section of the report (:func:`emgse.report.real_speech_section`; evaluation only)."""
-    from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array
+    from emgse.corpora.csl_emg_array import prepare_csl_emg_array
     from emgse.corpora.simulated.config import SimulationConfig
-    from emgse.corpora.simulated.writer import simulate_corpus
+    from emgse.corpora.simulated.writer import session_splits, simulate_corpus
     from emgse.features.level import with_level
     from emgse.mixing import NoiseBank, mix_corpus
     from emgse.report import real_speech_section
 
     out = Path(out)
     started = time.perf_counter()
-    if config.utterances < config.test + config.val + 2:
-        raise EmgseError(f"the demo needs more than {config.test + config.val + 1} utterances (got {config.utterances})")
+    sessions = session_splits(config.speakers, config.test, config.val)  # raises on too few speakers
+    per_speaker = -(-config.utterances // config.speakers)
     out.mkdir(parents=True, exist_ok=True)
     record_settings(out / "demo.json", {"config": dataclasses.asdict(config), "noise_train": noise_train, "noise_test": noise_test})
     if _stage("simulate", (out / "corpus").is_dir()):
-        simulate_corpus(out / "corpus", SimulationConfig(speakers=1, utterances=config.utterances, seed=config.seed))
-    session = "Spk1_Block1-Initial"
+        simulate_corpus(out / "corpus", SimulationConfig(speakers=config.speakers, utterances=per_speaker, seed=config.seed))
     if _stage("prepare", (out / "prepared").is_dir()):
-        splits = SplitRanges(test=[(1, config.test)], val=[(config.test + 1, config.test + config.val)], train=[(config.test + config.val + 1, 10**9)])
-        prepare_csl_emg_array(out / "corpus", session, out / "prepared", splits=splits, progress=progress)
+        prepare_csl_emg_array(out / "corpus", "all", out / "prepared", sessions=sessions, progress=progress)
     if _stage("mix train/val", (out / "mix-train").is_dir()):
         bank = NoiseBank.from_sources(noise_train or list(config.train_noises))
         mix = MixConfig(snrs_db=config.train_snrs, per_utterance=min(config.per_utterance, len(bank)), seed=config.seed)
@@ -238,7 +237,8 @@ def run_demo(
         out,
         systems,
         "emgse demo (simulated corpus)",
-        [SIMULATED_NOTE, f"1 simulated speaker, {config.utterances} utterances; every model trained for {config.epochs} epochs "
+        [SIMULATED_NOTE, f"{config.speakers} simulated speakers x {per_speaker} utterances; test speakers ({config.test}) and validation "
+         f"speakers ({config.val}) unseen in training; every model trained for {config.epochs} epochs "
          f"(lr {config.lr:g}, a short-budget setting; the paper uses 1e-4 and early stopping); test noises unseen in training."],
         config.jobs,
         progress,

@@ -22,10 +22,13 @@ def _utt(root: Path, n: int, kind: str, session: str = SESSION) -> Path:
     return root / session / f"{n:04d}" / f"{session}_{n:04d}_{kind}"
 
 
+# The figure tests below are statistics of 8 utterances of one speaker and move with the seed
+# (over seeds 0-5 the measured lead spans 0-56 ms and the dead-channel excess -0.06..+0.05, before
+# and after the voices changed); seed 0 sits in the middle of both.
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sim") / "corpus"
-    simulate_corpus(out, SimulationConfig(speakers=1, utterances=N_UTTS, seed=5))
+    simulate_corpus(out, SimulationConfig(speakers=1, utterances=N_UTTS, seed=0))
     return out
 
 
@@ -37,7 +40,7 @@ def figures(corpus) -> dict:
 @pytest.fixture(scope="session")
 def noisy_figures(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("sim") / "noisy"
-    simulate_corpus(out, SimulationConfig(speakers=1, utterances=N_UTTS, seed=5, emg_snr_db=-10.0))
+    simulate_corpus(out, SimulationConfig(speakers=1, utterances=N_UTTS, seed=0, emg_snr_db=-10.0))
     return check.check_corpus(out)
 
 
@@ -74,18 +77,21 @@ def test_alignment_covers_utterance_and_matches_audio(corpus):
         assert all(p["known"] for p in ph), [p["phoneme"] for p in ph if not p["known"]]
         spoken = [p for p in ph if not p["phoneme"].startswith("_")]
         assert 2.0 <= spoken[-1]["end"] - spoken[0]["start"] <= 5.0
-        # the audio is silent before the first phoneme and loud soon after it
+        # the audio is near-silent before the first phoneme and loud soon after it (>30 dB more),
+        # at the level the recording chain set
         a, _ = sf.read(_utt(corpus, n, "audio.wav"), always_2d=True)
         speech = a[check.marker_rise(a[:, 1], 0.5) :, 0]
         onset = int(info["speech_onset_s"] * 16000)
-        assert np.sqrt(np.mean(speech[: onset - 160] ** 2)) < 1e-3
-        assert np.sqrt(np.mean(speech[onset : onset + 4000] ** 2)) > 0.02
+        before = np.sqrt(np.mean(speech[: onset - 160] ** 2))
+        after = np.sqrt(np.mean(speech[onset : onset + 4000] ** 2))
+        assert after > 10 ** (30 / 20) * before
+        assert abs(20 * np.log10(after) - info["level"]["rms_dbfs"]) < 12
 
 
 def test_same_seed_gives_identical_files_and_other_seed_differs(corpus, tmp_path):
     # a shorter corpus with the same seed reproduces the first utterances byte for byte
-    simulate_corpus(tmp_path / "again", SimulationConfig(speakers=1, utterances=2, seed=5))
-    simulate_corpus(tmp_path / "other", SimulationConfig(speakers=1, utterances=1, seed=6))
+    simulate_corpus(tmp_path / "again", SimulationConfig(speakers=1, utterances=2, seed=0))
+    simulate_corpus(tmp_path / "other", SimulationConfig(speakers=1, utterances=1, seed=1))
     for n in (1, 2):
         for kind in ("emg.npy", "audio.wav", "info.json"):
             assert _utt(tmp_path / "again", n, kind).read_bytes() == _utt(corpus, n, kind).read_bytes()
@@ -193,7 +199,7 @@ def test_lead_knob_moves_measured_lead(tmp_path):
     leads = []
     for lead in (20.0, 110.0):
         out = tmp_path / f"lead{lead:g}"
-        simulate_corpus(out, SimulationConfig(utterances=3, seed=2, lead_ms=lead))
+        simulate_corpus(out, SimulationConfig(speakers=1, utterances=3, seed=2, lead_ms=lead))
         leads.append(check.lead_ms(check.read_corpus(out)))
     assert leads[1] - leads[0] > 50
 

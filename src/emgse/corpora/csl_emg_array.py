@@ -159,9 +159,16 @@ def list_sessions(corpus: Path) -> list[Path]:
     return found
 
 
-def _assign(corpus: Path, session: str, splits: SplitRanges) -> tuple[list[tuple[Path, str, str]], str]:
+def _assign(
+    corpus: Path, session: str, splits: SplitRanges, sessions: dict[str, str] | None = None
+) -> tuple[list[tuple[Path, str, str]], str]:
     """``(session_dir, number, split)`` of every utterance to prepare, and how splits were made."""
-    if session != ALL_SESSIONS:
+    if sessions is not None:
+        bad = sorted({s for s in sessions.values() if s not in SPLITS})
+        if bad:
+            raise EmgseError(f"unknown split(s) {', '.join(bad)} (use {', '.join(SPLITS)})")
+        session_dirs, by_session = [find_session(corpus, name) for name in sessions], dict(sessions)
+    elif session != ALL_SESSIONS:
         session_dirs, by_session = [find_session(corpus, session)], None
     else:
         session_dirs, by_session = list_sessions(corpus), read_session_splits(corpus)
@@ -177,7 +184,8 @@ def _assign(corpus: Path, session: str, splits: SplitRanges) -> tuple[list[tuple
     if not assigned:
         where = session_dirs[0] if len(session_dirs) == 1 else corpus
         raise EmgseError(f"{where}: none of the utterances falls in the train/val/test ranges")
-    rule = f"speaker-disjoint, from {SPLITS_FILE}" if by_session is not None else "utterance-number ranges per session"
+    rule = ("speaker-disjoint, as given" if sessions is not None else f"speaker-disjoint, from {SPLITS_FILE}" if by_session is not None
+            else "utterance-number ranges per session")
     return assigned, rule
 
 
@@ -187,6 +195,7 @@ def prepare_csl_emg_array(
     out: str | Path,
     *,
     splits: SplitRanges = SplitRanges(),
+    sessions: dict[str, str] | None = None,
     emg_fs: int = 2000,
     force: bool = False,
     progress: bool = True,
@@ -195,13 +204,15 @@ def prepare_csl_emg_array(
 
     With ``"all"``, utterances keep their ``<session>_<NNNN>`` ids; when the corpus root holds
     ``splits.json`` (written by ``emgse simulate --speech``) every session goes whole to its
-    split (speaker-disjoint), otherwise ``splits`` applies within each session.
+    split (speaker-disjoint), otherwise ``splits`` applies within each session. ``sessions``
+    (session name -> split) prepares exactly those sessions, each whole in its split (e.g. the
+    speaker-disjoint splits of a simulated multi-speaker corpus).
 
     Returns:
         The ``corpus.json`` contents, with ``utterances`` counted per split.
     """
     corpus, out = Path(corpus), Path(out)
-    assigned, rule = _assign(corpus, session, splits)
+    assigned, rule = _assign(corpus, session, splits, sessions)
     counts = dict.fromkeys(SPLITS, 0)
     durations = []
     with output_dir(out, force=force) as work:

@@ -6,7 +6,13 @@ in one process gives slightly different waveforms and phoneme timings. To make e
 pure function of its request, each one is synthesized in a fresh process (about 60 ms). This file
 is run as a script and imports nothing from emgse, so the child starts fast.
 
-Request: ``{"text", "voice", "rate", "pitch", "range"}``, or ``{"voice"}`` alone to check a voice.
+Request: ``{"text", "voice", "rate", "pitch", "range"}`` with an optional ``"variant"`` (the text of
+an eSpeak voice-variant file: ``pitch``, ``formant``, ``breath``, ... lines), or ``{"voice"}`` alone
+to check a voice. With a variant, the worker speaks ``<language of voice>+<that variant>`` from a
+private overlay of the data folder (symbolic links to the shipped phoneme data, languages and that
+language's dictionary, plus the one variant file in ``voices/!v``), made in a temporary folder and
+removed when it exits: eSpeak reads variants only from its data folder, and the shipped one is
+never written to.
 Reply: one JSON line ``{"ok": true, "fs": 22050, "samples": N, "events": [[mnemonic, sample], ...]}``
 followed by ``N`` little-endian int16 samples; or ``{"ok": false, "error": "..."}``.
 """
@@ -47,7 +53,36 @@ class _Event(ctypes.Structure):
 _Callback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
 
 
+_VARIANT = "emgse-speaker"
+
+
+def _overlay(data: str, language: str, variant: str, folder: str) -> str:
+    """A data folder under ``folder``: ``data``'s phoneme data, languages and the dictionary of
+    ``language`` (symbolic links; not the other dictionaries, to keep it fast), plus
+    ``voices/!v/emgse-speaker`` holding ``variant``."""
+    import os
+
+    root = os.path.join(folder, "espeak-ng-data")
+    os.makedirs(os.path.join(root, "voices", "!v"))
+    dictionary = language.split("-")[0].lower() + "_dict"
+    for name in os.listdir(data):
+        if name != "voices" and (not name.endswith("_dict") or name == dictionary):
+            os.symlink(os.path.join(data, name), os.path.join(root, name))
+    with open(os.path.join(root, "voices", "!v", _VARIANT), "w", encoding="utf-8") as f:
+        f.write(variant)
+    return root
+
+
 def _speak(req: dict) -> tuple[dict, bytes]:
+    import tempfile
+
+    if "variant" not in req:
+        return _speak_in(req, None)
+    with tempfile.TemporaryDirectory(prefix="emgse-espeak-") as folder:
+        return _speak_in(req, folder)
+
+
+def _speak_in(req: dict, folder: str | None) -> tuple[dict, bytes]:
     import espeakng_loader
 
     lib = ctypes.CDLL(espeakng_loader.get_library_path())
@@ -59,16 +94,20 @@ def _speak(req: dict) -> tuple[dict, bytes]:
         ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
         ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
     ]  # fmt: skip
-    fs = lib.espeak_Initialize(
-        _AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), _INIT_PHONEME_EVENTS | _INIT_DONT_EXIT
-    )
+    data = espeakng_loader.get_data_path()
+    voice = req["voice"]
+    if folder is not None:
+        language = voice.split("+")[0]
+        data = _overlay(data, language, req["variant"], folder)
+        voice = language + "+" + _VARIANT
+    fs = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data.encode(), _INIT_PHONEME_EVENTS | _INIT_DONT_EXIT)
     if fs <= 0:
         return {"ok": False, "error": f"libespeak-ng failed to initialize (code {fs})"}, b""
     # Some voice variants add noise from libc's rand(), which espeak seeds from the clock when it
     # initializes: reseed both generators so the output is a function of the request alone.
     ctypes.CDLL(None).srand(1)
     lib.espeak_ng_SetRandSeed(1)
-    if lib.espeak_SetVoiceByName(req["voice"].encode()) != 0:
+    if lib.espeak_SetVoiceByName(voice.encode()) != 0:
         return {"ok": False, "error": f"unknown eSpeak voice {req['voice']!r}"}, b""
     if "text" not in req:
         return {"ok": True, "fs": fs, "samples": 0, "events": []}, b""

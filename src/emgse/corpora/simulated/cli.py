@@ -49,6 +49,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--voices", type=_voices, default=",".join(DEFAULT_VOICES), help="comma-separated English eSpeak voices, cycled over speakers"
     )
+    p.add_argument(
+        "--no-recording-chain", action="store_true",
+        help="no per-session level (+-20 dB), microphone high-pass or tilt: every utterance at the nominal level",
+    )
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
     p.add_argument("--quiet", action="store_true", help="do not list the utterances as they are written")
     p.add_argument("--json", action="store_true", help="with --check: print the figures as JSON")
@@ -75,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         motion_rate_hz=args.motion_rate,
         lead_ms=args.lead_ms,
         voices=tuple(args.voices),
+        recording=not args.no_recording_chain,
     )
     start = time.perf_counter()
     if args.speech:

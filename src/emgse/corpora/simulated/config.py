@@ -6,17 +6,23 @@ from dataclasses import dataclass
 
 from emgse.errors import EmgseError
 
+# 20 base voices (language + eSpeak variant), male and female alternating; each speaker also draws
+# its own pitch range, formant scaling, breathiness and rate (writer.draw_speaker). None of them is
+# a voice of the generated speech noises (mixing.py), so a target talker is never its own noise.
 DEFAULT_VOICES = (
     "en-us+m3", "en-us+f2", "en+m1", "en-us+f4", "en-gb-x-rp+m2", "en+f3", "en-us+m5", "en-us+f1",
+    "en-us+m7", "en-gb-x-rp+f1", "en+m4", "en+f5", "en-us+m2", "en-gb-x-rp+f4", "en+m6", "en+f1",
+    "en-us+m4", "en-gb-x-rp+f2", "en-gb-x-rp+m1", "en+f2",
 )  # fmt: skip
+DEFAULT_SPEAKERS = 20
 
 
 @dataclass(frozen=True)
 class SimulationConfig:
     """Settings of ``emgse simulate`` (CLI names in parentheses)."""
 
-    speakers: int = 1  # (--speakers)
-    utterances: int = 12  # per speaker (--utterances)
+    speakers: int = DEFAULT_SPEAKERS  # (--speakers)
+    utterances: int = 6  # per speaker (--utterances)
     seed: int = 0  # (--seed)
     emg_snr_db: float = 10.0  # (--emg-snr-db) muscle signal over electrode noise, live channels
     mains_db: float = -15.0  # (--mains-db) mains power relative to the muscle signal
@@ -24,6 +30,7 @@ class SimulationConfig:
     motion_rate_hz: float = 0.15  # (--motion-rate) motion spikes per second
     lead_ms: float = 60.0  # (--lead-ms) mean EMG lead over the sound, jittered per speaker
     voices: tuple[str, ...] = DEFAULT_VOICES  # (--voices) cycled over speakers
+    recording: bool = True  # (--no-recording-chain turns it off) per-session level, high-pass and tilt
     min_speech_s: float = 2.0  # sentence length limits (spoken part)
     max_speech_s: float = 5.0
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from emgse import __version__
-from emgse.corpora.simulated import articulation, emg, speech
+from emgse.corpora.simulated import articulation, emg, recording, speech
 from emgse.corpora.simulated.config import DEFAULT_VOICES, SimulationConfig  # noqa: F401 (re-exported)
 from emgse.corpora.simulated.sentences import make_sentence
 from emgse.errors import EmgseError
@@ -50,14 +50,14 @@ RECORDED_NOTE = (
 
 @dataclass(frozen=True)
 class Speaker:
-    """One simulated speaker (one session, ``Block1-Initial``)."""
+    """One simulated speaker (one session, ``Block1-Initial``): a voice of its own and a recording chain."""
 
     session: str
-    voice: str
+    voice: str  # eSpeak language + base variant
+    gender: str  # of the base variant: "male" or "female"
     rate_wpm: int
-    pitch: int
-    pitch_range: int
-    speech_peak: float
+    shape: speech.VoiceShape  # the speaker's pitch range, formant scaling, breathiness
+    recording: recording.RecordingChain | None  # None: no chain (nominal level, no filters)
     articulation: articulation.ArticulationParams
     setup: emg.SessionSetup
 
@@ -67,28 +67,48 @@ def session_name(speaker: int) -> str:
     return f"Spk{speaker + 1}_Block1-Initial"
 
 
+def session_splits(speakers: int, test: int, val: int) -> dict[str, str]:
+    """Speaker-disjoint splits of a corpus of ``speakers``: session name -> split.
+
+    Speakers ``1..test`` are test, the next ``val`` validation, the rest training (so the test
+    speakers are the same whatever the corpus size, and voices alternate male/female in each).
+    """
+    if test < 1 or val < 0 or speakers < test + val + 1:
+        raise EmgseError(f"{speakers} speaker(s) cannot hold {test} test, {val} validation and at least 1 training speaker")
+    return {session_name(k): "test" if k < test else "val" if k < test + val else "train" for k in range(speakers)}
+
+
+# Per-gender draws: base F0 in Hz (eSpeak's lowest intonation pitch; the median F0 comes out about
+# 1.3 times higher: men ~90-150 Hz, women ~165-230 Hz), and formant scaling relative to the variant.
+_F0_BASE_HZ = {"male": (70.0, 115.0), "female": (125.0, 170.0)}
+_FORMANT_SCALE = {"male": (0.92, 1.06), "female": (0.96, 1.10)}
+
+
 def draw_speaker(config: SimulationConfig, index: int) -> Speaker:
     """The speaker ``index`` (0-based) of a corpus; depends only on the seed, index and knobs."""
     rng = np.random.default_rng([config.seed, 1, index])
     voice = config.voices[index % len(config.voices)]
-    female = "+f" in voice
-    return Speaker(
-        session=session_name(index),
-        voice=voice,
-        rate_wpm=int(rng.integers(140, 186)),
-        pitch=int(rng.integers(45, 75) if female else rng.integers(25, 55)),
-        pitch_range=int(rng.integers(35, 75)),
-        speech_peak=float(rng.uniform(0.4, 0.7)),
-        articulation=articulation.draw_articulation(rng, lead_ms=config.lead_ms),
-        setup=emg.draw_session(rng),
+    gender = speech.voice_gender(voice)
+    rate = int(rng.integers(135, 196))
+    f0 = float(np.exp(rng.uniform(*np.log(_F0_BASE_HZ[gender]))))
+    shape = speech.VoiceShape(
+        f0_hz=round(f0, 1),
+        f0_top_hz=round(f0 * float(rng.uniform(1.35, 1.8)), 1),
+        formant_scale=round(float(rng.uniform(*_FORMANT_SCALE[gender])), 3),
+        breath=round(float(rng.uniform(0.0, 0.8)), 2),
     )
+    art = articulation.draw_articulation(rng, lead_ms=config.lead_ms)
+    setup = emg.draw_session(rng)
+    # drawn from a stream of its own, so the chain can change without changing voices or EMG
+    chain = recording.draw_chain(np.random.default_rng([config.seed, 3, index])) if config.recording else None
+    return Speaker(session_name(index), voice, gender, rate, shape, chain, art, setup)
 
 
 def _speak_prompt(config: SimulationConfig, spk: Speaker, rng: np.random.Generator) -> tuple[str, np.ndarray, list]:
     """Draw sentences until one is spoken within the length limits."""
     for _ in range(50):
         text = make_sentence(rng)
-        audio, phones = speech.synthesize(text, spk.voice, rate_wpm=spk.rate_wpm, pitch=spk.pitch, pitch_range=spk.pitch_range)
+        audio, phones = speech.synthesize(text, spk.voice, rate_wpm=spk.rate_wpm, shape=spk.shape)
         spoken = phones[-1].end - phones[0].start
         if config.min_speech_s <= spoken <= config.max_speech_s:
             return text, audio, phones
@@ -118,10 +138,22 @@ def simulate_utterance(config: SimulationConfig, spk: Speaker, speaker_index: in
     if aligned[-1][2] < duration:
         aligned.append(("_", aligned[-1][2], duration))
 
-    speech_post = np.zeros(n_post)
-    start = int(round(lead_in * fs_a))
-    speech_post[start : start + voice_audio.size] = voice_audio * (spk.speech_peak / max(np.abs(voice_audio).max(), 1e-9))
-    audio, emg_out, pre_a, pre_e = _streams(config, spk, rng, speech_post, aligned)
+    # Audio: the sentence after the lead-in over a faint room floor (a room is never digitally silent,
+    # 45 dB below the speech), recorded through the session's chain (see recording.py).
+    chained = {}
+
+    def record(pre_a: int) -> np.ndarray:
+        floor = 10 ** (-45 / 20) * rng.standard_normal(pre_a + n_post)
+        start = pre_a + int(round(lead_in * fs_a))
+        dry = np.zeros(pre_a + n_post)
+        dry[start : start + voice_audio.size] = voice_audio / max(float(np.sqrt(np.mean(voice_audio**2))), 1e-12)
+        utterance_db = float(rng.uniform(-recording.UTTERANCE_JITTER_DB, recording.UTTERANCE_JITTER_DB))
+        chain = spk.recording or recording.RecordingChain(highpass_hz=0.0, tilt_db_per_octave=0.0, level_db=0.0)
+        speech_ch, chained["level"] = recording.apply_chain(dry, floor, chain, fs_a, utterance_db if spk.recording else 0.0)
+        return speech_ch
+
+    audio, emg_out, pre_a, pre_e = _streams(config, spk, rng, n_post, aligned, record)
+    level = chained["level"]
 
     info = {
         "simulated": True,
@@ -129,6 +161,7 @@ def simulate_utterance(config: SimulationConfig, spk: Speaker, speaker_index: in
         "utterance": f"{number:04d}",
         "prompt": text,
         "voice": spk.voice,
+        "level": level,
         "audio_fs": fs_a,
         "emg_fs": fs_e,
         "preroll_s": {"audio": pre_a / fs_a, "emg": pre_e / fs_e},
@@ -141,24 +174,24 @@ def simulate_utterance(config: SimulationConfig, spk: Speaker, speaker_index: in
 
 
 def _streams(
-    config: SimulationConfig, spk: Speaker, rng: np.random.Generator, speech_post: np.ndarray, aligned: list[tuple[str, float, float]]
+    config: SimulationConfig, spk: Speaker, rng: np.random.Generator, n_post: int, aligned: list[tuple[str, float, float]],
+    record: Callable[[int], np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray, int, int]:
     """Both recorded streams of one utterance, each with its own pre-roll and marker.
 
     Args:
-        speech_post: ``(n_post,)`` speech at 16 kHz from the marker rise on.
+        n_post: samples at 16 kHz from the marker rise on.
         aligned: ``(symbol, start_s, end_s)`` phones tiling ``[0, n_post / 16000]``.
+        record: ``record(pre_a)`` returns the microphone channel ``(pre_a + n_post,)``: the speech
+            from sample ``pre_a`` on (the marker rise) over whatever floor the recording has.
 
     Returns:
         ``(audio, emg, pre_a, pre_e)``: ``(pre_a + n_post, 2)`` float64 at 16 kHz (speech, marker),
         ``(pre_e + n, 41)`` float32 at 2048 Hz (40 channels, marker) and the two pre-roll lengths.
     """
     fs_a, fs_e = speech.SPEECH_FS, emg.EMG_FS
-    n_post = speech_post.size
-    # Audio: a faint noise floor everywhere (a room is never digitally silent), speech after the rise.
     pre_a = int(round(rng.uniform(0.1, 0.5) * fs_a))
-    speech_ch = 10 ** (-65 / 20) * rng.standard_normal(pre_a + n_post)
-    speech_ch[pre_a:] += speech_post
+    speech_ch = record(pre_a)
     marker_a = np.zeros(pre_a + n_post)
     marker_a[pre_a:] = AUDIO_MARKER
     audio = np.stack([speech_ch, marker_a], axis=1)
@@ -193,7 +226,8 @@ def _speaker_json(config: SimulationConfig, spk: Speaker, prompts: dict[str, str
     return {
         "simulated": True,
         "session": spk.session,
-        "speaker": {"voice": spk.voice, "rate_wpm": spk.rate_wpm, "pitch": spk.pitch, "pitch_range": spk.pitch_range},
+        "speaker": {"voice": spk.voice, "gender": spk.gender, "rate_wpm": spk.rate_wpm, **dataclasses.asdict(spk.shape)},
+        "recording": spk.recording.as_dict() if spk.recording else None,
         "articulation": {
             "lead_ms": round(art.lead_s * 1000, 3),
             "tau_ms": round(art.tau_s * 1000, 3),
@@ -365,7 +399,14 @@ def simulate_recording(config: SimulationConfig, spk: Speaker, speaker_index: in
     duration = speech_post.size / speech.SPEECH_FS
     aligned = [(p.symbol, p.start, p.end) for p in cover(alignment.phones, duration)]
     rng = np.random.default_rng([config.seed, 4, speaker_index, number])
-    audio_out, emg_out, pre_a, pre_e = _streams(config, spk, rng, speech_post, aligned)
+
+    def record(pre_a: int) -> np.ndarray:
+        # the recording brings its own room and microphone: only a faint floor under the pre-roll
+        speech_ch = 10 ** (-65 / 20) * rng.standard_normal(pre_a + speech_post.size)
+        speech_ch[pre_a:] += speech_post
+        return speech_ch
+
+    audio_out, emg_out, pre_a, pre_e = _streams(config, spk, rng, speech_post.size, aligned, record)
     sounding = [a for a in aligned if not a[0].startswith("_")]
     info = {
         "simulated": True,
@@ -428,7 +469,7 @@ def simulate_speech_corpus(
     splits = speaker_splits({s: parts[s] for s in chosen}, config.seed)
     jobs = [(k, s, r) for k, s in enumerate(chosen) for r in by_speaker[s][:utterances]]
     total_s, sessions, skipped = 0.0, [], []
-    session_splits: dict[str, str] = {}
+    by_session: dict[str, str] = {}
     with output_dir(out, force=force) as work:
         bar = tqdm(total=len(jobs), desc="simulate EMG for recorded speech", unit="utt", disable=not progress)
         for k, name in enumerate(chosen):
@@ -456,7 +497,7 @@ def simulate_speech_corpus(
             meta["speaker"] = {"recorded": True, "id": name, "part": by_speaker[name][0].part, "split": splits[name]}
             write_json(work / spk.session / "session.json", meta)
             sessions.append(spk.session)
-            session_splits[spk.session] = splits[name]
+            by_session[spk.session] = splits[name]
         bar.close()
         if not sessions:
             raise EmgseError(f"no recording could be aligned ({len(skipped)} skipped; first: {skipped[0]['file']}: {skipped[0]['reason']})")
@@ -467,7 +508,7 @@ def simulate_speech_corpus(
             {
                 "rule": "speaker-disjoint: the corpus's own train/test halves; validation speakers drawn by seed from the train half",
                 "seed": config.seed,
-                "sessions": session_splits,
+                "sessions": by_session,
             },
         )
         write_json(
@@ -486,4 +527,4 @@ def simulate_speech_corpus(
             },
         )
     n = sum(1 for _ in jobs) - len(skipped)
-    return {"sessions": sessions, "utterances": n, "seconds": total_s, "skipped": skipped, "splits": session_splits}
+    return {"sessions": sessions, "utterances": n, "seconds": total_s, "skipped": skipped, "splits": by_session}

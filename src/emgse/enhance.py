@@ -27,7 +27,7 @@ from emgse.faults import ChannelCheck, EmgFault, apply_fault, check_applies
 from emgse.features.emg import emg_samples, fit_emg, frame_samples
 from emgse.features.level import levelled_log_magnitude, unlevelled_waveform
 from emgse.features.resample import resample
-from emgse.files import read_audio, read_npy, write_text, write_wav
+from emgse.files import folder_inputs, read_audio, read_npy, write_text, write_wav
 from emgse.mixing import read_manifest
 from emgse.models import uses_emg
 
@@ -311,13 +311,7 @@ def enhance_folder(
     ``out/dnsmos.csv`` (no-reference scores of each input and output, :func:`write_dnsmos_csv`);
     when the channel check runs, ``out/channel_check.csv`` (:func:`write_channel_csv`)."""
     folder, out = Path(folder), Path(out)
-    if not folder.is_dir():
-        raise file_error(folder, "folder not found")
-    if out.resolve() == folder.resolve():
-        raise file_error(out, "output folder is the input folder (inputs would be overwritten)")
-    wavs = sorted(p for p in folder.glob("*.wav") if not p.name.startswith("."))
-    if not wavs:
-        raise file_error(folder, "no .wav files")
+    wavs = folder_inputs(folder, out, ".wav")
     enhancer = Enhancer(checkpoint, check_channels=check_channels)
     written, scores, dropped = [], [], []
     for wav in tqdm(wavs, desc=f"enhance {folder.name}", unit="file", disable=not progress):

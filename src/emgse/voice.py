@@ -27,7 +27,7 @@ from emgse.data import prepared_root
 from emgse.enhance import Enhancer, _refuse_overwrite
 from emgse.errors import EmgseError, file_error
 from emgse.features.audio import _window, frame_count, istft, stft
-from emgse.files import read_audio, read_npy, write_wav
+from emgse.files import folder_inputs, read_audio, read_npy, write_wav
 from emgse.mixing import read_manifest
 from emgse.models import uses_audio
 
@@ -167,13 +167,7 @@ def voice_folder(checkpoint: str | Path, folder: str | Path, out: str | Path, *,
                  progress: bool = True, **options) -> list[Path]:
     """Voice every ``X.emg.npy`` of ``folder`` (e.g. a prepared split) into ``out/X.wav``."""
     folder, out = Path(folder), Path(out)
-    if not folder.is_dir():
-        raise file_error(folder, "folder not found")
-    if out.resolve() == folder.resolve():
-        raise file_error(out, "output folder is the input folder (voice writes beside the inputs' names)")
-    files = sorted(p for p in folder.glob("*.emg.npy") if not p.name.startswith("."))
-    if not files:
-        raise file_error(folder, "no .emg.npy files")
+    files = folder_inputs(folder, out, ".emg.npy")
     voicer = Voicer(checkpoint, **options)
     written = []
     for path in tqdm(files, desc=f"voice {folder.name}", unit="file", disable=not progress):

@@ -245,6 +245,17 @@ def write_dnsmos_csv(path: str | Path, rows: list[dict]) -> None:
     write_text(path, "\n".join(lines) + "\n")
 
 
+def mixtures_to_write(mixtures_dir: Path, target: Path, splits: tuple[str, ...] | list[str], force: bool) -> list[dict]:
+    """The manifest rows of ``splits`` that a mixtures mode writes into ``target`` (one folder per
+    system); refuses a non-empty ``target`` without ``force`` and splits without mixtures."""
+    if target.exists() and any(target.iterdir()) and not force:
+        raise file_error(target, "already exists and is not empty (pass --force to replace it)")
+    rows = [r for r in read_manifest(mixtures_dir) if r["split"] in splits]
+    if not rows:
+        raise file_error(mixtures_dir / "mixtures.csv", f"no mixtures of split(s) {', '.join(splits)}")
+    return rows
+
+
 def enhance_mixtures(
     checkpoint: str | Path,
     mixtures_dir: str | Path,
@@ -267,11 +278,7 @@ def enhance_mixtures(
     enhancer = Enhancer(checkpoint, check_channels=check_channels)
     system = system or enhancer.name
     target = out_root / system
-    if target.exists() and any(target.iterdir()) and not force:
-        raise file_error(target, "already exists and is not empty (pass --force to replace it)")
-    rows = [r for r in read_manifest(mixtures_dir) if r["split"] in splits]
-    if not rows:
-        raise file_error(mixtures_dir / "mixtures.csv", f"no mixtures of split(s) {', '.join(splits)}")
+    rows = mixtures_to_write(mixtures_dir, target, splits, force)
     data = prepared_root(mixtures_dir) if enhancer.uses_emg else None
     emg_cache: dict[str, np.ndarray] = {}
     dropped: list[tuple[str, list[int]]] = []

@@ -6,7 +6,7 @@ SIMULATED EMG (see benchmarks/quality.py). Each EMG model (paper `emgse` and the
 those without a checkpoint under `--out/runs` are skipped) enhances a balanced subset of the test
 mixtures (every N-th) with intact EMG, with EMG absent, and with each electrode fault of
 `emgse.faults` on 30% of its channels: two the enhancer's channel check
-(`emgse.faults.unusable_channels`) finds and feeds as missing -- flat (fallen off) and noisy (10x
+(`emgse.faults.ChannelCheck`) finds and feeds as missing -- flat (fallen off) and noisy (10x
 RMS) -- and five it cannot see, all inside its 5% .. 5x band: 2-4x noisier channels, intermittent
 contact (50-500 ms dropouts), slow baseline drift, 50 Hz mains on one electrode, and the cheek
 array re-seated one electrode row off. Prints mean PESQ / ESTOI, the difference from the paper's

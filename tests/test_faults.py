@@ -38,7 +38,7 @@ def test_unusable_channels_finds_flat_and_loud_channels():
 
 
 def _emg(seconds: float = 4.0, fs: float = 2000.0) -> np.ndarray:
-    from tests.features.test_emg import realistic_emg
+    from tests.emg_signals import realistic_emg
 
     return realistic_emg(int(seconds * fs), 40, seed=3).astype(np.float32)
 

@@ -69,3 +69,18 @@ def test_float_wav_bytes_depend_only_on_the_samples(tmp_path, shape):
     back, fs = read_audio(tmp_path / "a.wav", channels="all")
     assert fs == 16000 and back.shape == (1000, 1 if len(shape) == 1 else 3)
     np.testing.assert_array_equal(back.astype(np.float32).reshape(shape), x)
+
+
+def test_folder_inputs_one_rule_for_folder_modes(tmp_path):
+    from emgse.files import folder_inputs
+
+    with pytest.raises(EmgseError, match="in: folder not found"):
+        folder_inputs(tmp_path / "in", tmp_path / "out", ".wav")
+    (tmp_path / "in").mkdir()
+    with pytest.raises(EmgseError, match="no .wav files"):
+        folder_inputs(tmp_path / "in", tmp_path / "out", ".wav")
+    for name in ("b.wav", "a.wav", ".hidden.wav", "c.emg.npy"):
+        (tmp_path / "in" / name).write_bytes(b"")
+    assert [p.name for p in folder_inputs(tmp_path / "in", tmp_path / "out", ".wav")] == ["a.wav", "b.wav"]
+    with pytest.raises(EmgseError, match="output folder is the input folder"):
+        folder_inputs(tmp_path / "in", tmp_path / "in" / ".." / "in", ".emg.npy")

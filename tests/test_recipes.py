@@ -96,7 +96,7 @@ def test_gaddy_recipe_cli_on_format_faithful_corpus(tmp_path):
     r2 = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r2.returncode == 0 and r2.stdout.count("done already, skipped") >= 5
     r3 = subprocess.run([*cmd, "--audio", "raw"], capture_output=True, text=True, timeout=600)
-    assert r3.returncode == 2 and "another corpus, split or audio target" in r3.stderr
+    assert r3.returncode == 2 and "other settings (config.audio 'clean' -> 'raw')" in r3.stderr
 
 
 def test_resumed_recipe_with_other_settings_refuses(tmp_path):
@@ -125,3 +125,23 @@ def test_resumed_recipe_with_other_settings_refuses(tmp_path):
     with pytest.raises(EmgseError, match=r"demo\.json: .*config\.epochs 3 -> 5"):
         run_demo(demo, DemoConfig(epochs=5), progress=False)
     assert sorted(p.name for p in demo.iterdir()) == ["demo.json"]  # nothing run
+
+
+def test_resumed_gaddy_recipe_with_other_settings_refuses(tmp_path):
+    # the Gaddy recipe records and checks its settings by the same rule as the paper recipe and the demo
+    from emgse.recipes import GaddyConfig, run_gaddy_recipe
+
+    out = tmp_path / "gaddy"
+    with pytest.raises(EmgseError):  # no corpus: stops at "prepare", after recipe.json is written
+        run_gaddy_recipe(tmp_path / "nocorpus", ["white"], ["white"], out, GaddyConfig(), progress=False)
+    recorded = json.loads((out / "recipe.json").read_text())
+    for config, why in ((GaddyConfig(train_snrs=(0.0,)), r"config\.train_snrs \[-10\.0, -5\.0, 0\.0, 5\.0, 10\.0\] -> \[0\.0\]"),
+                        (GaddyConfig(lr=1e-3), r"config\.lr 0\.0001 -> 0\.001"),
+                        (GaddyConfig(audio="raw"), r"config\.audio 'clean' -> 'raw'")):
+        with pytest.raises(EmgseError, match=rf"recipe\.json: this folder holds a run with other settings \({why}\)"):
+            run_gaddy_recipe(tmp_path / "nocorpus", ["white"], ["white"], out, config, progress=False)
+        assert json.loads((out / "recipe.json").read_text()) == recorded  # not overwritten
+    # jobs and systems may change
+    with pytest.raises(EmgseError) as err:
+        run_gaddy_recipe(tmp_path / "nocorpus", ["white"], ["white"], out, GaddyConfig(jobs=1, systems=("audio",)), progress=False)
+    assert "other settings" not in str(err.value)

@@ -32,7 +32,13 @@ from emgse.config import AudioConfig, EmgConfig, from_dict, to_dict
 from emgse.corpora.prepared import CorpusInfo
 from emgse.errors import EmgseError, file_error
 from emgse.features.audio import log_magnitude
-from emgse.features.emg import N_TD, emg_features, resolve_channels, select_and_normalize
+from emgse.features.emg import (
+    N_TD,
+    emg_features,
+    emg_frame_count,
+    resolve_channels,
+    select_and_normalize,
+)
 from emgse.features.level import levelled_log_magnitude, rescale_log_magnitude
 from emgse.files import output_dir, read_audio, read_json, read_npy, write_json
 from emgse.mixing import read_manifest
@@ -91,9 +97,12 @@ def utterance_emg(emg: np.ndarray, emg_fs: float, frames: int, channels: list[in
     """Per-frame EMG model input of one utterance: ``(frames, len(channels) * 5)`` float32.
 
     TD features on the audio's frame grid, channel selection, then per-utterance min-max if the
-    config says so (z-score is applied later with training statistics).
+    config says so, scaled on the frames the recorded EMG covers (z-score is applied later with
+    training statistics). The one path of the feature store and the enhancer.
     """
-    return select_and_normalize(emg_features(emg, emg_fs, emg_config, n_frames=frames), channels, emg_config.normalization)
+    feats = emg_features(emg, emg_fs, emg_config, n_frames=frames)
+    covered = emg_frame_count(emg.shape[0], emg_fs, emg_config)
+    return select_and_normalize(feats, channels, emg_config.normalization, covered)
 
 
 def build_store(

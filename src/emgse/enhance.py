@@ -27,7 +27,7 @@ from emgse.faults import ChannelCheck, EmgFault, apply_fault, check_applies
 from emgse.features.emg import emg_samples, fit_emg, frame_samples
 from emgse.features.level import levelled_log_magnitude, unlevelled_waveform
 from emgse.features.resample import resample
-from emgse.files import read_audio, read_npy, write_text, write_wav
+from emgse.files import folder_inputs, read_audio, read_npy, write_text, write_wav
 from emgse.mixing import read_manifest
 from emgse.models import uses_emg
 
@@ -245,6 +245,17 @@ def write_dnsmos_csv(path: str | Path, rows: list[dict]) -> None:
     write_text(path, "\n".join(lines) + "\n")
 
 
+def mixtures_to_write(mixtures_dir: Path, target: Path, splits: tuple[str, ...] | list[str], force: bool) -> list[dict]:
+    """The manifest rows of ``splits`` that a mixtures mode writes into ``target`` (one folder per
+    system); refuses a non-empty ``target`` without ``force`` and splits without mixtures."""
+    if target.exists() and any(target.iterdir()) and not force:
+        raise file_error(target, "already exists and is not empty (pass --force to replace it)")
+    rows = [r for r in read_manifest(mixtures_dir) if r["split"] in splits]
+    if not rows:
+        raise file_error(mixtures_dir / "mixtures.csv", f"no mixtures of split(s) {', '.join(splits)}")
+    return rows
+
+
 def enhance_mixtures(
     checkpoint: str | Path,
     mixtures_dir: str | Path,
@@ -267,11 +278,7 @@ def enhance_mixtures(
     enhancer = Enhancer(checkpoint, check_channels=check_channels)
     system = system or enhancer.name
     target = out_root / system
-    if target.exists() and any(target.iterdir()) and not force:
-        raise file_error(target, "already exists and is not empty (pass --force to replace it)")
-    rows = [r for r in read_manifest(mixtures_dir) if r["split"] in splits]
-    if not rows:
-        raise file_error(mixtures_dir / "mixtures.csv", f"no mixtures of split(s) {', '.join(splits)}")
+    rows = mixtures_to_write(mixtures_dir, target, splits, force)
     data = prepared_root(mixtures_dir) if enhancer.uses_emg else None
     emg_cache: dict[str, np.ndarray] = {}
     dropped: list[tuple[str, list[int]]] = []
@@ -311,13 +318,7 @@ def enhance_folder(
     ``out/dnsmos.csv`` (no-reference scores of each input and output, :func:`write_dnsmos_csv`);
     when the channel check runs, ``out/channel_check.csv`` (:func:`write_channel_csv`)."""
     folder, out = Path(folder), Path(out)
-    if not folder.is_dir():
-        raise file_error(folder, "folder not found")
-    if out.resolve() == folder.resolve():
-        raise file_error(out, "output folder is the input folder (inputs would be overwritten)")
-    wavs = sorted(p for p in folder.glob("*.wav") if not p.name.startswith("."))
-    if not wavs:
-        raise file_error(folder, "no .wav files")
+    wavs = folder_inputs(folder, out, ".wav")
     enhancer = Enhancer(checkpoint, check_channels=check_channels)
     written, scores, dropped = [], [], []
     for wav in tqdm(wavs, desc=f"enhance {folder.name}", unit="file", disable=not progress):

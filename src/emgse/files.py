@@ -147,6 +147,22 @@ def read_npy(path: str | Path, *, ndim: int | None = None) -> np.ndarray:
     return array
 
 
+def folder_inputs(folder: str | Path, out: str | Path, suffix: str) -> list[Path]:
+    """The input files ``folder/*<suffix>`` of a folder mode (hidden files left out), sorted.
+
+    Refuses a missing folder, an output folder that is the input folder, and a folder without such files.
+    """
+    folder, out = Path(folder), Path(out)
+    if not folder.is_dir():
+        raise file_error(folder, "folder not found")
+    if out.resolve() == folder.resolve():
+        raise file_error(out, "output folder is the input folder (inputs would be overwritten)")
+    files = sorted(p for p in folder.glob(f"*{suffix}") if not p.name.startswith("."))
+    if not files:
+        raise file_error(folder, f"no {suffix} files")
+    return files
+
+
 def prepare_output_dir(out: str | Path, *, force: bool = False) -> Path:
     """Create an empty sibling work folder for a stage whose final output is the folder ``out``.
 

@@ -388,15 +388,10 @@ def run_gaddy_recipe(
         raise EmgseError(f"unknown system(s) {', '.join(unknown)} (known models: {', '.join(MODELS)})")
     systems = [System(s, s) for s in config.systems]
     out.mkdir(parents=True, exist_ok=True)
-    previous = out / "recipe.json"
-    settings = {"recipe": "gaddy", "corpus": str(Path(corpus).resolve()), "split_file": str(split_file), "config": dataclasses.asdict(config),
-                "noise_train": [str(n) for n in noise_train], "noise_test": [str(n) for n in noise_test]}
-    if previous.is_file():
-        before = read_json(previous)
-        same = {k: before.get(k) for k in ("recipe", "corpus", "split_file")} == {k: settings[k] for k in ("recipe", "corpus", "split_file")}
-        if not same or before.get("config", {}).get("audio") != config.audio:
-            raise EmgseError(f"{out}: holds a recipe run with another corpus, split or audio target; choose another --out")
-    write_json(previous, settings)
+    record_settings(out / "recipe.json", {
+        "recipe": "gaddy", "corpus": str(Path(corpus).resolve()), "split_file": str(split_file), "config": dataclasses.asdict(config),
+        "noise_train": [str(n) for n in noise_train], "noise_test": [str(n) for n in noise_test],
+    })  # fmt: skip
     if _stage("prepare gaddy", (out / "prepared").is_dir()):
         prepare_gaddy(corpus, out / "prepared", split_file=split_file, audio=config.audio, nonparallel=config.nonparallel, seed=config.seed,
                       progress=progress)

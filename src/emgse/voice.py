@@ -24,11 +24,10 @@ from tqdm import tqdm
 
 from emgse.config import AudioConfig
 from emgse.data import prepared_root
-from emgse.enhance import Enhancer, _refuse_overwrite
+from emgse.enhance import Enhancer, _refuse_overwrite, mixtures_to_write
 from emgse.errors import EmgseError, file_error
 from emgse.features.audio import _window, frame_count, istft, stft
-from emgse.files import read_audio, read_npy, write_wav
-from emgse.mixing import read_manifest
+from emgse.files import folder_inputs, read_audio, read_npy, write_wav
 from emgse.models import uses_audio
 
 # Chosen by STOI/ESTOI of Griffin-Lim on true magnitudes (benchmarks/phase.py, README "Speech from EMG alone").
@@ -167,13 +166,7 @@ def voice_folder(checkpoint: str | Path, folder: str | Path, out: str | Path, *,
                  progress: bool = True, **options) -> list[Path]:
     """Voice every ``X.emg.npy`` of ``folder`` (e.g. a prepared split) into ``out/X.wav``."""
     folder, out = Path(folder), Path(out)
-    if not folder.is_dir():
-        raise file_error(folder, "folder not found")
-    if out.resolve() == folder.resolve():
-        raise file_error(out, "output folder is the input folder (voice writes beside the inputs' names)")
-    files = sorted(p for p in folder.glob("*.emg.npy") if not p.name.startswith("."))
-    if not files:
-        raise file_error(folder, "no .emg.npy files")
+    files = folder_inputs(folder, out, ".emg.npy")
     voicer = Voicer(checkpoint, **options)
     written = []
     for path in tqdm(files, desc=f"voice {folder.name}", unit="file", disable=not progress):
@@ -192,11 +185,7 @@ def voice_mixtures(checkpoint: str | Path, mixtures_dir: str | Path, out_root: s
     utterance and length, written for each of its mixtures)."""
     mixtures_dir, out_root = Path(mixtures_dir), Path(out_root)
     target = out_root / system
-    if target.exists() and any(target.iterdir()) and not force:
-        raise file_error(target, "already exists and is not empty (pass --force to replace it)")
-    rows = [r for r in read_manifest(mixtures_dir) if r["split"] in splits]
-    if not rows:
-        raise file_error(mixtures_dir / "mixtures.csv", f"no mixtures of split(s) {', '.join(splits)}")
+    rows = mixtures_to_write(mixtures_dir, target, splits, force)
     voicer = Voicer(checkpoint, **options)
     data = prepared_root(mixtures_dir)
     fs = voicer.audio_config.fs

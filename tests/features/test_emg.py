@@ -19,6 +19,7 @@ from emgse.features.emg import (
     td_features_reference,
 )
 from emgse.features.utterance import utterance_features
+from tests.emg_signals import realistic_emg
 
 
 @pytest.mark.parametrize(("fs", "channels", "n"), [(2000.0, 35, 3001), (1000.0, 8, 1500), (2000.0, 1, 64), (4000.0, 3, 2000)])
@@ -54,17 +55,6 @@ def authors_td_features(emg: np.ndarray, channels: list[int]) -> np.ndarray:
             data[j, i * feature_num + 3] = np.mean(np.power(emg_high, 2))
             data[j, i * feature_num + 4] = sum((emg_high[0:-1]) * (emg_high[1:]) <= 0) / win_size
     return data
-
-
-def realistic_emg(n: int, channels: int, seed: int = 0) -> np.ndarray:
-    """Band-limited (20-450 Hz), amplitude-modulated EMG with DC offsets, ``(n, channels)`` at 2 kHz."""
-    from scipy.signal import butter, sosfilt
-
-    rng = np.random.default_rng(seed)
-    x = sosfilt(butter(4, (20, 450), "bandpass", output="sos", fs=2000), rng.standard_normal((n, channels)), axis=0)
-    t = np.arange(n) / 2000
-    envelope = 1.0 + 0.8 * np.sin(2 * np.pi * rng.uniform(1, 4, channels) * t[:, None] + rng.uniform(0, 6, channels))
-    return 40.0 * x * envelope + rng.uniform(-5, 5, channels)
 
 
 def test_td_features_equal_the_authors_loop():

@@ -6,26 +6,51 @@ import numpy as np
 from emgse.config import AudioConfig, EmgConfig
 from emgse.data import utterance_emg
 from emgse.features.audio import frame_count
-from emgse.features.emg import CHANNEL_SETS, emg_features, emg_samples, fit_emg, minmax_normalize
+from emgse.features.emg import (
+    CHANNEL_SETS,
+    emg_features,
+    emg_samples,
+    fit_emg,
+    minmax_normalize,
+    select_features,
+    td_features,
+)
 from tests.emg_signals import realistic_emg
 
 ALL = list(CHANNEL_SETS["all"])
 
 
 def test_short_emg_leaves_the_normalization_of_the_other_frames_alone():
-    """EMG 60 ms shorter than the audio: per-utterance min-max of the frames the EMG covers is (nearly)
-    what it is with the audio trimmed to the EMG (zero feature frames used to stretch every frame's scale)."""
+    """EMG 60 ms shorter than the audio: per-utterance min-max (the store's and the enhancer's
+    :func:`utterance_emg`) of the frames the EMG covers equals what it is with the audio trimmed to
+    the EMG, for every feature including the ZCR. (Zero feature frames used to stretch every frame's
+    scale; then the held last sample's rounding-noise ZCR of ~1 did.)"""
     cfg = EmgConfig()
+    assert cfg.normalization == "minmax"
     for seed in range(3):
         audio_samples = 24077
         emg = realistic_emg(audio_samples // 8 + 1 - 120, seed=seed)  # 60 ms short
         frames = frame_count(audio_samples, AudioConfig())
         matched = frame_count(emg.shape[0] * 8, AudioConfig())
-        short = minmax_normalize(emg_features(emg, 2000.0, cfg, n_frames=frames))
-        reference = minmax_normalize(emg_features(emg, 2000.0, cfg, n_frames=matched))
+        short = utterance_emg(emg, 2000.0, frames, ALL, cfg)
+        reference = utterance_emg(emg, 2000.0, matched, ALL, cfg)
+        assert short.shape == (frames, 175) and frames - matched >= 7
         common = matched - 3
-        shift = np.abs(short[:common] - reference[:common]).reshape(common, 40, 5).max(axis=(0, 1))
-        assert np.all(shift[:4] < 0.1), shift  # low mean, low power, high mean |x|, high power
+        shift = np.abs(short[:common] - reference[:common]).reshape(common, 35, 5).max(axis=(0, 1))
+        assert np.all(shift < 1e-6), shift  # low mean, low power, high mean |x|, high power, ZCR
+        assert short.min() >= 0.0 and short.max() <= 1.0  # the frames past the EMG stay on the [0, 1] scale
+
+
+def test_minmax_without_edge_padding_uses_the_authors_frames():
+    """With the authors' grid (no edge padding) the min-max statistics come from the frames whose
+    window lies within the recorded EMG, as in their code (features of the EMG, then min-max)."""
+    cfg = EmgConfig(edge_padding=False)
+    emg = realistic_emg(3001, seed=4)
+    own = (3001 - 64) // 16 + 1
+    frames = own + 12  # audio 96 ms longer than the EMG
+    x = utterance_emg(emg, 2000.0, frames, ALL, cfg)
+    theirs = minmax_normalize(select_features(td_features(emg, 2000.0), ALL))
+    np.testing.assert_allclose(x[:own], theirs, atol=1e-6)
 
 
 def test_one_length_rule_for_training_enhancement_and_streaming():

@@ -35,7 +35,7 @@ from emgse.corpora.prepared import (
     write_utterance,
 )
 from emgse.errors import EmgseError, file_error
-from emgse.features.emg import CHANNEL_SETS, DEAD_CHANNELS
+from emgse.features.emg import CHANNEL_SETS, DEAD_CHANNELS, fit_emg
 from emgse.features.resample import resample
 from emgse.files import output_dir, read_audio, read_json, read_npy
 
@@ -116,14 +116,11 @@ def read_utterance(session_dir: Path, number: str, emg_fs: int = 2000) -> tuple[
 
 def fit_emg_to_audio(audio: np.ndarray, emg: np.ndarray, emg_fs: float, where: Path | str) -> np.ndarray:
     """EMG ``(samples, ch)`` cropped or edge-padded to the duration of ``audio`` ``(samples,)`` at
-    16 kHz: ``round(len(audio) * emg_fs / 16000)`` samples. Raises if the audio is shorter than one
-    32 ms frame."""
+    16 kHz: ``round(len(audio) * emg_fs / 16000)`` samples, by the one EMG length rule
+    (:func:`emgse.features.emg.fit_emg`). Raises if the audio is shorter than one 32 ms frame."""
     if len(audio) < 0.032 * AUDIO_FS:
         raise file_error(where, f"too short after sync: {len(audio) / AUDIO_FS * 1000:.1f} ms of audio (need one 32 ms frame)")
-    n = int(round(len(audio) * emg_fs / AUDIO_FS))
-    if emg.shape[0] >= n:
-        return emg[:n]
-    return np.pad(emg, ((0, n - emg.shape[0]), (0, 0)), mode="edge")
+    return fit_emg(emg, int(round(len(audio) * emg_fs / AUDIO_FS)))
 
 
 def list_session(session_dir: Path) -> list[str]:

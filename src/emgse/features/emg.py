@@ -279,7 +279,7 @@ def emg_features(emg: np.ndarray, fs: float, config: EmgConfig = EmgConfig(), n_
     if config.edge_padding:
         pad = win - hop
         n = emg.shape[0]
-        frames = (pad + n - 1) // hop + 1
+        frames = emg_frame_count(n, fs, config)
         total = (frames - 1) * hop + win
         emg = np.pad(emg, ((pad, total - pad - n), (0, 0)), mode="edge")
     return td_features(emg, fs, win_s=config.win_s, hop_s=config.hop_s, cutoff_hz=config.cutoff_hz, order=config.filter_order,
@@ -294,6 +294,18 @@ def emg_samples(n_frames: int, fs: float, config: EmgConfig = EmgConfig()) -> in
     hop = frame_samples(fs, config.hop_s, "hop")
     n = n_frames * hop - (win - hop) if config.edge_padding else (n_frames - 1) * hop + win
     return max(0, n)
+
+
+def emg_frame_count(n_samples: int, fs: float, config: EmgConfig = EmgConfig()) -> int:
+    """Frames of the grid of an EMG of ``n_samples`` samples on its own: the frames its recorded
+    samples cover. Without edge padding, the frames whose window lies within the recording (the
+    authors' ``(n - win) // hop + 1``); with it, also the edge frames that matched audio has (the
+    last one starting at or before the last sample, as :func:`emgse.features.audio.frame_count`)."""
+    win = frame_samples(fs, config.win_s, "frame")
+    hop = frame_samples(fs, config.hop_s, "hop")
+    if config.edge_padding:
+        return (win - hop + n_samples - 1) // hop + 1 if n_samples > 0 else 0
+    return (n_samples - win) // hop + 1 if n_samples >= win else 0
 
 
 def fit_emg(emg: np.ndarray, n_samples: int) -> np.ndarray:
@@ -325,14 +337,23 @@ def stack_context(features: np.ndarray, k: int) -> np.ndarray:
     return np.ascontiguousarray(windows).reshape(frames, (2 * k + 1) * dims)
 
 
-def minmax_normalize(features: np.ndarray) -> np.ndarray:
+def minmax_normalize(features: np.ndarray, covered: int | None = None) -> np.ndarray:
     """Per-utterance min-max scaling of each feature dimension to [0, 1] (the paper's choice).
 
     Constant dimensions map to 0. ``(frames, dims)`` in and out.
+
+    ``covered``: the minimum and maximum come from the first ``covered`` frames only (those the
+    recorded EMG covers, :func:`emg_frame_count`), as the authors normalize the frames they have;
+    the frames after them (EMG padded by its held last sample, whose high band is rounding noise
+    with a ZCR near 1) are scaled alike and clipped to [0, 1].
     """
-    lo = features.min(axis=0, keepdims=True)
-    span = features.max(axis=0, keepdims=True) - lo
-    return ((features - lo) / np.where(span > 0, span, 1.0)).astype(features.dtype, copy=False)
+    covered = features.shape[0] if covered is None else max(1, min(int(covered), features.shape[0]))
+    lo = features[:covered].min(axis=0, keepdims=True)
+    span = features[:covered].max(axis=0, keepdims=True) - lo
+    out = ((features - lo) / np.where(span > 0, span, 1.0)).astype(features.dtype, copy=False)
+    if covered < features.shape[0]:
+        np.clip(out[covered:], 0.0, 1.0, out=out[covered:])
+    return out
 
 
 @dataclass
@@ -409,15 +430,18 @@ def resolve_channels(spec: str | list[int] | tuple[int, ...], n_channels: int) -
     return indices
 
 
-def select_and_normalize(features: np.ndarray, channels: list[int], normalization: str) -> np.ndarray:
+def select_and_normalize(
+    features: np.ndarray, channels: list[int], normalization: str, covered: int | None = None
+) -> np.ndarray:
     """Keep ``channels`` of ``(frames, all_channels * 5)`` and apply per-utterance min-max if asked.
 
     ``normalization`` other than ``minmax`` (``zscore``, ``none``) leaves the values as they are:
-    z-scoring uses training statistics and happens later. Returns float32.
+    z-scoring uses training statistics and happens later. ``covered``: the frames the recorded EMG
+    covers, which alone set the min-max scale (:func:`minmax_normalize`). Returns float32.
     """
     x = select_features(features, channels)
     if normalization == "minmax":
-        x = minmax_normalize(x)
+        x = minmax_normalize(x, covered)
     return x.astype(np.float32, copy=False)
 
 

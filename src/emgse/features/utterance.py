@@ -8,14 +8,9 @@ import numpy as np
 import torch
 
 from emgse.config import AudioConfig, EmgConfig
+from emgse.data import utterance_emg
 from emgse.features.audio import frame_count, log_magnitude
-from emgse.features.emg import (
-    N_TD,
-    emg_features,
-    resolve_channels,
-    select_and_normalize,
-    stack_context,
-)
+from emgse.features.emg import N_TD, emg_features, resolve_channels, stack_context
 from emgse.features.resample import resample
 from emgse.files import read_audio, read_npy
 
@@ -42,19 +37,6 @@ def utterance_features(
     return log_mag.numpy(), emg_features(emg, emg_fs, emg_config, n_frames=frames)
 
 
-def emg_model_input(feats: np.ndarray, n_channels: int, emg_config: EmgConfig = EmgConfig()) -> np.ndarray:
-    """Channel selection, per-utterance min-max (if configured) and context stacking.
-
-    Args:
-        feats: ``(frames, n_channels * 5)`` from :func:`utterance_features`.
-
-    Returns:
-        ``(frames, (2 * context + 1) * selected * 5)``.
-    """
-    channels = resolve_channels(emg_config.channels, n_channels)
-    return stack_context(select_and_normalize(feats, channels, emg_config.normalization), emg_config.context)
-
-
 def describe_utterance(
     audio_path: Path, emg_path: Path, *, emg_fs: float = 2000.0, channels: str = "all", context: int = 15
 ) -> str:
@@ -66,8 +48,10 @@ def describe_utterance(
     emg = read_npy(emg_path, ndim=2)
     log_mag, feats = utterance_features(audio, emg, emg_fs, audio_config)
     emg_config = EmgConfig(channels=channels, context=context)
-    x = emg_model_input(feats, emg.shape[1], emg_config)
-    n_sel = len(resolve_channels(channels, emg.shape[1]))
+    selected = resolve_channels(channels, emg.shape[1])
+    # the model input as training and enhancement make it (one function: data.utterance_emg)
+    x = stack_context(utterance_emg(emg, emg_fs, log_mag.shape[0], selected, emg_config), context)
+    n_sel = len(selected)
     audio_s, emg_s = len(audio) / audio_config.fs, emg.shape[0] / emg_fs
     lines = [
         f"audio  {audio_path}: {len(audio)} samples at {audio_config.fs} Hz ({audio_s:.3f} s; input {fs} Hz)",

@@ -202,7 +202,6 @@ def test_cli_without_chain_writes_nominal_level(tmp_path, capsys):
 
 def test_cli_default_speakers(capsys):
     from emgse.cli import build_parser
-
     from emgse.corpora.simulated.config import SimulationConfig
 
     args = build_parser().parse_args(["simulate", "--out", "x"])

@@ -3,6 +3,14 @@
     python benchmarks/quality.py --out runs/quality            # about 45 min on 2 CPU cores
     python benchmarks/quality.py --out runs/quality --all      # + the variants kept for the record (~72 min)
     python benchmarks/quality.py --out runs/quality-quick --quick
+    python benchmarks/quality.py --out runs/quality-speech --speech ../shared/data/speech/speechocean762
+                                                                # recorded speech + SIMULATED EMG
+
+With --speech the corpus is recorded speech (a folder in the Montreal Forced Aligner layout with
+`train`/`test` halves, e.g. speechocean762) with EMG simulated from each recording's phone timing
+(`emgse simulate --speech`): 36 speakers of the train half (validation speakers drawn from them)
+and 3 speakers of the test half, all 6 utterances each, chosen by seed. `--systems` trains only the
+systems named.
 
 SIMULATED EMG: the corpus comes from `emgse simulate`; the figures are not results on real EMG.
 
@@ -24,6 +32,7 @@ resumable like the recipes (run again with the same --out to continue).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -36,10 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from emgse.config import EmgConfig, MixConfig  # noqa: E402
 from emgse.corpora.csl_emg_array import prepare_csl_emg_array  # noqa: E402
 from emgse.corpora.simulated.config import SimulationConfig  # noqa: E402
-from emgse.corpora.simulated.writer import session_splits, simulate_corpus  # noqa: E402
+from emgse.corpora.simulated.writer import session_splits, simulate_corpus, simulate_speech_corpus  # noqa: E402
 from emgse.enhance import Enhancer  # noqa: E402
 from emgse.evaluate import NOISY, evaluate, read_scores, summarize, write_scores, write_summaries  # noqa: E402
-from emgse.files import read_audio, read_npy, write_text  # noqa: E402
+from emgse.files import output_dir, read_audio, read_npy, write_text  # noqa: E402
 from emgse.metrics import METRICS  # noqa: E402
 from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
 from emgse.oracle import CEILING, ORACLES, oracle_mixtures  # noqa: E402
@@ -72,6 +81,8 @@ SETTINGS = {
     "full": {"speakers": 20, "utterances": 200, "test": 2, "val": 2, "per_utterance": 1, "epochs": 4, "test_noises": None},
     # the EMG-SNR ablation builds one corpus per EMG SNR, so it runs at a smaller size
     "ablation": {"speakers": 20, "utterances": 80, "test": 2, "val": 2, "per_utterance": 1, "epochs": 3, "test_noises": None},
+    # --speech: speakers drawn from the recorded corpus's own halves (utterances: all of theirs)
+    "speech": {"train_speakers": 36, "test_speakers": 3, "per_utterance": 1, "epochs": 4, "test_noises": None},
     "quick": {"speakers": 10, "utterances": 30, "test": 2, "val": 1, "per_utterance": 1, "epochs": 1, "test_noises": ("pink", "babble")},
 }
 
@@ -102,14 +113,36 @@ def real_time_factor(checkpoint: Path, mix_test: Path, prepared: Path, files: in
         torch.set_num_threads(threads)
 
 
-def build_data(out: Path, s: dict, quick: bool, seed: int = 0, emg_snr_db: float = 10.0) -> tuple[list[str], list[str]]:
+def link_speakers(speech: Path, out: Path, train: int, test: int, seed: int) -> None:
+    """``out/{train,test}/<speaker>/`` holding links to the files of ``train`` + ``test`` speakers of
+    ``speech`` (its own halves), drawn by seed: the recorded-speech corpus of this benchmark."""
+    rng = np.random.default_rng([seed, 11])
+    with output_dir(out) as work:
+        for part, n in (("train", train), ("test", test)):
+            speakers = sorted(p for p in (speech / part).iterdir() if p.is_dir())
+            if len(speakers) < n:
+                raise SystemExit(f"{speech / part}: {len(speakers)} speaker folders, {n} needed")
+            for k in sorted(rng.choice(len(speakers), size=n, replace=False)):
+                (work / part / speakers[k].name).mkdir(parents=True)
+                for f in speakers[k].iterdir():
+                    (work / part / speakers[k].name / f.name).symlink_to(f.resolve())
+
+
+def build_data(out: Path, s: dict, quick: bool, seed: int = 0, emg_snr_db: float = 10.0, speech: Path | None = None) -> tuple[list[str], list[str]]:
     """Simulate, prepare and mix (each stage skipped when done); returns the noise sources used."""
     noise_train, noise_test = noise_sources(quick)
     out.mkdir(parents=True, exist_ok=True)
-    if _stage("simulate", (out / "corpus").is_dir()):
+    if speech is not None:
+        if _stage("select speakers", (out / "speech").is_dir()):
+            link_speakers(speech, out / "speech", s["train_speakers"], s["test_speakers"], seed)
+        if _stage("simulate EMG for recorded speech", (out / "corpus").is_dir()):
+            simulate_speech_corpus(out / "corpus", [out / "speech"], SimulationConfig(seed=seed, emg_snr_db=emg_snr_db))
+        if _stage("prepare", (out / "prepared").is_dir()):
+            prepare_csl_emg_array(out / "corpus", "all", out / "prepared")  # speaker-disjoint, from the corpus's splits.json
+    elif _stage("simulate", (out / "corpus").is_dir()):
         per_speaker = -(-s["utterances"] // s["speakers"])
         simulate_corpus(out / "corpus", SimulationConfig(speakers=s["speakers"], utterances=per_speaker, seed=seed, emg_snr_db=emg_snr_db))
-    if _stage("prepare", (out / "prepared").is_dir()):
+    if speech is None and _stage("prepare", (out / "prepared").is_dir()):
         prepare_csl_emg_array(out / "corpus", "all", out / "prepared", sessions=session_splits(s["speakers"], s["test"], s["val"]))
     if _stage("mix train/val", (out / "mix-train").is_dir()):
         bank = NoiseBank.from_sources(noise_train)
@@ -226,19 +259,34 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-dnsmos", action="store_true", help="skip the DNSMOS columns (no-reference SIG/BAK/OVRL)")
+    ap.add_argument("--speech", type=Path, default=None,
+                    help="recorded speech (MFA layout with train/test halves, e.g. ../shared/data/speech/speechocean762) "
+                         "instead of eSpeak voices; the EMG is simulated from its timing")
+    ap.add_argument("--systems", nargs="+", default=None, metavar="NAME", help="train only these systems (default: all)")
     ap.add_argument("--real-pairs", type=Path, default=None,
                     help="real clean/noisy pairs to also score every system on (evaluation only; default: "
                          "../shared/data/real-speech/voicebank-demand-test when present)")
     args = ap.parse_args()
-    s = SETTINGS["quick" if args.quick else "full"]
+    s = SETTINGS["quick" if args.quick else "speech" if args.speech else "full"]
     epochs = args.epochs or s["epochs"]
     started = time.perf_counter()
-    noise_train, noise_test = build_data(args.out, s, args.quick, args.seed)
+    noise_train, noise_test = build_data(args.out, s, args.quick, args.seed, speech=args.speech)
     systems = SYSTEMS + (RECORD_SYSTEMS if args.all else ())
+    if args.systems:
+        unknown = sorted(set(args.systems) - {x.name for x in systems})
+        if unknown:
+            ap.error(f"unknown system(s) {', '.join(unknown)}; known: {', '.join(x.name for x in systems)}")
+        systems = tuple(x for x in systems if x.name in args.systems)
     scores, params, rtf = train_and_score(args.out, systems, epochs, seed=args.seed, jobs=args.jobs, emg_configs=EMG_CONFIGS, dnsmos=not args.no_dnsmos)
-    text = (f"Quality benchmark ({'quick' if args.quick else 'full'}; SIMULATED EMG, not real EMG; eSpeak voices): {s['speakers']} speakers "
-            f"({s['test']} test, {s['val']} validation, unseen in training), {s['utterances']} utterances, "
-            f"{epochs} epochs per system, train noises {', '.join(Path(n).name for n in noise_train)}, "
+    if args.speech:
+        meta = json.loads((args.out / "prepared" / "corpus.json").read_text())
+        corpus = (f"recorded speech from {args.speech.name} + SIMULATED EMG, not real EMG): {s['train_speakers']} train-half speakers "
+                  f"(validation drawn from them) and {s['test_speakers']} test-half speakers, utterances {meta['utterances']}, ")
+    else:
+        corpus = (f"SIMULATED EMG, not real EMG; eSpeak voices): {s['speakers']} speakers "
+                  f"({s['test']} test, {s['val']} validation, unseen in training), {s['utterances']} utterances, ")
+    text = (f"Quality benchmark ({'quick' if args.quick else 'full'}; " + corpus
+            + f"{epochs} epochs per system, train noises {', '.join(Path(n).name for n in noise_train)}, "
             f"test noises {', '.join(Path(n).name for n in noise_test)}; this invocation {(time.perf_counter() - started) / 60:.1f} min "
             f"(stages finished earlier are skipped)\n\n"
             + tables_markdown(scores, params, rtf))

@@ -239,14 +239,15 @@ def tables_markdown(scores: list[dict], params: dict, rtf: dict) -> str:
 
 TABLES = (("quality", "Quality benchmark"), ("robustness", "Robustness to failing EMG"), ("ablation-channels", "Ablation: channel sets"),
           ("ablation-context", "Ablation: EMG context width"), ("ablation-normalization", "Ablation: EMG normalization"), ("ablation-noise-type", "Ablation: speech vs nonspeech noise"),
-          ("ablation-emg-snr", "Ablation: EMG quality"), ("real-speech", REAL_SPEECH_TITLE))
+          ("ablation-emg-snr", "Ablation: EMG quality"), ("real-speech", REAL_SPEECH_TITLE), ("low-snr", "Low-SNR targets"))
 
 
 def save_table(out: Path, name: str, text: str) -> None:
     """Keep a printed table as ``out/tables/<name>.md`` and rebuild ``out/report.html`` with every table kept."""
     write_text(out / "tables" / f"{name}.md", text.strip() + "\n")
     sections = [(title, (out / "tables" / f"{key}.md").read_text()) for key, title in TABLES if (out / "tables" / f"{key}.md").is_file()]
-    build_report(out / "report.html", out / "scores" / "scores.csv", mixtures_dir=out / "mix-test", enhanced_root=out / "enhanced",
+    mix = out / "mix-test" if (out / "mix-test").is_dir() else None  # no listening examples without the mixtures
+    build_report(out / "report.html", out / "scores" / "scores.csv", mixtures_dir=mix, enhanced_root=out / "enhanced",
                  title="emgse quality benchmark", notes=["SIMULATED EMG: not results on real EMG."], sections=sections)
 
 

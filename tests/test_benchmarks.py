@@ -108,3 +108,105 @@ def test_robustness_help_works():
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "robustness.py"
     result = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "cannot see" in result.stdout
+
+
+# --------------------------------------------------------------------------- low-SNR targets (benchmarks/low_snr.py)
+SNRS = (-11.0, -6.0, -1.0, 4.0)
+# emgse-tcn - audio per SNR (ESTOI, STOI, PESQ); paper emgse is audio + 0.02 everywhere
+TCN_GAIN = {-11.0: (0.12, 0.05, 0.15), -6.0: (0.04, 0.03, 0.2), -1.0: (0.0, 0.0, 0.3), 4.0: (0.0, 0.0, 0.3)}
+
+
+def fake_quality_run(out, emg_alone_estoi: float = 0.25):
+    """A quality run's bookkeeping without training: per-system scores, merged scores, parameter counts."""
+    import json
+
+    import numpy as np
+
+    from emgse.evaluate import write_scores
+
+    rng = np.random.default_rng(0)
+    base = {(u, n, s): rng.uniform(0.3, 0.6, 4) for u in range(2) for n in ("babble", "pink") for s in SNRS}
+    jitter = {0: 0.01, 1: -0.01}  # per utterance, mean zero: the gains stay exact, the interval gets a width
+    gains = {"noisy": lambda s: (-0.1, -0.1, -0.1), "audio": lambda s: (0, 0, 0), "emgse": lambda s: (0.02, 0.02, 0.02),
+             "emgse-tcn": lambda s: TCN_GAIN[s], "emg-alone": None}
+    merged = []
+    for system, gain in gains.items():
+        rows = []
+        for (u, noise, snr), b in base.items():
+            if gain is None:
+                estoi, stoi, pesq = emg_alone_estoi, 0.6, 1.1
+            else:
+                g = gain(snr)
+                j = jitter[u] if system == "emgse-tcn" else 0.0
+                estoi, stoi, pesq = b[0] + g[0] + j, b[1] + g[1] + j, 1 + b[2] + g[2] + j
+            rows.append({"system": system, "utt_id": f"u{u}", "noise": noise, "snr_db": snr, "pesq": pesq, "stoi": stoi,
+                         "estoi": estoi, "si_sdr": b[3], "split": "test", "category": "", "path": f"test/{noise}/{snr:g}dB/u{u}.wav"})
+        write_scores(out / "scores" / "systems" / system / "scores.csv", rows)
+        (out / "scores" / "systems" / system / ".complete").write_text("ok\n")
+        merged += rows
+    write_scores(out / "scores" / "scores.csv", merged)
+    for system, n in (("audio", 3_513_081), ("emgse", 4_638_381), ("emgse-tcn", 3_766_653), ("emg-alone", 3_000_000)):
+        (out / "runs" / system).mkdir(parents=True)
+        (out / "runs" / system / "summary.json").write_text(json.dumps({"parameters": n}))
+
+
+def test_low_snr_table_met_and_missed_arithmetic(tmp_path, capsys):
+    from benchmarks.low_snr import low_snr_targets, main, read_parameters, read_run_scores
+
+    fake_quality_run(tmp_path)
+    scores = read_run_scores(tmp_path)
+    fusion, audio, rows = low_snr_targets(scores, read_parameters(tmp_path))
+    assert (fusion, audio) == ("emgse-tcn", "audio")  # +0.12 ESTOI at -11 dB beats emgse's +0.02
+    got = {t.label: (t.measured, t.status()) for t in rows}
+    mean = {m: sum(TCN_GAIN[s][i] for s in SNRS) / len(SNRS) - 0.02 for i, m in enumerate(("ESTOI", "STOI", "PESQ"))}
+    expected = {
+        "-11 dB: ESTOI gain over `audio`": (0.12, "met"),
+        "-11 dB: STOI gain over `audio`": (0.05, "missed by 0.030"),
+        "-11 dB: PESQ gain over `audio`": (0.15, "met"),  # exactly on the threshold
+        "-6 dB: ESTOI gain over `audio`": (0.04, "missed by 0.020"),
+        "mean over SNRs: PESQ margin over paper `emgse`": (mean["PESQ"], "met"),
+        "mean over SNRs: ESTOI margin over paper `emgse`": (mean["ESTOI"], f"missed by {0.026 - mean['ESTOI']:.3f}"),
+        "parameters (paper `emgse`: 4,638,381)": (3_766_653, "met"),
+        "EMG alone (`emg-alone`): ESTOI": (0.25, "missed by 0.050"),
+    }
+    assert list(got) == list(expected)
+    for label, (value, status) in expected.items():
+        assert got[label][0] == pytest.approx(value, abs=1e-9) and got[label][1] == status, label
+    low = rows[0]
+    assert low.interval[0] < 0.12 < low.interval[1]  # the utterance jitter gives the interval a width
+
+    # judging paper emgse instead: no margin over itself, and a parameter count over budget is missed by the excess
+    _, _, paper = low_snr_targets(scores, {"emgse": 4_638_381, "emgse-tcn": 3_766_653}, "emgse")
+    assert paper[4].status() == "missed by 0.174" and paper[6].status() == "met"
+    over = low_snr_targets(scores, {"emgse": 4_638_381, "emgse-tcn": 4_638_400})[2][6]
+    assert over.status() == "missed by 19"
+    assert low_snr_targets(scores, {})[2][6].status() == "not measured"
+
+    assert main(["--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "| -11 dB: STOI gain over `audio` | >= +0.080 | +0.050 |" in printed and "4 of 8 met" in printed
+    assert "| EMG alone (`emg-alone`): ESTOI | >= 0.300 | 0.250 |  | missed by 0.050 |" in printed and "SIMULATED EMG" in printed
+    assert (tmp_path / "tables" / "low-snr.md").read_text().strip() == printed.strip()
+    page = (tmp_path / "report.html").read_text()
+    assert "<h2>Low-SNR targets</h2>" in page and "<h2>Fusion gain over audio-only</h2>" in page and "with EMG alone" in page
+
+
+def test_low_snr_errors_are_one_line(tmp_path, capsys):
+    from benchmarks.low_snr import main
+
+    assert main(["--out", str(tmp_path)]) == 2
+    assert "no scores of a quality run" in capsys.readouterr().err
+    fake_quality_run(tmp_path)
+    assert main(["--out", str(tmp_path), "--fusion", "audio", "--no-report"]) == 2
+    assert "--fusion audio: not a scored fusion system" in capsys.readouterr().err
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_low_snr_help_works():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "low_snr.py"
+    result = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "-11 dB" in result.stdout and "Trains nothing" in result.stdout

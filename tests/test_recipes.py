@@ -36,6 +36,7 @@ def test_demo_tiny(tmp_path):
     assert list(rows[0])[:8] == ["system", "utt_id", "noise", "snr_db", "pesq", "stoi", "estoi", "si_sdr"]
     html = (out / "report.html").read_text()
     assert "SIMULATED EMG" in html and "<audio" in html
+    assert "<h2>Fusion gain over audio-only</h2>" in html and "<td>emgse - audio</td>" in html  # one utterance: no interval
     assert "<h2>Real speech (pairs, real recordings)</h2>" in html and "<td>emgse</td><td>1</td>" in html
     assert [r["system"] for r in read_scores(out / "real-speech" / "pair_scores.csv")] == ["noisy", "audio", "emgse"]
     for name in ("audio", "emgse"):

@@ -135,3 +135,91 @@ def test_real_speech_section(scored, tmp_path):
     page = write_report(tmp_path / "r.html", out / "scores.csv", sections=[(heading, text)]).read_text()
     assert f"<h2>{heading}</h2>" in page and "<td>tiny</td><td>2</td>" in page
     assert find_real_pairs(pairs) == pairs
+
+
+# --------------------------------------------------------------------------- fusion gain over audio-only
+def fake_scores(systems=("noisy", "audio", "emgse", "emg-alone"), utts=3, noises=("babble", "pink"), snrs=(-11.0, 4.0), seed=0):
+    """Random but fixed scores on a full grid of mixtures; fusion PESQ NaN on one mixture."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for system in systems:
+        for u in range(utts):
+            for noise in noises:
+                for snr in snrs:
+                    row = {"system": system, "utt_id": f"u{u}", "noise": noise, "snr_db": snr, "split": "test",
+                           "category": "speech" if noise == "babble" else "nonspeech", "path": f"test/{noise}/{snr:g}dB/u{u}.wav",
+                           "pesq": float(rng.uniform(1, 3)), "stoi": float(rng.uniform(0.4, 0.9)),
+                           "estoi": float(rng.uniform(0.2, 0.8)), "si_sdr": float(rng.uniform(-5, 10))}
+                    rows.append(row)
+    for r in rows:
+        if r["system"] == "emgse" and r["utt_id"] == "u0" and r["snr_db"] == -11.0 and r["noise"] == noises[0]:
+            r["pesq"] = float("nan")
+    return rows
+
+
+def test_paired_gains_equal_hand_computed_paired_means():
+    from scipy.stats import t as student_t
+
+    from emgse.report import paired_gains
+
+    scores = fake_scores()
+    gains = paired_gains(scores, [("emgse", "audio"), ("emgse-tcn", "audio")])
+    assert [(g["fusion"], g["snr_db"]) for g in gains] == [("emgse", -11.0), ("emgse", 4.0)]  # emgse-tcn absent: no rows
+    for g in gains:
+        for m in ("pesq", "stoi", "estoi"):
+            diffs, per_utt = [], {}
+            for f in scores:
+                if f["system"] != "emgse" or f["snr_db"] != g["snr_db"]:
+                    continue
+                a = next(r for r in scores if r["system"] == "audio" and r["utt_id"] == f["utt_id"]
+                         and r["noise"] == f["noise"] and r["snr_db"] == f["snr_db"])
+                if np.isfinite(f[m] - a[m]):
+                    diffs.append(f[m] - a[m])
+                    per_utt.setdefault(f["utt_id"], []).append(f[m] - a[m])
+            assert g[m] == pytest.approx(sum(diffs) / len(diffs), abs=1e-12)
+            assert g[f"{m}_n"] == len(diffs)
+            means = [sum(v) / len(v) for v in per_utt.values()]
+            half = student_t.ppf(0.975, len(means) - 1) * np.std(means, ddof=1) / np.sqrt(len(means))
+            assert g[f"{m}_hi"] - g[m] == pytest.approx(half) and g[m] - g[f"{m}_lo"] == pytest.approx(half)
+    assert gains[0]["pesq_n"] == 5 and gains[1]["pesq_n"] == 6  # the NaN mixture left out
+    overall = paired_gains(scores, [("emgse", "audio")], by=None)
+    assert len(overall) == 1 and overall[0]["group"] == "all" and overall[0]["stoi_n"] == 12
+    one_utt = paired_gains(fake_scores(utts=1), [("emgse", "audio")])
+    assert all(np.isnan(g["estoi_lo"]) and np.isfinite(g["estoi"]) for g in one_utt)  # no interval from one utterance
+
+
+def legend_labels(fig) -> set[str]:
+    return {text.get_text() for ax in fig.axes if ax.get_legend() for text in ax.get_legend().get_texts()}
+
+
+def test_report_has_fusion_gain_figure_and_emg_alone_line_only_when_scored(tmp_path):
+    from emgse.report import fusion_gain_table, plot_fusion_gains
+
+    scores = fake_scores()
+    fig = plot_fusion_gains(scores)
+    assert {"EMG alone", "emgse - audio", "emgse", "audio"} <= legend_labels(fig)
+    page = write_report(tmp_path / "with.html", scores).read_text()
+    assert "<h2>Fusion gain over audio-only</h2>" in page and 'alt="fusion gain over audio-only against SNR, with EMG alone"' in page
+    table = fusion_gain_table(scores)
+    assert "<td>" + "</td><td>".join(table.rows[0]) + "</td>" in page
+    assert table.rows[0][:2] == ["emgse - audio", "PESQ"] and len(table.rows) == 3 and "EMG alone" in table.notes[-1]
+    pngs = data_uris(page, "image/png")
+    assert len(pngs) == 3 and all(p.startswith(PNG_MAGIC) for p in pngs)
+
+    without = [r for r in scores if r["system"] != "emg-alone"]
+    assert "EMG alone" not in legend_labels(plot_fusion_gains(without))
+    page = write_report(tmp_path / "without.html", without).read_text()
+    assert 'alt="fusion gain over audio-only against SNR"' in page and "EMG alone" not in page
+
+
+def test_report_without_a_fusion_pair_has_no_gain_section(tmp_path):
+    from emgse.report import fusion_gain_table, plot_fusion_gains
+
+    for systems in (("audio",), ("noisy", "emgse"), ("noisy", "emg-alone")):
+        scores = fake_scores(systems)
+        assert plot_fusion_gains(scores) is None and fusion_gain_table(scores) is None
+        page = write_report(tmp_path / "r.html", scores).read_text()
+        assert "Fusion gain over audio-only" not in page and "<h2>Scores against SNR</h2>" in page
+    # a pair given explicitly is used
+    page = write_report(tmp_path / "r.html", fake_scores(("noisy", "a", "b")), pairs=[("b", "a")]).read_text()
+    assert "<td>b - a</td>" in page

@@ -1,4 +1,5 @@
-"""One self-contained HTML report: summary tables, score-vs-SNR plots, example spectrograms and audio.
+"""One self-contained HTML report: summary tables, score-vs-SNR plots, the fusion gain over audio-only,
+example spectrograms and audio.
 
 Everything is inline: plots and spectrograms are base64 PNGs (matplotlib, Agg backend), audio is
 base64 16-bit WAV in ``<audio controls>``; the page loads nothing from anywhere else and can be
@@ -168,6 +169,170 @@ def plot_gain_by_category(scores: list[dict]):
     return fig
 
 
+# --------------------------------------------------------------------------- fusion gain over audio-only
+EMG_ALONE = "emg-alone"  # speech from EMG alone (emgse voice): no microphone, the same output at every SNR
+GAIN_METRICS = ("pesq", "stoi", "estoi")
+# Each fusion system and its same-budget audio-only partner: the same audio path and training, no EMG.
+# A system not listed here gets no gain curve (pass ``pairs=`` to write_report/build_report for others).
+FUSION_PAIRS: tuple[tuple[str, str], ...] = (
+    ("emgse", "audio"),
+    ("emgse-cheek", "audio"),
+    ("emgse-chin", "audio"),
+    ("emgse-tcn", "audio"),
+    ("emgse-map", "audio"),
+    ("emgse-mask", "audio-mask"),
+    ("causal-emgse", "causal-audio"),
+)
+
+
+def present_pairs(scores: list[dict], pairs: Sequence[tuple[str, str]] = FUSION_PAIRS) -> list[tuple[str, str]]:
+    """The ``(fusion, audio-only)`` pairs whose two systems both have scores, in ``pairs`` order."""
+    systems = set(_systems(scores))
+    return [(f, a) for f, a in dict.fromkeys(tuple(p) for p in pairs) if f in systems and a in systems]
+
+
+def _mix_key(row: Mapping) -> tuple:
+    return row.get("split", ""), row["utt_id"], row["noise"], float(row["snr_db"])
+
+
+def paired_gains(
+    scores: list[dict],
+    pairs: Sequence[tuple[str, str]] = FUSION_PAIRS,
+    by: str | None = "snr_db",
+    metrics: Sequence[str] = GAIN_METRICS,
+    confidence: float = 0.95,
+) -> list[dict]:
+    """``system - baseline`` on the same mixtures, per pair and group, with a confidence interval.
+
+    Args:
+        scores: score rows (:func:`emgse.evaluate.read_scores`).
+        pairs: ``(system, baseline)`` pairs; those without scores for both are skipped.
+        by: ``"snr_db"`` for one row per SNR, None for one row over every mixture (``"group": "all"``).
+
+    Returns:
+        One dict per present pair and group: ``fusion``, ``audio``, the group value, and per metric
+        ``m``: the mean paired difference over mixtures where both scores are finite (the same rule
+        as the ``_gain`` of :func:`emgse.evaluate.summarize`), ``m_n`` pairs used, and ``m_lo``,
+        ``m_hi``: a Student-t interval over utterances (the mean difference of each utterance over
+        its mixtures in the group is one observation, since the mixtures of one utterance are not
+        independent); NaN with fewer than two utterances.
+    """
+    from scipy.stats import t as student_t
+
+    out = []
+    groups = sorted({float(r[by]) for r in scores}) if by else ["all"]
+    for fusion, audio in present_pairs(scores, pairs):
+        base = {_mix_key(r): r for r in scores if r["system"] == audio}
+        rows = [r for r in scores if r["system"] == fusion and _mix_key(r) in base]
+        group_of = np.array([float(r[by]) if by else 0.0 for r in rows])
+        utt = np.array([f"{r.get('split', '')}/{r['utt_id']}" for r in rows], dtype=object)
+        for group in groups:
+            in_group = group_of == group if by else np.ones(len(rows), dtype=bool)
+            if not in_group.any():
+                continue
+            result: dict = {"fusion": fusion, "audio": audio, by or "group": group}
+            for m in metrics:
+                d = np.array([r[m] - base[_mix_key(r)][m] for r in rows], dtype=np.float64)
+                ok = in_group & np.isfinite(d)
+                mean = float(d[ok].mean()) if ok.any() else float("nan")
+                _, inverse = np.unique(utt[ok].astype(str), return_inverse=True)
+                per_utt = np.bincount(inverse, weights=d[ok]) / np.bincount(inverse) if ok.any() else np.zeros(0)
+                half = float("nan")
+                if per_utt.size >= 2:
+                    sem = per_utt.std(ddof=1) / np.sqrt(per_utt.size)
+                    half = float(student_t.ppf(0.5 + confidence / 2, per_utt.size - 1) * sem)
+                result.update({m: mean, f"{m}_n": int(ok.sum()), f"{m}_lo": mean - half, f"{m}_hi": mean + half})
+            out.append(result)
+    return out
+
+
+def emg_alone_means(scores: list[dict], metrics: Sequence[str] = GAIN_METRICS) -> dict[str, float] | None:
+    """Mean score of :data:`EMG_ALONE` over every mixture (it ignores the microphone, so one level for
+    all SNRs); None without such scores."""
+    rows = [r for r in scores if r["system"] == EMG_ALONE]
+    if not rows:
+        return None
+    out = {}
+    for m in metrics:
+        v = np.array([r[m] for r in rows], dtype=np.float64)
+        out[m] = float(v[np.isfinite(v)].mean()) if np.isfinite(v).any() else float("nan")
+    return out
+
+
+def plot_fusion_gains(scores: list[dict], pairs: Sequence[tuple[str, str]] = FUSION_PAIRS):
+    """Fusion against audio-only, per SNR, for PESQ, STOI and ESTOI (a 2x3 figure); None without a pair.
+
+    Top row: the mean scores of each fusion system (solid) and its audio-only partner (dashed), with
+    EMG alone as a horizontal line when :data:`EMG_ALONE` was scored: where the audio-only curve
+    falls below that line, EMG alone carries more than the microphone model. Bottom row: the paired
+    gain fusion - audio-only with its 95% interval over utterances as a band.
+    """
+    present = present_pairs(scores, pairs)
+    if not present:
+        return None
+    plt = _pyplot()
+    gains = paired_gains(scores, present)
+    level = emg_alone_means(scores)
+    by_snr = summarize([r for r in scores if r["system"] in {s for p in present for s in p}], "snr_db", GAIN_METRICS)
+    snrs = sorted({r["snr_db"] for r in by_snr})
+    colors = {s: f"C{i}" for i, s in enumerate(dict.fromkeys(s for p in present for s in p))}
+    fig, axes = plt.subplots(2, len(GAIN_METRICS), figsize=(3.4 * len(GAIN_METRICS), 5.2), dpi=90, layout="constrained")
+    for col, m in enumerate(GAIN_METRICS):
+        top, bottom = axes[0, col], axes[1, col]
+        for system in colors:
+            pts = [(r["snr_db"], r[m]) for r in by_snr if r["system"] == system]
+            dashed = system not in {f for f, _ in present}
+            top.plot(*zip(*pts, strict=True), color=colors[system], linestyle="--" if dashed else "-", marker="o", ms=3.5, label=system)
+        if level is not None and np.isfinite(level[m]):
+            top.axhline(level[m], color="k", linestyle=":", lw=1.4, label="EMG alone")
+        _style_snr_axis(top, METRIC_LABELS[m], snrs)
+        for fusion, audio in present:
+            rows = [r for r in gains if r["fusion"] == fusion and r["audio"] == audio]
+            x = [r["snr_db"] for r in rows]
+            bottom.plot(x, [r[m] for r in rows], color=colors[fusion], marker="o", ms=3.5, label=f"{fusion} - {audio}")
+            lo, hi = np.array([r[f"{m}_lo"] for r in rows]), np.array([r[f"{m}_hi"] for r in rows])
+            if np.isfinite(lo).any():
+                bottom.fill_between(x, lo, hi, color=colors[fusion], alpha=0.18, lw=0)
+        bottom.axhline(0, color="0.6", lw=0.8)
+        _style_snr_axis(bottom, f"{METRIC_LABELS[m]} gain over audio-only", snrs)
+    axes[0, 0].legend(fontsize=7, frameon=False)
+    axes[1, 0].legend(fontsize=7, frameon=False)
+    return fig
+
+
+def _signed(value: float, decimals: int = 3) -> str:
+    return "-" if not np.isfinite(value) else f"{round(value, decimals) + 0.0:+.{decimals}f}"
+
+
+def fusion_gain_table(scores: list[dict], pairs: Sequence[tuple[str, str]] = FUSION_PAIRS) -> Table | None:
+    """The numbers of :func:`plot_fusion_gains`: per pair and metric, the gain at each SNR and over all
+    mixtures as ``+mean ± half-width`` of the 95% interval; None without a pair."""
+    present = present_pairs(scores, pairs)
+    if not present:
+        return None
+    per_snr, overall = paired_gains(scores, present), paired_gains(scores, present, by=None)
+    snrs = sorted({r["snr_db"] for r in per_snr})
+
+    def cell(row: dict | None, m: str) -> str:
+        if row is None:
+            return "-"
+        half = (row[f"{m}_hi"] - row[f"{m}_lo"]) / 2
+        return _signed(row[m]) + ("" if not np.isfinite(half) else f" ± {half:.3f}")
+
+    rows = []
+    for fusion, audio in present:
+        for m in GAIN_METRICS:
+            mine = {r["snr_db"]: r for r in per_snr if r["fusion"] == fusion and r["audio"] == audio}
+            total = next(r for r in overall if r["fusion"] == fusion and r["audio"] == audio)
+            rows.append([f"{fusion} - {audio}", METRIC_LABELS[m], *(cell(mine.get(s), m) for s in snrs), cell(total, m)])
+    notes = ["Paired difference on the same mixtures; ± the half-width of the 95% Student-t interval over utterances "
+             "(none with one utterance)."]
+    level = emg_alone_means(scores)
+    if level is not None:
+        notes.append(f"EMG alone (`{EMG_ALONE}`, every SNR): " + ", ".join(f"{METRIC_LABELS[m]} {level[m]:.3f}" for m in GAIN_METRICS) + ".")
+    return Table("Fusion gain over the same-budget audio-only model", ["Pair", "Metric", *(f"{s:g} dB" for s in snrs), "all"], rows, notes)
+
+
 def log_spectrogram(audio: np.ndarray, n_fft: int = 512, hop: int = 128) -> np.ndarray:
     """Log-magnitude spectrogram in dB, ``(n_fft // 2 + 1, frames)``, Hann window."""
     x = np.asarray(audio, dtype=np.float64)
@@ -303,6 +468,7 @@ def write_report(
     title: str = "emgse results",
     notes: Sequence[str] = (),
     sections: Sequence[tuple[str, str]] = (),
+    pairs: Sequence[tuple[str, str]] = FUSION_PAIRS,
 ) -> Path:
     """Write one self-contained HTML report.
 
@@ -315,6 +481,9 @@ def write_report(
         notes: lines shown prominently under the title (e.g. "SIMULATED EMG - not results on real EMG").
         sections: extra ``(heading, markdown)`` sections after the summary, e.g. the tables a
             benchmark printed (see :func:`markdown_html`).
+        pairs: ``(fusion, audio-only)`` systems compared in the "Fusion gain over audio-only" section
+            (:func:`plot_fusion_gains`, :func:`fusion_gain_table`); the section appears when both
+            systems of at least one pair were scored.
 
     Returns:
         The path written.
@@ -341,6 +510,17 @@ def write_report(
     gain_fig = plot_gain_by_category(scores)
     if gain_fig is not None:
         parts.append(f'<img class="plot" alt="gain over noisy by noise category" src="{png_data_uri(gain_fig)}">')
+    fusion_fig = plot_fusion_gains(scores, pairs)
+    if fusion_fig is not None:
+        emg_line = emg_alone_means(scores) is not None
+        parts.append("<h2>Fusion gain over audio-only</h2>")
+        parts.append('<p class="note">Top: fusion (solid) and its same-budget audio-only model (dashed)'
+                     + (f"; dotted: EMG alone (<code>{EMG_ALONE}</code>), where the audio-only curve falls below it EMG "
+                        "carries more than the microphone" if emg_line else "")
+                     + ". Bottom: the paired gain fusion - audio-only, band: 95% interval over utterances.</p>")
+        alt = "fusion gain over audio-only against SNR" + (", with EMG alone" if emg_line else "")
+        parts.append(f'<img class="plot" alt="{alt}" src="{png_data_uri(fusion_fig)}">')
+        parts.append(table_html(fusion_gain_table(scores, pairs)))
     if examples:
         parts.append("<h2>Examples</h2>")
         parts.append('<p class="note">Log-magnitude spectrograms (Hann 512, hop 128) on one colour scale per example, '
@@ -362,6 +542,7 @@ def build_report(
     title: str = "emgse results",
     notes: Sequence[str] = (),
     sections: Sequence[tuple[str, str]] = (),
+    pairs: Sequence[tuple[str, str]] = FUSION_PAIRS,
 ) -> Path:
     """Scores plus examples chosen by :func:`pick_examples` and read from disk, into one report.
 
@@ -374,7 +555,7 @@ def build_report(
         if systems and enhanced_root is None:
             raise EmgseError(f"the scores hold system(s) {', '.join(systems)}; give the folder of enhanced outputs for the examples")
         examples = load_examples(mixtures_dir, enhanced_root, systems, pick_examples(scores, n_examples))
-    return write_report(out_html, scores, examples, title, notes, sections)
+    return write_report(out_html, scores, examples, title, notes, sections, pairs)
 
 
 # --------------------------------------------------------------------------- real speech

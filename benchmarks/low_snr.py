@@ -1,0 +1,192 @@
+"""The low-SNR targets of issue 12 on a finished quality run: met, or missed by how much.
+
+    python benchmarks/low_snr.py --out runs/quality                    # after benchmarks/quality.py --out runs/quality
+    python benchmarks/low_snr.py --out runs/quality --fusion emgse-tcn
+
+Trains nothing: reads the scores benchmarks/quality.py keeps per system (OUT/scores/systems/<name>/
+scores.csv, else the merged OUT/scores/scores.csv) and the parameter counts of its runs
+(OUT/runs/<name>/summary.json). Prints the table, keeps it as OUT/tables/low-snr.md and rebuilds
+OUT/report.html with it.
+
+The best fusion model (default: the largest ESTOI gain at -11 dB over its own audio-only partner,
+among the (fusion, audio-only) pairs of emgse.report.FUSION_PAIRS that were scored) must:
+  at -11 dB beat its same-budget audio-only model by >= +0.10 ESTOI, +0.08 STOI, +0.15 PESQ;
+  at -6 dB by >= +0.06 ESTOI;
+  averaged over the SNRs stay >= the emgse-tcn margins over paper `emgse` (+0.174 PESQ, +0.026 ESTOI);
+  have no more parameters than paper `emgse` (4,638,381);
+and EMG alone (`emg-alone`) must reach ESTOI >= 0.30. Gains are paired differences on the same
+mixtures with a 95% Student-t interval over utterances (emgse.report.paired_gains).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from emgse.errors import EmgseError, file_error  # noqa: E402
+from emgse.evaluate import NOISY, read_scores  # noqa: E402
+from emgse.report import EMG_ALONE, FUSION_PAIRS, emg_alone_means, paired_gains, present_pairs  # noqa: E402
+
+PAPER_EMGSE = "emgse"
+PAPER_EMGSE_PARAMS = 4_638_381  # the paper's EMGSE (35 channels x 5 TD features, context +-15): `emgse models`
+LOW_SNR, MID_SNR = -11.0, -6.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """One row: ``measured`` against ``threshold`` (at least, or at most with ``at_most``)."""
+
+    label: str
+    threshold: float
+    measured: float = float("nan")
+    interval: tuple[float, float] = (float("nan"), float("nan"))
+    at_most: bool = False
+    decimals: int = 3
+    signed: bool = True  # a gain or margin (+0.050), not a level (0.250)
+
+    def shortfall(self) -> float:
+        """How far the measured value (at its printed precision) is from the threshold; <= 0 when met."""
+        value = round(self.measured, self.decimals)
+        return value - self.threshold if self.at_most else self.threshold - value
+
+    def status(self) -> str:
+        if not np.isfinite(self.measured):
+            return "not measured"
+        short = self.shortfall()
+        if short <= 0:
+            return "met"
+        return f"missed by {short:,.0f}" if self.decimals == 0 else f"missed by {short:.{self.decimals}f}"
+
+    def cells(self) -> list[str]:
+        fmt = (lambda v: f"{v:,.0f}") if self.decimals == 0 else (lambda v: f"{v:{'+' if self.signed else ''}.{self.decimals}f}")
+        wanted = ("<= " if self.at_most else ">= ") + fmt(self.threshold)
+        got = fmt(self.measured) if np.isfinite(self.measured) else "-"
+        lo, hi = self.interval
+        ci = f"[{lo:+.3f}, {hi:+.3f}]" if np.isfinite(lo) else ""
+        return [self.label, wanted, got, ci, self.status()]
+
+
+def read_run_scores(out: Path) -> list[dict]:
+    """Every system's scores of a quality run: the per-system cache, else the merged ``scores.csv``."""
+    cache = out / "scores" / "systems"
+    parts = sorted(p for p in cache.glob("*/scores.csv") if (p.parent / ".complete").is_file()) if cache.is_dir() else []
+    if parts:
+        rows = []
+        for p in sorted(parts, key=lambda p: p.parent.name != NOISY):  # noisy first, as the merged file
+            rows += read_scores(p)
+        return rows
+    merged = out / "scores" / "scores.csv"
+    if not merged.is_file():
+        raise file_error(out, "no scores of a quality run here (run benchmarks/quality.py --out with this folder first)")
+    return read_scores(merged)
+
+
+def read_parameters(out: Path) -> dict[str, int]:
+    """Parameter counts of the run's trained systems (``runs/<name>/summary.json``)."""
+    counts = {}
+    for path in sorted((out / "runs").glob("*/summary.json")):
+        try:
+            counts[path.parent.name] = int(json.loads(path.read_text())["parameters"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise file_error(path, f"no parameter count ({e})") from None
+    return counts
+
+
+def _gain(rows: list[dict], snr: float, metric: str) -> tuple[float, tuple[float, float]]:
+    row = next((r for r in rows if r["snr_db"] == snr), None)
+    if row is None:
+        return float("nan"), (float("nan"), float("nan"))
+    return row[metric], (row[f"{metric}_lo"], row[f"{metric}_hi"])
+
+
+def choose_fusion(scores: list[dict], fusion: str | None = None) -> tuple[str, str, dict[str, float]]:
+    """``(fusion, audio-only partner, {fusion: ESTOI gain at -11 dB})`` for the model the targets judge."""
+    pairs = present_pairs(scores, FUSION_PAIRS)
+    if not pairs:
+        raise EmgseError("no fusion system was scored together with its audio-only partner "
+                         f"(pairs: {', '.join(f'{f}/{a}' for f, a in FUSION_PAIRS)})")
+    gains = paired_gains(scores, pairs, metrics=("estoi",))
+    low = {f: _gain([g for g in gains if g["fusion"] == f], LOW_SNR, "estoi")[0] for f, _ in pairs}
+    if fusion is None:
+        fusion = max(low, key=lambda f: low[f] if np.isfinite(low[f]) else -np.inf)
+    partner = dict(pairs).get(fusion)
+    if partner is None:
+        raise EmgseError(f"--fusion {fusion}: not a scored fusion system with its audio-only partner "
+                         f"(scored: {', '.join(f for f, _ in pairs)})")
+    return fusion, partner, low
+
+
+def low_snr_targets(scores: list[dict], params: dict[str, int], fusion: str | None = None) -> tuple[str, str, list[Target]]:
+    """The targets for the chosen fusion model: ``(fusion, audio-only partner, rows)``."""
+    fusion, audio, _ = choose_fusion(scores, fusion)
+    vs_audio = paired_gains(scores, [(fusion, audio)])
+    rows = []
+    for snr, metric, threshold in ((LOW_SNR, "estoi", 0.10), (LOW_SNR, "stoi", 0.08), (LOW_SNR, "pesq", 0.15), (MID_SNR, "estoi", 0.06)):
+        value, ci = _gain(vs_audio, snr, metric)
+        rows.append(Target(f"{snr:g} dB: {metric.upper()} gain over `{audio}`", threshold, value, ci))
+    vs_paper = paired_gains(scores, [(fusion, PAPER_EMGSE)]) if fusion != PAPER_EMGSE else []
+    for metric, threshold in (("pesq", 0.174), ("estoi", 0.026)):
+        if fusion == PAPER_EMGSE:
+            value = 0.0
+        else:  # averaged over SNRs: the mean of the per-SNR paired means
+            value = float(np.mean([r[metric] for r in vs_paper])) if vs_paper else float("nan")
+        rows.append(Target(f"mean over SNRs: {metric.upper()} margin over paper `{PAPER_EMGSE}`", threshold, value))
+    budget = params.get(PAPER_EMGSE, PAPER_EMGSE_PARAMS)
+    rows.append(Target(f"parameters (paper `{PAPER_EMGSE}`: {budget:,})", budget, float(params.get(fusion, float("nan"))), at_most=True,
+                       decimals=0))
+    level = emg_alone_means(scores, ("estoi",))
+    rows.append(Target(f"EMG alone (`{EMG_ALONE}`): ESTOI", 0.30, level["estoi"] if level else float("nan"), signed=False))
+    return fusion, audio, rows
+
+
+def low_snr_markdown(out: Path, scores: list[dict], params: dict[str, int], fusion: str | None = None) -> str:
+    """The printed table: a title naming the data, the chosen model and why, one row per target."""
+    fusion, audio, rows = low_snr_targets(scores, params, fusion)
+    _, _, low = choose_fusion(scores, fusion)
+    mine = [r for r in scores if r["system"] == fusion]
+    snrs = ", ".join(f"{s:g}" for s in sorted({r["snr_db"] for r in mine}))
+    utts = len({(r.get("split", ""), r["utt_id"]) for r in mine})
+    noises = len({r["noise"] for r in mine})
+    met = sum(t.status() == "met" for t in rows)
+    lines = [
+        f"Low-SNR targets (SIMULATED EMG, the quality run in `{out}`: {utts} test utterances x {noises} noises x SNRs {snrs} dB): "
+        f"`{fusion}` against the same-budget `{audio}`; {met} of {len(rows)} met",
+        "",
+        "Candidates (ESTOI gain at -11 dB over their audio-only partner): "
+        + ", ".join(f"`{f}` {v:+.3f}" if np.isfinite(v) else f"`{f}` -" for f, v in low.items()) + ".",
+        "",
+        "| target | wanted | measured | 95% interval | status |",
+        "|---|---:|---:|---:|---|",
+    ]
+    lines += ["| " + " | ".join(t.cells()) + " |" for t in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, required=True, help="the --out folder of a finished benchmarks/quality.py run")
+    ap.add_argument("--fusion", default=None, help="the fusion system to judge (default: the best at -11 dB, see above)")
+    ap.add_argument("--no-report", action="store_true", help="print only: do not keep tables/low-snr.md nor rebuild report.html")
+    args = ap.parse_args(argv)
+    try:
+        text = low_snr_markdown(args.out, read_run_scores(args.out), read_parameters(args.out), args.fusion)
+    except EmgseError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(text)
+    if not args.no_report:
+        from benchmarks.quality import save_table
+
+        save_table(args.out, "low-snr", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

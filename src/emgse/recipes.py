@@ -250,6 +250,26 @@ def run_demo(
     return scores
 
 
+def _mix_and_train(out: Path, noise_train: list[str], noise_test: list[str], config, systems: list[System], max_minutes: float | None,
+                   progress: bool) -> None:
+    """The protocol stages after ``prepare`` shared by the corpus recipes: training mixtures (``K``
+    noises per utterance and SNR), the EMGSE test noises at every test SNR, then each system trained
+    with the paper's settings from ``config`` (a :class:`PaperConfig` or :class:`GaddyConfig`)."""
+    from emgse.mixing import NoiseBank, mix_corpus
+
+    if _stage("mix train/val", (out / "mix-train").is_dir()):
+        bank = NoiseBank.from_sources(noise_train)
+        mix = MixConfig(snrs_db=config.train_snrs, per_utterance=min(config.per_utterance, len(bank)), seed=config.seed)
+        mix_corpus(out / "prepared", ["train", "val"], bank, mix, out / "mix-train", progress=progress)
+    if _stage("mix test", (out / "mix-test").is_dir()):
+        mix_corpus(out / "prepared", ["test"], paper_test_bank(noise_test), MixConfig(snrs_db=config.test_snrs, seed=config.seed + 1),
+                   out / "mix-test", progress=progress)
+    base = {"lr": config.lr, "batch_size": config.batch_size, "patience": config.patience, "seed": config.seed,
+            "max_epochs": config.max_epochs, "max_minutes": max_minutes}
+    for system in systems:
+        _train_system(system, out / "mix-train", out, base, EmgConfig(), progress)
+
+
 def paper_test_bank(noise_test: list[str]):
     """The EMGSE test noises: ``noise_test`` plus generated ``pink`` when none of them is pink noise
     (the 18th test noise of the paper, missing from some copies)."""
@@ -295,7 +315,6 @@ def run_paper_recipe(
     18th test noise of the paper, missing from some copies).
     """
     from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array
-    from emgse.mixing import NoiseBank, mix_corpus
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -312,17 +331,7 @@ def run_paper_recipe(
     })  # fmt: skip
     if _stage(f"prepare {session}", (out / "prepared").is_dir()):
         prepare_csl_emg_array(corpus, session, out / "prepared", splits=splits, progress=progress)
-    if _stage("mix train/val", (out / "mix-train").is_dir()):
-        bank = NoiseBank.from_sources(noise_train)
-        mix = MixConfig(snrs_db=config.train_snrs, per_utterance=min(config.per_utterance, len(bank)), seed=config.seed)
-        mix_corpus(out / "prepared", ["train", "val"], bank, mix, out / "mix-train", progress=progress)
-    if _stage("mix test", (out / "mix-test").is_dir()):
-        mix_corpus(out / "prepared", ["test"], paper_test_bank(noise_test), MixConfig(snrs_db=config.test_snrs, seed=config.seed + 1),
-                   out / "mix-test", progress=progress)
-    base = {"lr": config.lr, "batch_size": config.batch_size, "patience": config.patience, "seed": config.seed,
-            "max_epochs": config.max_epochs, "max_minutes": max_minutes}
-    for system in systems:
-        _train_system(system, out / "mix-train", out, base, EmgConfig(), progress)
+    _mix_and_train(out, noise_train, noise_test, config, systems, max_minutes, progress)
     source = read_json(out / "prepared" / "corpus.json").get("source", "")
     simulated = (Path(corpus) / "simulation.json").is_file()
     notes = [f"CSL-EMG_Array protocol, speaker {config.speaker} ({session}); source {source}."]
@@ -379,7 +388,6 @@ def run_gaddy_recipe(
     trained on all 8 channels (``audio`` is the audio-only baseline).
     """
     from emgse.corpora.gaddy import prepare_gaddy
-    from emgse.mixing import NoiseBank, mix_corpus
     from emgse.models import MODELS
 
     out = Path(out)
@@ -396,17 +404,7 @@ def run_gaddy_recipe(
         prepare_gaddy(corpus, out / "prepared", split_file=split_file, audio=config.audio, nonparallel=config.nonparallel, seed=config.seed,
                       progress=progress)
     meta = read_json(out / "prepared" / "corpus.json")
-    if _stage("mix train/val", (out / "mix-train").is_dir()):
-        bank = NoiseBank.from_sources(noise_train)
-        mix = MixConfig(snrs_db=config.train_snrs, per_utterance=min(config.per_utterance, len(bank)), seed=config.seed)
-        mix_corpus(out / "prepared", ["train", "val"], bank, mix, out / "mix-train", progress=progress)
-    if _stage("mix test", (out / "mix-test").is_dir()):
-        mix_corpus(out / "prepared", ["test"], paper_test_bank(noise_test), MixConfig(snrs_db=config.test_snrs, seed=config.seed + 1),
-                   out / "mix-test", progress=progress)
-    base = {"lr": config.lr, "batch_size": config.batch_size, "patience": config.patience, "seed": config.seed,
-            "max_epochs": config.max_epochs, "max_minutes": max_minutes}
-    for system in systems:
-        _train_system(system, out / "mix-train", out, base, EmgConfig(), progress)
+    _mix_and_train(out, noise_train, noise_test, config, systems, max_minutes, progress)
     counts = meta.get("utterances", {})
     split = f"split from {Path(meta['split_file']).name}" if meta.get("split_file") else f"random sentence split (seed {meta.get('split_seed')})"
     published = ", ".join(f"{k} {p:.3f} / {s:.3f}" for k, (p, s) in SEMAMBA_EMG_PUBLISHED.items())

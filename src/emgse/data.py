@@ -10,7 +10,8 @@ per segment)::
                        without EMG (audio-only speech, ``has_emg`` 0 in the manifest) have none
     STORE/level.npy    (mixture frames,) float32 the level gain g of each noisy frame, only with
                        ``AudioConfig.level_rms`` (then noisy.npy holds log1p(|STFT| / g))
-    STORE/index.json   utterances (offset, frames), mixtures (utterance, offset, frames, gain, ...)
+    STORE/index.json   utterances (offset, frames, has_emg, emg_offset: row in emg.npy or null),
+                       mixtures (utterance, offset, frames, gain, ...)
 
 Clean and EMG features are stored once per utterance, however many mixtures share them. An
 utterance without EMG gets the model input "EMG absent" in every segment: all-zero features

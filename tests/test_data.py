@@ -4,6 +4,7 @@ import torch
 
 from emgse.config import EmgConfig
 from emgse.data import FeatureStore, SegmentDataset
+from emgse.errors import EmgseError
 from emgse.features.audio import log_magnitude
 from emgse.files import read_audio
 from tests.pipeline import tiny_pipeline
@@ -81,3 +82,70 @@ def test_every_frame_is_seen_every_epoch():
             assert all(s.all() for s in seen), (random, epoch)
             # no more segments than the tiling plus the one ending at the last frame
             assert len(ds.items) <= sum(-(-f // 64) + 1 for f in frames)
+
+
+@pytest.fixture(scope="module")
+def with_speech(tmp_path_factory):
+    """Paired data and audio-only speech, z-score EMG (zero features then differ from z-scored zeros)."""
+    from tests.pipeline import tiny_speech_only
+
+    root = tmp_path_factory.mktemp("speech")
+    emg = EmgConfig(normalization="zscore")
+    return tiny_pipeline(root, emg), tiny_speech_only(root, emg)
+
+
+def test_audio_only_store_needs_no_emg_or_prepared_corpus(with_speech):
+    _, speech = with_speech
+    store = FeatureStore.open(speech["train"])
+    assert store.audio_only and store.emg_dims == 0 and store.emg.shape[0] == 0
+    assert all(u["has_emg"] is False and u["emg_offset"] is None for u in store.index["utterances"])
+    u = store.index["utterances"][0]
+    audio, _ = read_audio(speech["mix"] / "speech" / f"{u['utt_id']}.wav")
+    fresh = log_magnitude(torch.as_tensor(audio, dtype=torch.float32))[0].numpy()
+    np.testing.assert_allclose(store.clean[u["offset"] : u["offset"] + u["frames"]], fresh, atol=1e-6)
+
+
+def test_audio_only_segments_get_the_absent_input(with_speech):
+    from emgse.data import absent_emg
+
+    paired, speech = with_speech
+    store, extra = FeatureStore.open(paired["train"]), FeatureStore.open(speech["train"])
+    zscore = (np.full(175, 0.5, np.float32), np.full(175, 2.0, np.float32))
+    ds = SegmentDataset(store, segment=32, context=4, zscore=zscore, random=False, audio_only=extra)
+    flags = np.array([float(ds[i]["has_emg"]) for i in range(len(ds))])
+    assert flags.sum() == len(ds) - ds.absent_segments > 0 and ds.absent_segments > 0
+    for i in np.flatnonzero(flags == 0):
+        np.testing.assert_array_equal(ds[i]["emg"].numpy(), absent_emg(32, 4, 175))
+    first = ds[0]["emg"].numpy()  # paired: z-scored features, zero context before the start
+    u = store.index["utterances"][store.index["mixtures"][0]["utterance"]]
+    np.testing.assert_allclose(first[4:], (store.emg[u["emg_offset"] : u["emg_offset"] + 36] - 0.5) / 2.0, rtol=1e-6)
+    assert np.all(first[:4] == 0) and flags[0] == 1
+    # the audio-only clean target is the speech copy's magnitude at the mixture's gain and level
+    item = ds[int(np.flatnonzero(flags == 0)[0])]
+    assert item["mask"].sum() > 0 and torch.all(item["clean"][item["mask"] > 0].sum(-1) > 0)
+
+
+def test_audio_only_share_sets_the_mix_per_epoch_deterministically(with_speech):
+    paired, speech = with_speech
+    store, extra = FeatureStore.open(paired["train"]), FeatureStore.open(speech["train"])
+    alone = SegmentDataset(store, segment=16, seed=4)
+    every = SegmentDataset(store, segment=16, seed=4, audio_only=extra)
+    n_paired, n_absent = len(alone), every.absent_segments
+    assert len(every) == n_paired + n_absent and every.items[:n_paired] == alone.items  # paired offsets unchanged
+    for share in (0.0, 0.1, 0.25):
+        ds = SegmentDataset(store, segment=16, seed=4, audio_only=extra, audio_only_share=share)
+        want = min(n_absent, round(n_paired * share / (1 - share)))
+        assert ds.absent_segments == want and len(ds) == n_paired + want
+    half = SegmentDataset(store, segment=16, seed=4, audio_only=extra, audio_only_share=0.5)
+    assert half.absent_segments == min(n_absent, n_paired)
+    a = SegmentDataset(store, segment=16, seed=4, audio_only=extra, audio_only_share=0.1)
+    b = SegmentDataset(store, segment=16, seed=4, audio_only=extra, audio_only_share=0.1)
+    picks = []
+    for epoch in (1, 2):
+        a.set_epoch(epoch)
+        b.set_epoch(epoch)
+        assert a.items == b.items
+        picks.append([it for it in a.items if a.absent[it[0]]])
+    assert picks[0] != picks[1]  # another draw of audio-only segments each epoch
+    with pytest.raises(EmgseError, match="below 1"):
+        SegmentDataset(store, audio_only=extra, audio_only_share=1.0)

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -199,3 +201,67 @@ def test_two_cli_runs_write_byte_identical_files(prepared, tmp_path):
     for rel in files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
     assert {(r["noise"], r["category"]) for r in read_manifest(tmp_path / "a")} == {("white", "nonspeech"), ("pink", "speech")}
+
+
+def test_speech_only_rows_any_rate_and_layout(tmp_path):
+    from emgse.mixing import mix_speech_only
+    from tests.pipeline import write_speech_folder
+
+    speech = write_speech_folder(tmp_path / "speech")
+    out = tmp_path / "mix"
+    rows = mix_speech_only([speech], NoiseBank.from_sources(["white", "pink"]), MixConfig(snrs_db=(-5, 5), seed=2), out, progress=False)
+    durations = {"spk1-a": 0.9, "spk2-session-b": 1.2, "c": 0.7}
+    assert len(rows) == 3 * 2 * 2
+    manifest = read_manifest(out)
+    assert {r["utt_id"] for r in manifest} == set(durations)
+    for row in manifest:
+        assert row["split"] == "train" and row["has_emg"] == 0 and row["clean"] == f"speech/{row['utt_id']}.wav"
+        clean, fs = sf.read(out / row["clean"])
+        assert fs == 16000 and clean.ndim == 1 and abs(len(clean) - durations[row["utt_id"]] * 16000) <= 1
+        assert abs(_measured_snr(out, out, row) - row["snr_db"]) < 0.05  # exact SNR against the stored copy
+    meta = json.loads((out / "mix.json").read_text())
+    assert meta["emg"] is False and "data" not in meta and meta["utterances"] == 3
+    # the 48 kHz stereo file: its 16 kHz copy is the channel mean, resampled
+    from emgse.features.resample import resample
+
+    original, fs = sf.read(speech / "spk1" / "a.wav")
+    copy, _ = sf.read(out / "speech" / "spk1-a.wav")
+    np.testing.assert_allclose(copy, resample(original.mean(axis=1), fs, 16000), atol=1e-6)
+
+
+def test_paired_rows_have_emg(prepared, tmp_path):
+    mix_corpus(prepared, ["test"], NoiseBank.from_sources(["white"]), MixConfig(snrs_db=(0,)), tmp_path / "mix", progress=False)
+    assert {r["has_emg"] for r in read_manifest(tmp_path / "mix")} == {1}
+
+
+def test_speech_only_errors_name_the_file(tmp_path):
+    from emgse.mixing import mix_speech_only
+
+    bank, config = NoiseBank.from_sources(["white"]), MixConfig(snrs_db=(0,))
+    empty = tmp_path / "empty" / "spk"
+    empty.mkdir(parents=True)
+    (empty / "a.txt").write_text("only a transcript")
+    with pytest.raises(EmgseError, match=r"empty: no \.wav or \.flac files"):
+        mix_speech_only([tmp_path / "empty"], bank, config, tmp_path / "out", progress=False)
+    low = tmp_path / "low"
+    low.mkdir()
+    sf.write(low / "phone.wav", 0.1 * np.random.default_rng(0).standard_normal(8000), 8000)
+    with pytest.raises(EmgseError, match=r"phone\.wav: sample rate 8000 Hz is below 16000 Hz"):
+        mix_speech_only([low], bank, config, tmp_path / "out", progress=False)
+    (low / "phone.wav").write_bytes(b"RIFF not audio")
+    with pytest.raises(EmgseError, match=r"phone\.wav: unreadable or corrupt audio"):
+        mix_speech_only([low], bank, config, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_speech_only_cli(tmp_path, capsys):
+    from emgse.cli import main
+    from tests.pipeline import write_speech_folder
+
+    speech = write_speech_folder(tmp_path / "speech")
+    args = ["mix", "--speech-only", str(speech), "--noise", "white", "--snr", "0", "--out", str(tmp_path / "mix")]
+    assert main([*args, "--split", "test"]) == 2
+    assert "always training data" in capsys.readouterr().err
+    assert main(args) == 0
+    assert "3 utterances" in capsys.readouterr().out
+    assert {r["has_emg"] for r in read_manifest(tmp_path / "mix")} == {0}

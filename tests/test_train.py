@@ -219,3 +219,57 @@ def test_one_and_two_processes_same_validation_and_global_batch(pipeline, tmp_pa
     assert two["steps"] == one["steps"] == 2 and two["batches"] == one["batches"]  # the global batch is the configured 8
     for k, w in one["state"].items():  # and each step's gradient is that of the whole batch
         torch.testing.assert_close(two["state"][k], w, rtol=1e-5, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def speech(pipeline):
+    from tests.pipeline import tiny_speech_only
+
+    return tiny_speech_only(pipeline["mix"].parent)
+
+
+def test_cli_trains_emgse_tcn_with_audio_only_speech(pipeline, speech, tmp_path, capsys):
+    from emgse.cli import main
+    from emgse.enhance import Enhancer
+    from emgse.features.emg import ZScore
+    from emgse.features.level import with_level
+
+    run = tmp_path / "tcn"
+    assert main(["train", "--mixtures", str(pipeline["mix"]), "--audio-only-mix", str(speech["mix"]), "--out", str(run),
+                 "--model", "emgse-tcn", "--normalization", "zscore", "--epochs", "1", "--batch-size", "4", "--quiet"]) == 0
+    assert "audio-only, EMG absent" in capsys.readouterr().out
+    import json
+
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["audio_only_mixtures"] == 6 and summary["audio_only_share"] == 0.5
+    # z-score statistics come from the paired training utterances only
+    emg = EmgConfig(normalization="zscore")
+    paired = FeatureStore.open(store_for(pipeline["mix"], "train", emg, audio_config=with_level(), progress=False))
+    ckpt = read_checkpoint(run / "best.pt")
+    np.testing.assert_allclose(ckpt["zscore"]["mean"], ZScore.fit([paired.emg]).mean)
+    # an audio-only training segment's EMG is exactly the enhancer's input for a recording without EMG
+    extra = FeatureStore.open(store_for(speech["mix"], "train", emg, audio_config=with_level(), progress=False))
+    z = (np.asarray(ckpt["zscore"]["mean"], np.float32), np.asarray(ckpt["zscore"]["std"], np.float32))
+    ds = SegmentDataset(paired, 64, ckpt["emg_config"]["context"], zscore=z, audio_only=extra)
+    absent = next(ds[i] for i in range(len(ds)) if ds[i]["has_emg"] == 0)
+    torch.testing.assert_close(absent["emg"], Enhancer(run / "best.pt").absent_emg_input(64)[0], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(("model", "share"), [("emgse", 0.5), ("audio", None)])
+def test_training_with_audio_only_speech(pipeline, speech, tmp_path, model, share):
+    cfg = TrainConfig(model=model, max_epochs=1, **FAST)
+    summary = train(pipeline["train"], pipeline["val"], tmp_path / model, cfg, progress=False, audio_only_store=speech["train"])
+    assert summary["audio_only_mixtures"] == 6 and summary["audio_only_share"] == share  # audio models: every segment
+    assert np.isfinite(summary["best_val_loss"])
+
+
+def test_audio_only_speech_refusals(pipeline, speech, tmp_path):
+    cfg = TrainConfig(model="emgse", max_epochs=1, **FAST)
+    with pytest.raises(EmgseError, match="does not take audio"):
+        train(pipeline["train"], pipeline["val"], tmp_path / "a", dataclasses.replace(cfg, model="emg-only"), audio_only_store=speech["train"])
+    with pytest.raises(EmgseError, match="holds mixtures with EMG"):
+        train(pipeline["train"], pipeline["val"], tmp_path / "b", cfg, audio_only_store=pipeline["val"])
+    for bad in ("most", 1.0, -0.1):
+        with pytest.raises(EmgseError, match="use auto, all or a number"):
+            train(pipeline["train"], pipeline["val"], tmp_path / "c", dataclasses.replace(cfg, audio_only_share=bad))
+    assert not (tmp_path / "c").exists()

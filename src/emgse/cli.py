@@ -156,12 +156,19 @@ def _add_mix(sub: argparse._SubParsersAction) -> None:
             "mixture would clip it is scaled down and the gain recorded (noisy = gain * (clean + noise)).\n"
             "Without --per-utterance every noise is used at every SNR (the paper's test protocol);\n"
             "with it, K noises are drawn per utterance and SNR (the paper's training: K=5 at -10..10 dB).\n"
-            "Writes float32 WAVs and OUT/mixtures.csv. Generated noises: " + "{names}."
+            "Writes float32 WAVs and OUT/mixtures.csv. Generated noises: " + "{names}.\n"
+            "Audio-only speech (no EMG): --speech-only DIR [DIR ...] instead of --data mixes every\n"
+            ".wav/.flac under DIR (any folder layout, any rate >= 16 kHz) as training data: 16 kHz copies\n"
+            "in OUT/speech/, rows with split train and has_emg 0. Train on it with emgse train\n"
+            "--audio-only-mix OUT; it is never validation or test data."
         ),
         formatter_class=_Formatter,
     )
-    p.add_argument("--data", required=True, type=Path, help="prepared corpus folder")
-    p.add_argument("--split", nargs="+", default=["test"], choices=["train", "val", "test"], help="split(s) to mix")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="prepared corpus folder")
+    source.add_argument("--speech-only", nargs="+", type=Path, metavar="DIR",
+                        help="folders of audio-only speech (.wav/.flac, any layout) to mix as training data without EMG")
+    p.add_argument("--split", nargs="+", default=None, choices=["train", "val", "test"], help="split(s) to mix (default test)")
     p.add_argument(
         "--noise",
         nargs="+",
@@ -185,11 +192,19 @@ def _add_mix(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_mix(args: argparse.Namespace) -> int:
-    from emgse.mixing import MixConfig, NoiseBank, mix_corpus
+    from emgse.mixing import MixConfig, NoiseBank, mix_corpus, mix_speech_only
 
+    if args.speech_only and args.split:
+        raise EmgseError("--split: audio-only speech (--speech-only) is always training data; leave --split out")
     bank = NoiseBank.from_sources(args.noise)
     config = MixConfig(snrs_db=tuple(args.snr), per_utterance=args.per_utterance, seed=args.seed, reverb_prob=args.reverb_prob)
-    rows = mix_corpus(args.data, args.split, bank, config, args.out, force=args.force, speech_noises=args.speech_noise)
+    if args.speech_only:
+        rows = mix_speech_only(args.speech_only, bank, config, args.out, force=args.force, speech_noises=args.speech_noise)
+        utterances = len({r["utt_id"] for r in rows})
+        print(f"wrote {len(rows)} audio-only training mixtures of {utterances} utterances to {args.out}/mixtures.csv "
+              f"(train on them with emgse train --audio-only-mix {args.out})")
+        return 0
+    rows = mix_corpus(args.data, args.split or ["test"], bank, config, args.out, force=args.force, speech_noises=args.speech_noise)
     print(f"wrote {len(rows)} mixtures ({len(bank)} noises x {len(config.snrs_db)} SNRs) to {args.out}/mixtures.csv")
     return 0
 
@@ -263,6 +278,14 @@ def _run_models(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- train
+def _share(text: str) -> float | str:
+    """``--audio-only-share``: ``auto``, ``all`` or a number (checked by :func:`emgse.train.audio_only_share`)."""
+    try:
+        return text if text in ("auto", "all") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: use auto, all or a number in [0, 1)") from None
+
+
 def _add_train(sub: argparse._SubParsersAction) -> None:
     from emgse.models import MODELS
 
@@ -280,7 +303,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
             "OUT receives config files, log.csv, last.pt (every epoch) and best.pt. --resume continues\n"
             "a killed run. Multi-process: torchrun --nproc_per_node N -m emgse train ...\n"
             "Settings can come from --config YAML (sections 'train', 'emg' and 'audio'); flags override it.\n"
-            "Causal models default to z-score EMG (per-utterance min-max is not causal and is refused)."
+            "Causal models default to z-score EMG (per-utterance min-max is not causal and is refused).\n"
+            "--audio-only-mix MIX2 (made by emgse mix --speech-only) adds speech without EMG to training:\n"
+            "EMG models see it with EMG absent (zero features, the enhancer's input without EMG), at\n"
+            "--audio-only-share of each epoch's segments (auto: 0.5 for EMG models, all for audio-only\n"
+            "models). Validation and the z-score statistics use the paired data of MIX only."
         ),
         formatter_class=_Formatter,
     )
@@ -303,6 +330,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--level-norm", action=argparse.BooleanOptionalAction, default=True,
                    help="input level normalization: each frame divided by the running RMS of the input (2 s), "
                         "undone on the output (the paper: --no-level-norm)")
+    p.add_argument("--audio-only-mix", type=Path, default=None, metavar="MIX2",
+                   help="mixture folder of audio-only speech (emgse mix --speech-only) to train on as well")
+    p.add_argument("--audio-only-share", default=None, metavar="SHARE", type=_share,
+                   help="share of each epoch's segments from --audio-only-mix: auto, all or a number in [0, 1) (default auto)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -313,6 +344,7 @@ def _run_train(args: argparse.Namespace) -> int:
     from emgse.config import AudioConfig, EmgConfig, from_dict, load_yaml_sections
     from emgse.train import (
         TrainConfig,
+        audio_only_share,
         check_normalization,
         default_normalization,
         store_for,
@@ -327,6 +359,7 @@ def _run_train(args: argparse.Namespace) -> int:
     flags = {
         "model": args.model, "epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size,
         "lr": args.lr, "seed": args.seed, "workers": args.workers, "device": args.device, "max_minutes": args.max_minutes,
+        "audio_only_share": args.audio_only_share,
     }
     names = {"epochs": "max_epochs", "workers": "num_workers"}
     train_cfg = dataclasses.replace(train_cfg, **{names.get(k, k): v for k, v in flags.items() if v is not None})
@@ -334,13 +367,18 @@ def _run_train(args: argparse.Namespace) -> int:
     emg_flags = {"channels": args.channels, "context": args.context, "normalization": normalization}
     emg_cfg = dataclasses.replace(emg_cfg, **{k: v for k, v in emg_flags.items() if v is not None})
     check_normalization(train_cfg.model, emg_cfg.normalization)  # before building any features
+    audio_only_share(train_cfg.model, train_cfg.audio_only_share)
     progress = not args.quiet
     from emgse.features.level import LEVEL_RMS, with_level
 
     audio_cfg = with_level(level_rms=LEVEL_RMS if args.level_norm else None)
     train_store = store_for(args.mixtures, "train", emg_cfg, audio_config=audio_cfg, progress=progress)
     val_store = store_for(args.mixtures, "val", emg_cfg, audio_config=audio_cfg, progress=progress)
-    summary = train(train_store, val_store, args.out, train_cfg, resume=args.resume, progress=progress, context=emg_cfg.context)
+    audio_only_store = None
+    if args.audio_only_mix is not None:
+        audio_only_store = store_for(args.audio_only_mix, "train", emg_cfg, audio_config=audio_cfg, progress=progress)
+    summary = train(train_store, val_store, args.out, train_cfg, resume=args.resume, progress=progress, context=emg_cfg.context,
+                    audio_only_store=audio_only_store)
     print(
         f"{summary['model']}: best val loss {summary['best_val_loss']:.4f} at epoch {summary['best_epoch']} "
         f"of {summary['epochs']} ({summary['stop_reason']}, {summary['seconds']:.0f} s) -> {args.out / 'best.pt'}"

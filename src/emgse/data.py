@@ -5,13 +5,17 @@ per segment)::
 
     STORE/noisy.npy    (mixture frames, 257)  float32  log1p |STFT| of each noisy mixture
     STORE/clean.npy    (utterance frames, 257) float32 log1p |STFT| of each clean utterance
-    STORE/emg.npy      (utterance frames, dims) float32 TD features of the selected channels,
-                       per-utterance min-max normalized if so configured
+    STORE/emg.npy      (paired utterance frames, dims) float32 TD features of the selected
+                       channels, per-utterance min-max normalized if so configured; utterances
+                       without EMG (audio-only speech, ``has_emg`` 0 in the manifest) have none
     STORE/level.npy    (mixture frames,) float32 the level gain g of each noisy frame, only with
                        ``AudioConfig.level_rms`` (then noisy.npy holds log1p(|STFT| / g))
-    STORE/index.json   utterances (offset, frames), mixtures (utterance, offset, frames, gain, ...)
+    STORE/index.json   utterances (offset, frames, has_emg, emg_offset: row in emg.npy or null),
+                       mixtures (utterance, offset, frames, gain, ...)
 
-Clean and EMG features are stored once per utterance, however many mixtures share them. The
+Clean and EMG features are stored once per utterance, however many mixtures share them. An
+utterance without EMG gets the model input "EMG absent" in every segment: all-zero features
+(:func:`absent_emg`, the enhancer's input for a recording without EMG). The
 training target of a mixture is the clean magnitude at the mixture's gain:
 ``log1p(gain * expm1(clean))`` (``noisy = gain * (clean + noise)``), divided by the noisy frame's
 level gain when the store has one (:mod:`emgse.features.level`: the same rule as enhancement).
@@ -105,6 +109,13 @@ def utterance_emg(emg: np.ndarray, emg_fs: float, frames: int, channels: list[in
     return select_and_normalize(feats, channels, emg_config.normalization, covered)
 
 
+def absent_emg(frames: int, context: int, dims: int) -> np.ndarray:
+    """The model's EMG input for "EMG absent": all-zero features ``(frames + 2 * context, dims)``
+    float32, after any normalization (what EMG dropout trains for). Training segments of
+    audio-only speech and the enhancer given no EMG both use it."""
+    return np.zeros((frames + 2 * context, dims), np.float32)
+
+
 def build_store(
     mixtures_dir: str | Path,
     split: str,
@@ -115,34 +126,49 @@ def build_store(
     force: bool = False,
     progress: bool = True,
 ) -> Path:
-    """Compute the features of every mixture of ``split`` in ``mixtures_dir`` into a store at ``out``."""
+    """Compute the features of every mixture of ``split`` in ``mixtures_dir`` into a store at ``out``.
+
+    Rows with ``has_emg`` 0 (audio-only speech, :func:`emgse.mixing.mix_speech_only`) read their
+    clean audio from ``mixtures_dir / clean`` and get no EMG features; a folder of only such rows
+    needs no prepared corpus and gives a store with ``emg_dims`` 0.
+    """
     mixtures_dir, out = Path(mixtures_dir), Path(out)
     check_front_ends(audio_config, emg_config)
     rows = [r for r in read_manifest(mixtures_dir) if r["split"] == split]
     if not rows:
         raise file_error(mixtures_dir / "mixtures.csv", f"no mixtures of split {split!r}")
-    data = prepared_root(mixtures_dir)
-    info = CorpusInfo.read(data)
-    channels = resolve_channels(emg_config.channels, info.emg_channels)
-    utt_ids = sorted({r["utt_id"] for r in rows})
+    has_emg: dict[str, bool] = {}
+    for r in rows:
+        if has_emg.setdefault(r["utt_id"], bool(r["has_emg"])) != bool(r["has_emg"]):
+            raise file_error(mixtures_dir / "mixtures.csv", f"utterance {r['utt_id']} has mixtures with and without EMG")
+    paired = any(has_emg.values())
+    data = prepared_root(mixtures_dir) if paired else None
+    info = CorpusInfo.read(data) if paired else None
+    channels = resolve_channels(emg_config.channels, info.emg_channels) if paired else []
+    clean_path = {r["utt_id"]: (data / split / f"{r['utt_id']}.wav" if r["has_emg"] else mixtures_dir / r["clean"]) for r in rows}
+    utt_ids = sorted(has_emg)
     utt_frames: dict[str, int] = {}
     with output_dir(out, force=force) as work:
         # Pass 1: clean + EMG per utterance (frame counts are known only after reading).
-        clean_parts, emg_parts = [], []
+        clean_parts, emg_parts, emg_offsets, emg_offset = [], [], [], 0
         for utt_id in tqdm(utt_ids, desc=f"features {split}: utterances", unit="utt", disable=not progress):
-            clean, fs = read_audio(data / split / f"{utt_id}.wav")
+            clean, fs = read_audio(clean_path[utt_id])
             if fs != audio_config.fs:
-                raise file_error(data / split / f"{utt_id}.wav", f"sample rate {fs} Hz, expected {audio_config.fs}")
-            emg = read_npy(data / split / f"{utt_id}.emg.npy", ndim=2)
+                raise file_error(clean_path[utt_id], f"sample rate {fs} Hz, expected {audio_config.fs}")
             c = _clean_log_mag(clean, audio_config)
             utt_frames[utt_id] = c.shape[0]
             clean_parts.append(c)
-            emg_parts.append(utterance_emg(emg, info.emg_fs, c.shape[0], channels, emg_config))
+            emg_offsets.append(emg_offset if has_emg[utt_id] else None)
+            if has_emg[utt_id]:
+                emg = read_npy(data / split / f"{utt_id}.emg.npy", ndim=2)
+                emg_parts.append(utterance_emg(emg, info.emg_fs, c.shape[0], channels, emg_config))
+                emg_offset += c.shape[0]
         offsets = np.concatenate([[0], np.cumsum([c.shape[0] for c in clean_parts])])
         np.save(work / "clean.npy", np.concatenate(clean_parts))
-        np.save(work / "emg.npy", np.concatenate(emg_parts))
+        np.save(work / "emg.npy", np.concatenate(emg_parts) if emg_parts else np.zeros((0, len(channels) * N_TD), np.float32))
         del clean_parts, emg_parts
-        utterances = [{"utt_id": u, "offset": int(offsets[i]), "frames": utt_frames[u]} for i, u in enumerate(utt_ids)]
+        utterances = [{"utt_id": u, "offset": int(offsets[i]), "frames": utt_frames[u], "has_emg": has_emg[u], "emg_offset": emg_offsets[i]}
+                      for i, u in enumerate(utt_ids)]
         position = {u: i for i, u in enumerate(utt_ids)}
         # Pass 2: noisy mixtures straight into a memmap.
         total = sum(utt_frames[r["utt_id"]] for r in rows)
@@ -183,9 +209,9 @@ def build_store(
             {
                 "split": split,
                 "mixtures_dir": str(mixtures_dir.resolve()),
-                "data": str(data),
-                "emg_fs": info.emg_fs,
-                "emg_channels": info.emg_channels,
+                "data": str(data) if paired else None,
+                "emg_fs": info.emg_fs if paired else None,
+                "emg_channels": info.emg_channels if paired else None,
                 "channels": channels,
                 "emg_dims": len(channels) * N_TD,
                 "audio_config": to_dict(audio_config),
@@ -195,6 +221,16 @@ def build_store(
             },
         )
     return out
+
+
+def has_emg(utterance: dict) -> bool:
+    """Whether a store utterance has EMG features (stores written before audio-only speech: all do)."""
+    return bool(utterance.get("has_emg", True))
+
+
+def emg_offset(utterance: dict) -> int:
+    """First row of a store utterance's EMG features in ``emg.npy`` (older stores: its clean offset)."""
+    return int(utterance.get("emg_offset", utterance["offset"]))
 
 
 @dataclass
@@ -226,6 +262,11 @@ class FeatureStore:
     def emg_dims(self) -> int:
         return int(self.index["emg_dims"])
 
+    @property
+    def audio_only(self) -> bool:
+        """True for a store of audio-only speech alone (no utterance has EMG)."""
+        return not any(has_emg(u) for u in self.index["utterances"])
+
     def __len__(self) -> int:
         return len(self.index["mixtures"])
 
@@ -236,7 +277,7 @@ class FeatureStore:
 
 
 class SegmentDataset(torch.utils.data.Dataset):
-    """Fixed-length training segments drawn from a :class:`FeatureStore`.
+    """Fixed-length training segments drawn from a :class:`FeatureStore` (and audio-only speech).
 
     Each epoch covers every frame of every mixture: a tiling of ``segment``-frame windows shifted
     by a random offset per epoch (``set_epoch``, deterministic by ``seed``), clipped to the
@@ -244,9 +285,17 @@ class SegmentDataset(torch.utils.data.Dataset):
     every epoch, not only when the offset happens to be 0). With ``random=False`` (validation)
     segments are the plain tiling, its last one ending at the last frame.
 
+    ``audio_only``: a store of audio-only speech whose mixtures join the training segments (the
+    store's mixtures come first, so their offsets are the same with or without it). Segments of
+    utterances without EMG get the "EMG absent" input :func:`absent_emg` (zeros, also where
+    z-score would shift them). ``audio_only_share``: None uses every segment of every mixture;
+    ``s`` in [0, 1) keeps every segment with EMG and draws (per epoch, by ``seed``) enough
+    segments without EMG to make ``s`` of the epoch's segments, or all of them if there are fewer.
+
     Items: ``noisy`` ``(segment, 257)``, ``clean`` ``(segment, 257)``, ``emg``
     ``(segment + 2*context, dims)`` (real neighbouring frames as context, zeros beyond the
-    utterance), ``mask`` ``(segment,)`` (0 where a short utterance was padded).
+    utterance), ``mask`` ``(segment,)`` (0 where a short utterance was padded), ``has_emg`` ``()``
+    (1.0, or 0.0 for audio-only speech).
     """
 
     def __init__(
@@ -258,12 +307,20 @@ class SegmentDataset(torch.utils.data.Dataset):
         zscore: tuple[np.ndarray, np.ndarray] | None = None,
         random: bool = True,
         seed: int = 0,
+        audio_only: FeatureStore | None = None,
+        audio_only_share: float | None = None,
     ):
+        if audio_only_share is not None and not 0.0 <= audio_only_share < 1.0:
+            raise EmgseError(f"audio-only share {audio_only_share}: must be at least 0 and below 1")
         self.store, self.segment, self.context = store, segment, context
         self.zscore = zscore
         self.random, self.seed = random, seed
-        self.mixtures = store.index["mixtures"]
-        self.utterances = store.index["utterances"]
+        self.audio_only_share = audio_only_share
+        self.stores = [store] if audio_only is None else [store, audio_only]
+        # every mixture as (store number, mixture entry); items index this list
+        self.sources = [(s, mix) for s, st in enumerate(self.stores) for mix in st.index["mixtures"]]
+        self.mixtures = [mix for _, mix in self.sources]
+        self.absent = np.array([not has_emg(self.stores[s].index["utterances"][mix["utterance"]]) for s, mix in self.sources], bool)
         self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
@@ -276,39 +333,54 @@ class SegmentDataset(torch.utils.data.Dataset):
             starts = np.append(np.arange(n) * self.segment - shift, frames - self.segment)
             starts = np.clip(starts, 0, max(0, frames - self.segment))
             items.extend((m, int(s)) for s in np.unique(starts))
+        if self.audio_only_share is not None:
+            share = self.audio_only_share
+            paired = [it for it in items if not self.absent[it[0]]]
+            absent = [it for it in items if self.absent[it[0]]]
+            take = min(len(absent), round(len(paired) * share / (1.0 - share)))
+            pick = np.random.default_rng([self.seed, epoch, 1]).choice(len(absent), size=take, replace=False)
+            items = paired + [absent[i] for i in np.sort(pick)]
         self.items = items
+
+    @property
+    def absent_segments(self) -> int:
+        """Segments of this epoch without EMG."""
+        return int(sum(self.absent[m] for m, _ in self.items))
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         m, start = self.items[i]
-        mix = self.mixtures[m]
-        utt = self.utterances[mix["utterance"]]
+        s, mix = self.sources[m]
+        store = self.stores[s]
+        utt = store.index["utterances"][mix["utterance"]]
         frames, seg, k = mix["frames"], self.segment, self.context
         stop = min(frames, start + seg)
         n = stop - start
-        noisy = np.zeros((seg, self.store.noisy.shape[1]), np.float32)
+        noisy = np.zeros((seg, store.noisy.shape[1]), np.float32)
         clean = np.zeros_like(noisy)
         mask = np.zeros(seg, np.float32)
-        noisy[:n] = self.store.noisy[mix["offset"] + start : mix["offset"] + stop]
-        c = np.asarray(self.store.clean[utt["offset"] + start : utt["offset"] + stop])
-        if self.store.level is not None:  # the clean target at the noisy frames' level
-            clean[:n] = rescale_log_magnitude(c, mix["gain"] / self.store.level[mix["offset"] + start : mix["offset"] + stop, None])
+        noisy[:n] = store.noisy[mix["offset"] + start : mix["offset"] + stop]
+        c = np.asarray(store.clean[utt["offset"] + start : utt["offset"] + stop])
+        if store.level is not None:  # the clean target at the noisy frames' level
+            clean[:n] = rescale_log_magnitude(c, mix["gain"] / store.level[mix["offset"] + start : mix["offset"] + stop, None])
         else:
             clean[:n] = c if mix["gain"] == 1.0 else np.log1p(mix["gain"] * np.expm1(c))
         mask[:n] = 1.0
-        emg = np.zeros((seg + 2 * k, self.store.emg.shape[1]), np.float32)
-        lo, hi = max(0, start - k), min(frames, start + seg + k)
-        block = np.asarray(self.store.emg[utt["offset"] + lo : utt["offset"] + hi])
-        if self.zscore is not None:
-            block = (block - self.zscore[0]) / self.zscore[1]
-        emg[lo - (start - k) : hi - (start - k)] = block
+        emg = absent_emg(seg, k, self.store.emg_dims)
+        if has_emg(utt):
+            lo, hi = max(0, start - k), min(frames, start + seg + k)
+            block = np.asarray(store.emg[emg_offset(utt) + lo : emg_offset(utt) + hi])
+            if self.zscore is not None:
+                block = (block - self.zscore[0]) / self.zscore[1]
+            emg[lo - (start - k) : hi - (start - k)] = block
         return {
             "noisy": torch.from_numpy(noisy),
             "clean": torch.from_numpy(clean),
             "emg": torch.from_numpy(emg),
             "mask": torch.from_numpy(mask),
+            "has_emg": torch.tensor(float(has_emg(utt))),
         }
 
 
@@ -319,3 +391,11 @@ def check_store_matches(store: FeatureStore, other: FeatureStore) -> None:
             raise EmgseError(f"{other.root}: feature store differs from {store.root} in {key!r}; rebuild it")
     if store.settings != other.settings:
         raise EmgseError(f"{other.root}: feature store was built with other front-end settings than {store.root}; rebuild it")
+
+
+def check_audio_only_store(store: FeatureStore, audio_only: FeatureStore) -> None:
+    """An audio-only store must hold no EMG and share every front-end setting with the training store."""
+    if not audio_only.audio_only:
+        raise EmgseError(f"{audio_only.root}: holds mixtures with EMG, not audio-only speech (make it with emgse mix --speech-only)")
+    if store.settings != audio_only.settings:
+        raise EmgseError(f"{audio_only.root}: feature store was built with other front-end settings than {store.root}; rebuild it")

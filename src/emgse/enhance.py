@@ -21,10 +21,10 @@ import torch
 from tqdm import tqdm
 
 from emgse.checkpoint import configs, load_model
-from emgse.data import prepared_root, utterance_emg
+from emgse.data import absent_emg, prepared_root, utterance_emg
 from emgse.errors import EmgseError, file_error
 from emgse.faults import ChannelCheck, EmgFault, apply_fault, check_applies
-from emgse.features.emg import emg_samples, fit_emg, frame_samples
+from emgse.features.emg import N_TD, emg_samples, fit_emg, frame_samples
 from emgse.features.level import levelled_log_magnitude, unlevelled_waveform
 from emgse.features.resample import resample
 from emgse.files import folder_inputs, read_audio, read_npy, write_text, write_wav
@@ -134,9 +134,8 @@ class Enhancer:
         return torch.from_numpy(np.pad(feats, ((k, k), (0, 0))))[None].to(self.device)
 
     def absent_emg_input(self, frames: int) -> torch.Tensor:
-        """The input for 'EMG absent': all-zero features (what EMG dropout trains for)."""
-        k = self.emg_config.context
-        return torch.zeros(1, frames + 2 * k, len(self.channels) * 5, device=self.device)
+        """The input for 'EMG absent' (:func:`emgse.data.absent_emg`, as audio-only speech in training)."""
+        return torch.from_numpy(absent_emg(frames, self.emg_config.context, len(self.channels) * N_TD))[None].to(self.device)
 
     @torch.no_grad()
     def enhance(

@@ -34,7 +34,8 @@ from emgse.files import output_dir, read_audio, write_json, write_text, write_wa
 
 GENERATED_SECONDS = 30.0
 MANIFEST = "mixtures.csv"
-MANIFEST_COLUMNS = ("utt_id", "split", "noise", "snr_db", "offset", "gain", "noise_scale", "path", "clean", "category", "rt60_s")
+MANIFEST_COLUMNS = ("utt_id", "split", "noise", "snr_db", "offset", "gain", "noise_scale", "path", "clean", "category", "rt60_s", "has_emg")
+SPEECH_FOLDER = "speech"  # OUT/speech/<utt_id>.wav: the 16 kHz clean copies of audio-only speech
 
 
 def _colored(exponent: float, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -264,6 +265,78 @@ def _room(clean: np.ndarray, prob: float, seed: list[int]) -> tuple[np.ndarray, 
     return reverberate(clean, room_impulse_response(rt60, AUDIO_FS, rng)), rt60
 
 
+def _mix_utterance(
+    work: Path,
+    split: str,
+    utt_id: str,
+    clean: np.ndarray,
+    where: Path,
+    clean_rel: str,
+    noises: list[Noise],
+    snrs: list[float],
+    config: MixConfig,
+    speech_noises: list[str],
+    *,
+    has_emg: bool,
+) -> list[dict]:
+    """Mix one clean utterance ``(samples,)`` at every SNR (every noise, or ``K`` drawn ones); write
+    the WAVs under ``work`` and return their manifest rows. Seeds depend only on ``(seed, utt_id,
+    snr, noise)``, never on the processing order."""
+    k = config.per_utterance
+    rows = []
+    for snr in snrs:  # canonical floats: the same seeds whether the caller wrote -10 or -10.0
+        if k is None:
+            chosen = noises
+        else:
+            pick = np.random.default_rng(_seed_words(config.seed, utt_id, snr, "choice"))
+            chosen = [noises[i] for i in sorted(pick.choice(len(noises), size=k, replace=False))]
+        for noise in chosen:
+            rng = np.random.default_rng(_seed_words(config.seed, utt_id, snr, noise.name))
+            speech, rt60 = _room(clean, config.reverb_prob, _seed_words(config.seed, utt_id, snr, noise.name, "room"))
+            try:
+                noisy, mix_info = mix_at_snr(speech, noise.signal, snr, rng, config.peak_limit)
+            except EmgseError as e:
+                raise EmgseError(f"{where} with noise {noise.name}: {e}") from None
+            rel = f"{split}/{_safe(noise.name)}/{_snr_label(snr)}/{utt_id}.wav"
+            write_wav(work / rel, noisy.astype(np.float32), AUDIO_FS)
+            rows.append(
+                {
+                    "utt_id": utt_id,
+                    "split": split,
+                    "noise": noise.name,
+                    "snr_db": snr,
+                    "offset": mix_info["offset"],
+                    "gain": mix_info["gain"],
+                    "noise_scale": mix_info["noise_scale"],
+                    "path": rel,
+                    "clean": clean_rel,
+                    "category": noise_category(noise.name, speech_noises),
+                    "rt60_s": rt60,
+                    "has_emg": int(has_emg),
+                }
+            )
+    return rows
+
+
+def _check_mix_settings(bank: NoiseBank, config: MixConfig, speech_noises: Iterable[str]) -> tuple[list[float], list[str]]:
+    """The canonical SNRs and sorted speech-noise names, after checking the settings."""
+    if not config.snrs_db:
+        raise EmgseError("no SNRs given")
+    snrs = [canonical_snr(s) for s in config.snrs_db]
+    if len(set(snrs)) < len(snrs):
+        raise EmgseError(f"SNR(s) given twice: {', '.join(sorted({f'{s:g}' for s in snrs if snrs.count(s) > 1}))}")
+    k = config.per_utterance
+    if not 0.0 <= config.reverb_prob <= 1.0:
+        raise EmgseError(f"--reverb-prob must be between 0 and 1 (got {config.reverb_prob:g})")
+    if k is not None and not 1 <= k <= len(bank):
+        raise EmgseError(f"--per-utterance {k}: must be between 1 and the number of noises ({len(bank)})")
+    speech_noises = sorted(set(speech_noises))
+    unknown = [n for n in speech_noises if n not in bank.names]
+    if unknown:
+        raise EmgseError(f"speech noise(s) {', '.join(unknown)} not in the noise bank ({', '.join(bank.names)})")
+    return snrs, speech_noises
+
+
 def mix_corpus(
     data: str | Path,
     splits: list[str] | tuple[str, ...],
@@ -289,20 +362,7 @@ def mix_corpus(
     info = CorpusInfo.read(data)
     if info.audio_fs != AUDIO_FS:
         raise file_error(data / "corpus.json", f"audio_fs {info.audio_fs}, expected {AUDIO_FS}")
-    if not config.snrs_db:
-        raise EmgseError("no SNRs given")
-    snrs = [canonical_snr(s) for s in config.snrs_db]
-    if len(set(snrs)) < len(snrs):
-        raise EmgseError(f"SNR(s) given twice: {', '.join(sorted({f'{s:g}' for s in snrs if snrs.count(s) > 1}))}")
-    k = config.per_utterance
-    if not 0.0 <= config.reverb_prob <= 1.0:
-        raise EmgseError(f"--reverb-prob must be between 0 and 1 (got {config.reverb_prob:g})")
-    if k is not None and not 1 <= k <= len(bank):
-        raise EmgseError(f"--per-utterance {k}: must be between 1 and the number of noises ({len(bank)})")
-    speech_noises = sorted(set(speech_noises))
-    unknown = [n for n in speech_noises if n not in bank.names]
-    if unknown:
-        raise EmgseError(f"speech noise(s) {', '.join(unknown)} not in the noise bank ({', '.join(bank.names)})")
+    snrs, speech_noises = _check_mix_settings(bank, config, speech_noises)
     utterances = [(split, u) for split in splits for u in list_utterances(data, split)]
     if not utterances:
         raise file_error(data, f"no utterances in split(s) {', '.join(splits)}")
@@ -314,51 +374,108 @@ def mix_corpus(
             clean, fs = read_audio(data / clean_rel)
             if fs != AUDIO_FS:
                 raise file_error(data / clean_rel, f"sample rate {fs} Hz, expected {AUDIO_FS}")
-            for snr in snrs:  # canonical floats: the same seeds whether the caller wrote -10 or -10.0
-                if k is None:
-                    chosen = noises
-                else:
-                    pick = np.random.default_rng(_seed_words(config.seed, utt_id, snr, "choice"))
-                    chosen = [noises[i] for i in sorted(pick.choice(len(noises), size=k, replace=False))]
-                for noise in chosen:
-                    rng = np.random.default_rng(_seed_words(config.seed, utt_id, snr, noise.name))
-                    speech, rt60 = _room(clean, config.reverb_prob, _seed_words(config.seed, utt_id, snr, noise.name, "room"))
-                    try:
-                        noisy, mix_info = mix_at_snr(speech, noise.signal, snr, rng, config.peak_limit)
-                    except EmgseError as e:
-                        raise EmgseError(f"{data / clean_rel} with noise {noise.name}: {e}") from None
-                    rel = f"{split}/{_safe(noise.name)}/{_snr_label(snr)}/{utt_id}.wav"
-                    write_wav(work / rel, noisy.astype(np.float32), AUDIO_FS)
-                    rows.append(
-                        {
-                            "utt_id": utt_id,
-                            "split": split,
-                            "noise": noise.name,
-                            "snr_db": snr,
-                            "offset": mix_info["offset"],
-                            "gain": mix_info["gain"],
-                            "noise_scale": mix_info["noise_scale"],
-                            "path": rel,
-                            "clean": clean_rel,
-                            "category": noise_category(noise.name, speech_noises),
-                            "rt60_s": rt60,
-                        }
-                    )
+            rows += _mix_utterance(work, split, utt_id, clean, data / clean_rel, clean_rel, noises, snrs, config, speech_noises, has_emg=True)
+        write_manifest(work / MANIFEST, rows)
+        write_json(work / "mix.json", {"data": str(data.resolve()), "splits": list(splits), **_mix_meta(noises, snrs, config, speech_noises, rows)})
+    return rows
+
+
+def _mix_meta(noises: list[Noise], snrs: list[float], config: MixConfig, speech_noises: list[str], rows: list[dict]) -> dict:
+    return {
+        "snrs_db": snrs,
+        "per_utterance": config.per_utterance,
+        "seed": config.seed,
+        "peak_limit": config.peak_limit,
+        "reverb_prob": config.reverb_prob,
+        "noises": [{"name": n.name, "source": n.source, "seconds": len(n.signal) / AUDIO_FS,
+                    "category": noise_category(n.name, speech_noises)} for n in noises],
+        "mixtures": len(rows),
+    }
+
+
+def find_speech_files(dirs: list[str | Path]) -> list[tuple[str, Path]]:
+    """Every ``.wav``/``.flac`` under ``dirs``, in any folder layout (flat, speaker folders, the MFA
+    corpus layout with transcripts and alignments beside the audio, which are ignored).
+
+    Returns:
+        ``[(utt_id, path)]`` sorted by id; the id is the path below its folder with ``/`` written
+        ``-`` (``spk1/a.flac`` -> ``spk1-a``), so ids are unique within a folder.
+
+    Raises:
+        EmgseError: a folder is missing or holds no audio, or two files give the same id.
+    """
+    from emgse.corpora.alignment import AUDIO_SUFFIXES
+
+    found: dict[str, Path] = {}
+    for d in map(Path, dirs):
+        if not d.is_dir():
+            raise file_error(d, "speech folder not found")
+        paths = sorted(p for p in d.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file()
+                       and not any(x.startswith(".") for x in p.relative_to(d).parts))
+        if not paths:
+            raise file_error(d, "no .wav or .flac files in this speech folder (searched every subfolder)")
+        for p in paths:
+            utt_id = _safe("-".join(p.relative_to(d).with_suffix("").parts))
+            if utt_id in found:
+                raise file_error(p, f"gives the utterance id {utt_id!r} that {found[utt_id]} already has; rename one")
+            found[utt_id] = p
+    return sorted(found.items())
+
+
+def read_speech(path: Path) -> np.ndarray:
+    """One audio-only utterance as 16 kHz mono ``(samples,)`` float64 (channels averaged).
+
+    Rates below 16 kHz are refused: upsampled speech has no energy above half its rate, and a
+    model trained to output it would learn to remove the upper band of real 16 kHz speech.
+    """
+    audio, fs = read_audio(path, channels="all")
+    if fs < AUDIO_FS:
+        raise file_error(path, f"sample rate {fs} Hz is below {AUDIO_FS} Hz (it lacks the band up to 8 kHz the model must keep); leave it out")
+    signal = resample(audio.mean(axis=1), fs, AUDIO_FS)
+    if not np.any(signal):
+        raise file_error(path, "speech file is silent (all zeros)")
+    return signal
+
+
+def mix_speech_only(
+    speech_dirs: list[str | Path],
+    bank: NoiseBank,
+    config: MixConfig,
+    out: str | Path,
+    *,
+    force: bool = False,
+    progress: bool = True,
+    speech_noises: Iterable[str] = (),
+) -> list[dict]:
+    """Mix audio-only speech (no EMG) for training: ``emgse mix --speech-only DIR``.
+
+    Every file of :func:`find_speech_files` becomes a training utterance: its 16 kHz copy is
+    ``OUT/speech/<utt_id>.wav`` (the manifest's ``clean``, relative to OUT), its mixtures
+    ``OUT/train/<noise>/<snr>dB/<utt_id>.wav`` as :func:`mix_corpus` makes them. Every row has
+    ``split = "train"`` and ``has_emg = 0``, and ``mix.json`` has ``"emg": false`` and no
+    ``data``: the folder is only ever training data (``emgse train --audio-only-mix``), never
+    validation or test, so it is never scored as EMG test data.
+
+    Returns:
+        The manifest rows.
+    """
+    out = Path(out)
+    snrs, speech_noises = _check_mix_settings(bank, config, speech_noises)
+    files = find_speech_files(speech_dirs)
+    rows: list[dict] = []
+    noises = list(bank)
+    with output_dir(out, force=force) as work:
+        for utt_id, path in tqdm(files, desc="mix speech-only", unit="utt", disable=not progress):
+            clean = read_speech(path)
+            clean_rel = f"{SPEECH_FOLDER}/{utt_id}.wav"
+            clean32 = clean.astype(np.float32)
+            write_wav(work / clean_rel, clean32, AUDIO_FS)  # the stored copy is the target: mix what was stored
+            rows += _mix_utterance(work, "train", utt_id, clean32.astype(np.float64), path, clean_rel, noises, snrs, config, speech_noises, has_emg=False)
         write_manifest(work / MANIFEST, rows)
         write_json(
             work / "mix.json",
-            {
-                "data": str(data.resolve()),
-                "splits": list(splits),
-                "snrs_db": snrs,
-                "per_utterance": k,
-                "seed": config.seed,
-                "peak_limit": config.peak_limit,
-                "reverb_prob": config.reverb_prob,
-                "noises": [{"name": n.name, "source": n.source, "seconds": len(n.signal) / AUDIO_FS,
-                            "category": noise_category(n.name, speech_noises)} for n in noises],
-                "mixtures": len(rows),
-            },
+            {"speech_only": [str(Path(d).resolve()) for d in speech_dirs], "emg": False, "splits": ["train"],
+             "utterances": len(files), **_mix_meta(noises, snrs, config, speech_noises, rows)},
         )
     return rows
 
@@ -376,7 +493,8 @@ def write_manifest(path: Path, rows: list[dict]) -> None:
 def read_manifest(path: str | Path) -> list[dict]:
     """Read ``mixtures.csv`` (numbers parsed); raises on a missing column.
 
-    Manifests written before the ``category`` column get it from :func:`noise_category`.
+    Manifests written before the ``category`` column get it from :func:`noise_category`; before
+    the ``has_emg`` column, every row has EMG (``has_emg`` is 1, or 0 for audio-only speech).
     """
     path = Path(path)
     if path.is_dir():
@@ -397,4 +515,8 @@ def read_manifest(path: str | Path) -> list[dict]:
             row["offset"] = int(row["offset"])
         if not row.get("category"):
             row["category"] = noise_category(row["noise"])
+        flag = row.get("has_emg") or "1"
+        if flag not in ("0", "1"):
+            raise file_error(path, f"has_emg {flag!r} of {row['path']}: expected 0 or 1")
+        row["has_emg"] = int(flag)
     return rows

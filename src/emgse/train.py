@@ -37,6 +37,7 @@ from emgse.config import AudioConfig, EmgConfig, from_dict, save_config, to_dict
 from emgse.data import (
     FeatureStore,
     SegmentDataset,
+    check_audio_only_store,
     check_front_ends,
     check_store_matches,
     store_key,
@@ -45,7 +46,7 @@ from emgse.data import (
 from emgse.errors import EmgseError
 from emgse.features.emg import ZScore
 from emgse.files import write_json, write_text
-from emgse.models import build_model, count_parameters, uses_emg
+from emgse.models import build_model, count_parameters, uses_audio, uses_emg
 
 LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "best_val_loss", "seconds", "data_wait", "steps", "lr")
 
@@ -65,6 +66,8 @@ class TrainConfig:
     device: str = "auto"
     max_minutes: float | None = None  # wall-clock budget; stops after the epoch that crosses it
     max_steps_per_epoch: int | None = None
+    # audio-only speech (train(audio_only_store=...)): share of each epoch's segments, see audio_only_share()
+    audio_only_share: float | str = "auto"
 
 
 @dataclass
@@ -243,10 +246,10 @@ def store_for(
 
 
 @functools.cache
-def _model_traits(name: str) -> tuple[bool, bool]:
-    """``(causal, uses_emg)`` of a registered model (built once with its default arguments)."""
+def _model_traits(name: str) -> tuple[bool, bool, bool]:
+    """``(causal, uses_emg, uses_audio)`` of a registered model (built once with its default arguments)."""
     model = build_model(name)
-    return bool(getattr(model, "causal", False)), uses_emg(model)
+    return bool(getattr(model, "causal", False)), uses_emg(model), uses_audio(model)
 
 
 def default_normalization(model: str) -> str:
@@ -257,12 +260,36 @@ def default_normalization(model: str) -> str:
 
 def check_normalization(model: str, normalization: str) -> None:
     """Refuse per-utterance min-max for a causal model that uses EMG: it needs the whole utterance."""
-    causal, emg = _model_traits(model)
+    causal, emg, _ = _model_traits(model)
     if causal and emg and normalization == "minmax":
         raise EmgseError(
             f"model {model!r} is causal but EMG normalization 'minmax' is per whole utterance (not causal); "
             "use --normalization zscore (the default for causal models) or none"
         )
+
+
+DEFAULT_AUDIO_ONLY_SHARE = 0.5
+
+
+def audio_only_share(model: str, share: float | str) -> float | None:
+    """The share of each epoch's segments that audio-only speech makes (None: all of its segments).
+
+    ``"auto"``: :data:`DEFAULT_AUDIO_ONLY_SHARE` for a model that uses EMG (so hours of speech
+    without EMG do not drown minutes of paired data that teach the fusion), every segment for an
+    audio-only model (for it the speech is ordinary training data); ``"all"``: every segment; a
+    number in [0, 1): that share (see :class:`emgse.data.SegmentDataset`).
+    """
+    if share == "auto":
+        return DEFAULT_AUDIO_ONLY_SHARE if _model_traits(model)[1] else None
+    if share == "all":
+        return None
+    try:
+        value = float(share)
+    except (TypeError, ValueError):
+        raise EmgseError(f"audio-only share {share!r}: use auto, all or a number in [0, 1)") from None
+    if not 0.0 <= value < 1.0:
+        raise EmgseError(f"audio-only share {share!r}: use auto, all or a number in [0, 1)")
+    return value
 
 
 def _check_resume(path: Path, ckpt: dict, expected: dict) -> None:
@@ -313,6 +340,7 @@ def train(
     progress: bool = True,
     model_args: dict | None = None,
     context: int | None = None,
+    audio_only_store: str | Path | None = None,
 ) -> dict:
     """Train a model on a feature store; returns a summary (best epoch, losses, timings).
 
@@ -320,6 +348,10 @@ def train(
     ``context``: EMG context frames per side; default the store's. Stores hold per-frame features
     of whole utterances and are shared by every context width (their key leaves the context out),
     so the width must be given here, not taken from whichever run built it.
+
+    ``audio_only_store``: a store of audio-only speech (``emgse mix --speech-only``) whose
+    segments join training with EMG absent, at ``config.audio_only_share`` of each epoch
+    (:func:`audio_only_share`); validation and the z-score statistics use paired data only.
     """
     run_dir = Path(run_dir)
     device = _device(config.device)
@@ -334,9 +366,18 @@ def train(
     if context is not None:
         emg_config = dataclasses.replace(emg_config, context=context)
     check_normalization(config.model, emg_config.normalization)
+    share = audio_only_share(config.model, config.audio_only_share)  # checked before any work
+    ao = None
+    if audio_only_store is not None:
+        ao = FeatureStore.open(audio_only_store)
+        check_audio_only_store(tr, ao)
+        if not _model_traits(config.model)[2]:
+            raise EmgseError(f"model {config.model!r} does not take audio: audio-only speech cannot train it (leave out the audio-only mixtures)")
+    # emg.npy holds the paired utterances' frames only: audio-only speech never moves the statistics
     zscore = ZScore.fit([tr.emg]) if emg_config.normalization == "zscore" else None
     z = (zscore.mean.astype(np.float32), zscore.std.astype(np.float32)) if zscore else None
-    train_set = SegmentDataset(tr, config.segment, emg_config.context, zscore=z, random=True, seed=config.seed)
+    train_set = SegmentDataset(tr, config.segment, emg_config.context, zscore=z, random=True, seed=config.seed,
+                               audio_only=ao, audio_only_share=share)
     val_set = SegmentDataset(va, config.segment, emg_config.context, zscore=z, random=False)
 
     args = model_args if model_args is not None else model_args_for(config, tr, emg_config)
@@ -373,8 +414,9 @@ def train(
         save_config(emg_config, run_dir / "emg_config.yaml")
         save_config(audio_config, run_dir / "audio_config.yaml")
         n_params = count_parameters(core)
+        audio_only_note = f" ({train_set.absent_segments} of them audio-only, EMG absent)" if ao is not None else ""
         tqdm.write(
-            f"{config.model}: {n_params:,} parameters; {len(train_set)} training / {len(val_set)} validation segments; "
+            f"{config.model}: {n_params:,} parameters; {len(train_set)} training{audio_only_note} / {len(val_set)} validation segments; "
             f"device {device}{f' x {d.world} processes' if d.world > 1 else ''}"
         )
 
@@ -441,6 +483,8 @@ def train(
         "seconds": round(state["elapsed"], 2),
         "processes": d.world,
         "device": str(device),
+        "audio_only_mixtures": len(ao) if ao is not None else 0,
+        "audio_only_share": share if ao is not None else None,
     }
     if d.main:
         write_json(run_dir / "summary.json", summary)

@@ -12,7 +12,16 @@ from emgse.corpora.csl_emg_array import SplitRanges
 from emgse.corpora.simulated.config import SimulationConfig
 from emgse.corpora.simulated.writer import simulate_corpus
 from emgse.errors import EmgseError
-from emgse.recipes import DemoConfig, PaperConfig, record_settings, run_demo, run_paper_recipe
+from emgse.recipes import (
+    RECORDED_PREFIX,
+    DemoConfig,
+    PaperConfig,
+    record_settings,
+    run_demo,
+    run_paper_recipe,
+)
+from emgse.resources import SPEECH_SUBSET, speech_folder
+from tests.corpora.test_speech_corpus import SHARED_SPEECH, _say
 from tests.test_evaluate import write_pairs
 
 
@@ -22,13 +31,23 @@ def read_scores(path):
 
 
 def test_demo_tiny(tmp_path):
+    speech = tmp_path / "speech"  # recorded speech for training: two speakers of the train half, MFA layout
+    for spk, voice in (("a1", "en-us+m3"), ("a2", "en-us+f2")):
+        for k, text in enumerate(("Peter moved the yellow bottle.", "Anna found a purple kettle.")):
+            _say(speech / "train" / spk / f"{spk}_{k}.flac", text, voice)
+            (speech / "train" / spk / f"{spk}_{k}.txt").write_text(text.upper() + "\n")
     cfg = DemoConfig(
         speakers=3, utterances=6, test=1, val=1, test_snrs=(-6.0, 4.0), test_noises=("pink", "talker"), train_noises=("white", "brown"),
-        epochs=1, jobs=1,
+        epochs=1, jobs=1, speech=str(speech),
     )
     out = tmp_path / "demo"
     pairs = write_pairs(tmp_path / "pairs", rates=(8000,))  # real-speech section from a tiny pairs folder
     run_demo(out, cfg, progress=False, real_pairs=pairs)
+    # the recorded speakers join training and validation (speaker-disjoint), never the test set
+    mixed = {r["utt_id"] for r in read_scores(out / "mix-train" / "mixtures.csv")}
+    recorded = {u for u in mixed if u.startswith(RECORDED_PREFIX)}
+    assert len(recorded) == 4 and len(mixed - recorded) == 4  # 2 recorded speakers x 2; eSpeak: 2 train/val speakers x 2
+    assert {r["split"] for r in read_scores(out / "mix-train" / "mixtures.csv") if r["utt_id"] in recorded} == {"train", "val"}
     rows = read_scores(out / "scores" / "scores.csv")
     assert {r["system"] for r in rows} == {"noisy", "audio", "emgse"}
     assert len(rows) == 3 * 2 * 2 * 2  # systems x noises x SNRs x the 2 utterances of the one test speaker
@@ -46,6 +65,23 @@ def test_demo_tiny(tmp_path):
     run_demo(out, cfg, progress=False)
     assert (out / "runs" / "emgse" / "log.csv").read_text().count("\n") == 2  # header + the one epoch, not retrained
     assert (out / "scores" / "scores.csv").stat().st_mtime_ns >= before
+
+
+def test_builtin_speech_subset_ships_with_the_package(tmp_path):
+    from emgse.corpora.simulated.writer import find_recordings
+
+    assert speech_folder("builtin") == SPEECH_SUBSET
+    recordings = find_recordings([SPEECH_SUBSET])
+    assert len(recordings) >= 50 and {r.part for r in recordings} == {"train"}  # the corpus's train half only
+    assert all(r.path.suffix == ".flac" and r.path.with_suffix(".txt").is_file() for r in recordings)
+    assert sum(p.stat().st_size for p in SPEECH_SUBSET.rglob("*") if p.is_file()) <= 10.5e6
+    assert "Zhang" in (SPEECH_SUBSET / "NOTICE.md").read_text()
+    with pytest.raises(EmgseError, match="speech folder not found"):
+        speech_folder(tmp_path / "absent")
+    if SHARED_SPEECH.is_dir():  # no test-half speaker is shipped (the test half is the development proxy)
+        table = (SHARED_SPEECH / "utterances.tsv").read_text().splitlines()[1:]
+        test_speakers = {f"SPEAKER{line.split(chr(9))[1]}" for line in table if line.startswith("test")}
+        assert test_speakers and not test_speakers & {r.speaker.split("/")[-1] for r in recordings}
 
 
 def test_paper_recipe_cli_on_simulated_csl_corpus(tmp_path):

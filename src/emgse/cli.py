@@ -621,7 +621,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         "demo",
         help="the main job: simulate a corpus, train audio-only and EMGSE, score, write report.html",
         description=(
-            "Run the whole system on a small SIMULATED corpus (about 7 minutes on a 2-core CPU):\n"
+            "Run the whole system on a small SIMULATED corpus (about 14 minutes on a busy 2-core CPU):\n"
             "simulate -> prepare -> mix (train noises / unseen test noises) -> train audio and emgse\n"
             "-> enhance -> score (PESQ, STOI, ESTOI, SI-SDR at -11, -6, -1, 4 dB) -> report.html.\n"
             "Stages whose output exists are skipped, so a killed demo resumes where it stopped."
@@ -636,6 +636,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=3, help="training epochs per model (the same for every model)")
     p.add_argument("--minutes-per-model", type=float, default=None, help="optional cap on training time per model")
     p.add_argument("--cheek", action="store_true", help="also train EMGSE on the 28 cheek channels")
+    p.add_argument("--speech", default=None,
+                   help="recorded speech added to training (MFA layout, EMG simulated from its timing): a folder, 'builtin' (the "
+                        "shipped speechocean762 train-half subset) or 'none' (eSpeak voices only); default: the demo's setting")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--jobs", type=int, default=2, help="processes for scoring")
     p.add_argument("--real-pairs", type=Path, default=None,
@@ -659,6 +662,8 @@ def _run_demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         jobs=args.jobs,
     )
+    if args.speech is not None:
+        config = dataclasses.replace(config, speech=None if args.speech.lower() == "none" else args.speech)
     run_demo(args.out, config, noise_train=args.noise_train, noise_test=args.noise_test, progress=not args.quiet, real_pairs=args.real_pairs)
     return 0
 

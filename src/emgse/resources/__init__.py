@@ -1,0 +1,29 @@
+"""Data shipped inside the package.
+
+``speechocean762-subset/``: a few recordings of the speechocean762 corpus's TRAIN half (Zhang et
+al., Interspeech 2021, arXiv 2104.01378; OpenSLR 101; free for commercial and non-commercial use),
+in the Montreal Forced Aligner's layout (``train/<speaker>/<utt>.flac`` + ``<utt>.txt``), so that
+``emgse demo`` learns from human voices on a fresh machine. See ``NOTICE.md`` beside it. No
+test-half speaker is shipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from emgse.errors import EmgseError
+
+SPEECH_SUBSET = Path(__file__).resolve().parent / "speechocean762-subset"
+
+
+def speech_folder(speech: str | Path) -> Path:
+    """The recorded-speech folder for ``speech``: ``"builtin"`` is :data:`SPEECH_SUBSET`, anything else a path.
+
+    Raises:
+        EmgseError: the folder does not exist (a broken install for ``"builtin"``).
+    """
+    folder = SPEECH_SUBSET if str(speech) == "builtin" else Path(speech)
+    if not folder.is_dir():
+        what = "the built-in speech subset is missing from the installed package (reinstall emgse)" if str(speech) == "builtin" else "speech folder not found"
+        raise EmgseError(f"{folder}: {what}")
+    return folder

@@ -245,6 +245,17 @@ def _speaker_json(config: SimulationConfig, spk: Speaker, prompts: dict[str, str
     }
 
 
+def _write_utterance(work: Path, session: str, number: int, utt: dict) -> str:
+    """Write one simulated utterance in the CSL-EMG_Array layout
+    (``<session>/<NNNN>/<session>_<NNNN>_{emg.npy,audio.wav,info.json}``); returns its name."""
+    name = f"{session}_{number:04d}"
+    folder = work / session / f"{number:04d}"
+    write_npy(folder / f"{name}_emg.npy", utt["emg"])
+    write_wav(folder / f"{name}_audio.wav", utt["audio"], speech.SPEECH_FS, subtype="PCM_16")
+    write_json(folder / f"{name}_info.json", utt["info"])
+    return name
+
+
 def simulate_corpus(
     out: str | Path, config: SimulationConfig, *, force: bool = False, progress: Callable[[str], None] | None = None
 ) -> dict:
@@ -262,11 +273,7 @@ def simulate_corpus(
             prompts: dict[str, str] = {}
             for u in range(1, config.utterances + 1):
                 utt = simulate_utterance(config, spk, k, u)
-                name = f"{spk.session}_{u:04d}"
-                folder = work / spk.session / f"{u:04d}"
-                write_npy(folder / f"{name}_emg.npy", utt["emg"])
-                write_wav(folder / f"{name}_audio.wav", utt["audio"], speech.SPEECH_FS, subtype="PCM_16")
-                write_json(folder / f"{name}_info.json", utt["info"])
+                name = _write_utterance(work, spk.session, u, utt)
                 prompts[f"{u:04d}"] = utt["info"]["prompt"]
                 total_s += utt["info"]["duration_s"]
                 if progress:
@@ -483,11 +490,7 @@ def simulate_speech_corpus(
                 except AlignmentError as e:
                     skipped.append({"file": str(rec.path), "reason": str(e), "cost_ratio": round(e.cost_ratio, 4)})
                     continue
-                stem = f"{spk.session}_{number:04d}"
-                folder = work / spk.session / f"{number:04d}"
-                write_npy(folder / f"{stem}_emg.npy", utt["emg"])
-                write_wav(folder / f"{stem}_audio.wav", utt["audio"], speech.SPEECH_FS, subtype="PCM_16")
-                write_json(folder / f"{stem}_info.json", utt["info"])
+                _write_utterance(work, spk.session, number, utt)
                 prompts[f"{number:04d}"] = utt["info"]["prompt"]
                 total_s += utt["info"]["duration_s"]
             bar.set_postfix(skipped=len(skipped))

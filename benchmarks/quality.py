@@ -9,8 +9,9 @@
 With --speech the corpus is recorded speech (a folder in the Montreal Forced Aligner layout with
 `train`/`test` halves, e.g. speechocean762) with EMG simulated from each recording's phone timing
 (`emgse simulate --speech`): 36 speakers of the train half (validation speakers drawn from them)
-and 3 speakers of the test half, all 6 utterances each, chosen by seed. `--systems` trains only the
-systems named.
+and 3 speakers of the test half, all 6 utterances each, chosen by seed; training SNRs -10...20 dB
+(real recordings reach +17 dB; the eSpeak corpus keeps the paper's -10...10) and input level
+normalization (as `emgse train`). `--systems` trains only the systems named.
 
 SIMULATED EMG: the corpus comes from `emgse simulate`; the figures are not results on real EMG.
 
@@ -42,12 +43,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emgse.config import EmgConfig, MixConfig  # noqa: E402
+from emgse.config import AudioConfig, EmgConfig, MixConfig  # noqa: E402
 from emgse.corpora.csl_emg_array import prepare_csl_emg_array  # noqa: E402
 from emgse.corpora.simulated.config import SimulationConfig  # noqa: E402
 from emgse.corpora.simulated.writer import session_splits, simulate_corpus, simulate_speech_corpus  # noqa: E402
 from emgse.enhance import Enhancer  # noqa: E402
 from emgse.evaluate import NOISY, evaluate, read_scores, summarize, write_scores, write_summaries  # noqa: E402
+from emgse.features.level import with_level  # noqa: E402
 from emgse.files import output_dir, read_audio, read_npy, write_text  # noqa: E402
 from emgse.metrics import METRICS  # noqa: E402
 from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
@@ -77,12 +79,15 @@ RECORD_SYSTEMS = (
 ZSCORE = EmgConfig(normalization="zscore")
 EMG_CONFIGS = {name: ZSCORE for name in ("causal-audio", "causal-emgse", "emgse-map", "emgse-tcn", "emg-alone")}
 # utterances in all, spread over `speakers`; `test` and `val` count speakers (speaker-disjoint splits)
+PAPER_TRAIN_SNRS = (-10, -5, 0, 5, 10)
 SETTINGS = {
     "full": {"speakers": 20, "utterances": 200, "test": 2, "val": 2, "per_utterance": 1, "epochs": 4, "test_noises": None},
     # the EMG-SNR ablation builds one corpus per EMG SNR, so it runs at a smaller size
     "ablation": {"speakers": 20, "utterances": 80, "test": 2, "val": 2, "per_utterance": 1, "epochs": 3, "test_noises": None},
     # --speech: speakers drawn from the recorded corpus's own halves (utterances: all of theirs)
-    "speech": {"train_speakers": 36, "test_speakers": 3, "per_utterance": 1, "epochs": 4, "test_noises": None},
+    # (real recordings reach +17 dB, so training reaches 20 dB; input level normalization as `emgse train`)
+    "speech": {"train_speakers": 36, "test_speakers": 3, "per_utterance": 1, "epochs": 4, "test_noises": None,
+               "train_snrs": (-10, -5, 0, 5, 10, 15, 20), "level_norm": True},
     "quick": {"speakers": 10, "utterances": 30, "test": 2, "val": 1, "per_utterance": 1, "epochs": 1, "test_noises": ("pink", "babble")},
 }
 
@@ -146,7 +151,8 @@ def build_data(out: Path, s: dict, quick: bool, seed: int = 0, emg_snr_db: float
         prepare_csl_emg_array(out / "corpus", "all", out / "prepared", sessions=session_splits(s["speakers"], s["test"], s["val"]))
     if _stage("mix train/val", (out / "mix-train").is_dir()):
         bank = NoiseBank.from_sources(noise_train)
-        mix_corpus(out / "prepared", ["train", "val"], bank, MixConfig(snrs_db=(-10, -5, 0, 5, 10), per_utterance=s["per_utterance"], seed=seed), out / "mix-train")
+        mix_corpus(out / "prepared", ["train", "val"], bank, MixConfig(snrs_db=s.get("train_snrs", PAPER_TRAIN_SNRS), per_utterance=s["per_utterance"], seed=seed),
+                    out / "mix-train")
     if _stage("mix test", (out / "mix-test").is_dir()):
         mix_corpus(out / "prepared", ["test"], NoiseBank.from_sources(noise_test), MixConfig(snrs_db=(-11, -6, -1, 4), seed=seed + 1), out / "mix-test")
     return noise_train, noise_test
@@ -154,7 +160,7 @@ def build_data(out: Path, s: dict, quick: bool, seed: int = 0, emg_snr_db: float
 
 def train_and_score(
     out: Path, systems, epochs: int, *, seed: int = 0, jobs: int = 2, oracle: bool = True, emg_configs: dict | None = None, dnsmos: bool = False,
-    scores_name: str = "scores",
+    scores_name: str = "scores", audio_config: AudioConfig = AudioConfig(),
 ) -> tuple[list[dict], dict, dict]:
     """Train, enhance and score ``systems`` (plus the oracles); returns ``(scores, params, rtf)``.
 
@@ -164,7 +170,7 @@ def train_and_score(
     params, rtf = {}, {}
     for system in systems:
         emg_config = (emg_configs or {}).get(system.name, EmgConfig())
-        summary = _train_system(system, out / "mix-train", out, base, emg_config, True)
+        summary = _train_system(system, out / "mix-train", out, base, emg_config, True, audio_config)
         params[system.name] = summary["parameters"]
         if system.model == "emg-only":  # the microphone is never read: voiced from EMG (Griffin-Lim phase), no RTF
             run_once(out / "enhanced" / system.name, f"voice {system.name}", lambda n=system.name: voice_mixtures(
@@ -278,7 +284,9 @@ def main() -> None:
         if unknown:
             ap.error(f"unknown system(s) {', '.join(unknown)}; known: {', '.join(x.name for x in systems)}")
         systems = tuple(x for x in systems if x.name in args.systems)
-    scores, params, rtf = train_and_score(args.out, systems, epochs, seed=args.seed, jobs=args.jobs, emg_configs=EMG_CONFIGS, dnsmos=not args.no_dnsmos)
+    audio_config = with_level() if s.get("level_norm") else AudioConfig()
+    scores, params, rtf = train_and_score(args.out, systems, epochs, seed=args.seed, jobs=args.jobs, emg_configs=EMG_CONFIGS,
+                                          dnsmos=not args.no_dnsmos, audio_config=audio_config)
     if args.speech:
         meta = json.loads((args.out / "prepared" / "corpus.json").read_text())
         corpus = (f"recorded speech from {args.speech.name} + SIMULATED EMG, not real EMG): {s['train_speakers']} train-half speakers "

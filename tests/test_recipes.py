@@ -16,6 +16,7 @@ from emgse.recipes import (
     RECORDED_PREFIX,
     DemoConfig,
     PaperConfig,
+    demo_systems,
     record_settings,
     run_demo,
     run_paper_recipe,
@@ -49,22 +50,31 @@ def test_demo_tiny(tmp_path):
     assert len(recorded) == 4 and len(mixed - recorded) == 4  # 2 recorded speakers x 2; eSpeak: 2 train/val speakers x 2
     assert {r["split"] for r in read_scores(out / "mix-train" / "mixtures.csv") if r["utt_id"] in recorded} == {"train", "val"}
     rows = read_scores(out / "scores" / "scores.csv")
-    assert {r["system"] for r in rows} == {"noisy", "audio", "emgse"}
+    assert {r["system"] for r in rows} == {"noisy", "audio-mask", "emgse-mask"}  # the default family: bounded masks
     assert len(rows) == 3 * 2 * 2 * 2  # systems x noises x SNRs x the 2 utterances of the one test speaker
     assert {r["utt_id"].split("_")[0] for r in rows} == {"Spk1"}  # speaker-disjoint: only the test speaker
     assert list(rows[0])[:8] == ["system", "utt_id", "noise", "snr_db", "pesq", "stoi", "estoi", "si_sdr"]
     html = (out / "report.html").read_text()
     assert "SIMULATED EMG" in html and "<audio" in html
-    assert "<h2>Fusion gain over audio-only</h2>" in html and "<td>emgse - audio</td>" in html  # one utterance: no interval
-    assert "<h2>Real speech (pairs, real recordings)</h2>" in html and "<td>emgse</td><td>1</td>" in html
-    assert [r["system"] for r in read_scores(out / "real-speech" / "pair_scores.csv")] == ["noisy", "audio", "emgse"]
-    for name in ("audio", "emgse"):
+    assert "<h2>Fusion gain over audio-only</h2>" in html and "<td>emgse-mask - audio-mask</td>" in html  # one utterance: no interval
+    assert "<h2>Real speech (pairs, real recordings)</h2>" in html and "<td>emgse-mask</td><td>1</td>" in html
+    assert [r["system"] for r in read_scores(out / "real-speech" / "pair_scores.csv")] == ["noisy", "audio-mask", "emgse-mask"]
+    for name in ("audio-mask", "emgse-mask"):
         assert (out / "runs" / name / "best.pt").is_file()
     # a second run finds every stage complete
     before = (out / "scores" / "scores.csv").stat().st_mtime_ns
     run_demo(out, cfg, progress=False)
-    assert (out / "runs" / "emgse" / "log.csv").read_text().count("\n") == 2  # header + the one epoch, not retrained
+    assert (out / "runs" / "emgse-mask" / "log.csv").read_text().count("\n") == 2  # header + the one epoch, not retrained
     assert (out / "scores" / "scores.csv").stat().st_mtime_ns >= before
+
+
+def test_demo_model_families():
+    assert [s.model for s in demo_systems(DemoConfig())] == ["audio-mask", "emgse-mask"]
+    assert [(s.name, s.channels) for s in demo_systems(DemoConfig(family="paper", cheek=True))] == [
+        ("audio", "all"), ("emgse", "all"), ("emgse-cheek", "cheek")]
+    assert [(s.name, s.channels) for s in demo_systems(DemoConfig(cheek=True))][-1] == ("emgse-mask-cheek", "cheek")
+    with pytest.raises(ValueError, match="demo family must be one of"):
+        DemoConfig(family="tcn")
 
 
 def test_builtin_speech_subset_ships_with_the_package(tmp_path):

@@ -622,7 +622,8 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         help="the main job: simulate a corpus, train audio-only and EMGSE, score, write report.html",
         description=(
             "Run the whole system on a small SIMULATED corpus (about 8-9 minutes on an idle 2-core CPU):\n"
-            "simulate -> prepare -> mix (train noises / unseen test noises) -> train audio and emgse\n"
+            "simulate -> prepare -> mix (train noises / unseen test noises) -> train an audio-only and a fusion model\n"
+            "(--family mask: audio-mask and emgse-mask, the default; --family paper: the paper's audio and emgse)\n"
             "-> enhance -> score (PESQ, STOI, ESTOI, SI-SDR at -11, -6, -1, 4 dB) -> report.html.\n"
             "Stages whose output exists are skipped, so a killed demo resumes where it stopped."
         ),
@@ -635,7 +636,10 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--utterances", type=int, default=60, help="simulated utterances in all, spread evenly over the speakers")
     p.add_argument("--epochs", type=int, default=3, help="training epochs per model (the same for every model)")
     p.add_argument("--minutes-per-model", type=float, default=None, help="optional cap on training time per model")
-    p.add_argument("--cheek", action="store_true", help="also train EMGSE on the 28 cheek channels")
+    p.add_argument("--cheek", action="store_true", help="also train the fusion model on the 28 cheek channels")
+    p.add_argument("--family", choices=("mask", "paper"), default="mask",
+                   help="models to train: 'mask' (audio-mask and emgse-mask, bounded masks: the least harm on real recordings) "
+                        "or 'paper' (the paper's audio and emgse, direct mapping)")
     p.add_argument("--speech", default=None,
                    help="recorded speech added to training (MFA layout, EMG simulated from its timing): a folder, 'builtin' (the "
                         "shipped speechocean762 train-half subset) or 'none' (eSpeak voices only); default: the demo's setting")
@@ -659,6 +663,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         minutes_per_model=args.minutes_per_model,
         cheek=args.cheek,
+        family=args.family,
         seed=args.seed,
         jobs=args.jobs,
     )

@@ -181,6 +181,7 @@ FUSION_PAIRS: tuple[tuple[str, str], ...] = (
     ("emgse-tcn", "audio"),
     ("emgse-map", "audio"),
     ("emgse-mask", "audio-mask"),
+    ("emgse-mask-cheek", "audio-mask"),
     ("causal-emgse", "causal-audio"),
 )
 

@@ -23,8 +23,9 @@ in training, babble included), test SNRs -11, -6, -1, 4 dB. Systems: noisy, the 
 and `emgse`, the new `emgse-tcn`, the causal models, `emg-alone` (an `emg-only` model voiced by
 `emgse voice`: speech from EMG alone, the microphone unused), two oracles on the noisy phase -- `oracle-magnitude`
 (the clean magnitude: the ceiling of the paper's mapping models) and `oracle-irm` (the ideal ratio
-mask: a mask oracle, below it) -- and with --all the fusion variants that measured worse
-(`audio-mask`, `emgse-mask`, `emgse-map`). Prints one table per metric (per SNR and averaged) with
+mask: a mask oracle, below it) -- and with --all the bounded-mask family
+(`audio-mask`, `emgse-mask`), `emgse-map` (measured worse, kept for the record) and `emgse-prior`
+(a mask blended with a speech prior predicted from EMG). Prints one table per metric (per SNR and averaged) with
 parameters, CPU real-time factor and the share of the noisy -> `oracle-magnitude` gap each system
 closes. Stages are
 resumable like the recipes (run again with the same --out to continue).
@@ -67,17 +68,19 @@ SYSTEMS = (
     System("causal-emgse", "causal-emgse"),
     System("emg-alone", "emg-only"),  # speech from EMG alone (no microphone): emgse.voice
 )
-# --all: the fusion variants that measured worse, kept for the record (about 27 more minutes)
+# --all: the mask family, the variants that measured worse (kept for the record) and `emgse-prior`
+# (issue 12's low-SNR fusion; about 40 more minutes)
 RECORD_SYSTEMS = (
     System("audio-mask", "audio-mask"),
     System("emgse-mask", "emgse-mask"),
     System("emgse-map", "emgse-map"),
+    System("emgse-prior", "emgse-prior"),
 )
 # EMG normalization per system: the paper's models keep the paper's per-utterance min-max; causal
 # models need statistics fitted on training data (min-max over the utterance is not causal), and
 # the new fusion models use the same z-score (it measured better than min-max for them).
 ZSCORE = EmgConfig(normalization="zscore")
-EMG_CONFIGS = {name: ZSCORE for name in ("causal-audio", "causal-emgse", "emgse-map", "emgse-tcn", "emg-alone")}
+EMG_CONFIGS = {name: ZSCORE for name in ("causal-audio", "causal-emgse", "emgse-map", "emgse-tcn", "emg-alone", "emgse-prior")}
 # utterances in all, spread over `speakers`; `test` and `val` count speakers (speaker-disjoint splits)
 PAPER_TRAIN_SNRS = (-10, -5, 0, 5, 10)
 SETTINGS = {
@@ -261,7 +264,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--quick", action="store_true", help="CI-sized run (a few minutes)")
-    ap.add_argument("--all", action="store_true", help="also the fusion variants kept for the record (emgse-mask, audio-mask, emgse-map)")
+    ap.add_argument("--all", action="store_true", help="also audio-mask, emgse-mask, emgse-map and emgse-prior")
     ap.add_argument("--epochs", type=int, default=None, help="epochs per system (default: 4, quick: 1)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)

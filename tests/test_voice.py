@@ -26,7 +26,7 @@ from tests.pipeline import tiny_pipeline
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("voice")
     p = tiny_pipeline(root)
-    for model, steps in (("emg-only", 8), ("emgse", 1), ("audio", 1), ("emgse-mask", 1)):
+    for model, steps in (("emg-only", 8), ("emgse", 1), ("audio", 1), ("emgse-mask", 1), ("emgse-prior", 1)):
         cfg = TrainConfig(model=model, max_epochs=1, max_steps_per_epoch=steps, batch_size=4, lr=1e-3)
         train(p["train"], p["val"], root / model, cfg, progress=False)
         p[model] = root / model / "best.pt"
@@ -97,6 +97,9 @@ def test_refuses_checkpoints_that_cannot_speak_from_emg(runs):
         Voicer(runs["emgse-mask"])
     fusion = Voicer(runs["emgse"], n_iter=2)  # audio marked absent: runs, flagged as such
     assert fusion.uses_audio and fusion.voice(np.random.default_rng(5).standard_normal((2000, 40))).shape == (16000,)
+    prior = Voicer(runs["emgse-prior"], n_iter=2)  # a mask blended with an EMG prior: speaks from the prior
+    y = prior.voice(np.random.default_rng(5).standard_normal((2000, 40)))
+    assert y.shape == (16000,) and np.sqrt(np.mean(y**2)) > 1e-5
 
 
 def test_folder_and_single_file(runs, tmp_path):

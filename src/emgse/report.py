@@ -182,6 +182,7 @@ FUSION_PAIRS: tuple[tuple[str, str], ...] = (
     ("emgse-map", "audio"),
     ("emgse-mask", "audio-mask"),
     ("emgse-mask-cheek", "audio-mask"),
+    ("emgse-prior", "audio-mask"),
     ("causal-emgse", "causal-audio"),
 )
 

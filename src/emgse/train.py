@@ -118,6 +118,14 @@ def l1_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tup
     return loss, frames
 
 
+def auxiliary_loss(model: torch.nn.Module, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor | float:
+    """Weighted L1 of a model's auxiliary predictions (``model.auxiliary()``, e.g. ``emgse-prior``'s
+    EMG speech prior) against the clean target; 0 for models without any."""
+    core = getattr(model, "module", model)  # DDP wraps the model
+    terms = core.auxiliary() if hasattr(core, "auxiliary") else []
+    return sum(weight * l1_loss(pred, target, mask)[0] for weight, pred in terms)
+
+
 def _forward(model: torch.nn.Module, batch: dict, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     noisy = batch["noisy"].to(device, non_blocking=True)
     emg = batch["emg"].to(device, non_blocking=True)
@@ -158,14 +166,15 @@ def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm
     for batch in loader:
         wait += time.perf_counter() - t_fetch
         pred, target = _forward(model, batch, device)
-        loss, n = l1_loss(pred, target, batch["mask"].to(device))
-        objective = loss
+        frame_mask = batch["mask"].to(device)
+        loss, n = l1_loss(pred, target, frame_mask)
+        objective = loss + auxiliary_loss(model, target, frame_mask)  # the logged loss stays the output's L1
         if d.world > 1:
             # DDP averages the processes' gradients; weighting each process's mean by its share of
             # the global batch's frames makes that average the gradient of the whole batch's mean.
             global_frames = n.detach().clone()
             dist.all_reduce(global_frames)
-            objective = loss * (n * d.world / global_frames.clamp_min(1))
+            objective = objective * (n * d.world / global_frames.clamp_min(1))
         optimizer.zero_grad(set_to_none=True)
         objective.backward()
         optimizer.step()

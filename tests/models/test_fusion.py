@@ -2,9 +2,10 @@ import pytest
 import torch
 
 from emgse.models import build_model, count_parameters
-from emgse.models.fusion import MaskFusionSE, TemporalEmgEncoder, drop_emg
+from emgse.models.fusion import MaskFusionSE, PriorFusionSE, TemporalEmgEncoder, drop_emg
+from emgse.train import auxiliary_loss
 
-FAMILY = ("emgse-mask", "emgse-map", "emgse-tcn")
+FAMILY = ("emgse-mask", "emgse-map", "emgse-tcn", "emgse-prior")
 
 
 @pytest.mark.parametrize("name", FAMILY)
@@ -109,3 +110,39 @@ def test_tcn_model_keeps_the_paper_audio_path_and_drops_emg_in_training():
     torch.testing.assert_close(model(x), model(x, torch.zeros(2, 60, 20)))  # absent EMG == zero features
     assert not torch.allclose(model(x, emg), model(x))
     assert count_parameters(build_model("emgse-tcn")) < count_parameters(build_model("emgse")) - 500_000  # no 5425-wide layer
+
+
+def test_prior_model_blends_its_mask_with_the_emg_prior():
+    model = PriorFusionSE(emg_dims=20, context=15).eval()
+    noisy, emg = torch.rand(1, 20, 257) * 4, torch.randn(1, 50, 20)
+    with torch.no_grad():
+        model.out_blend.weight.zero_()
+        model.out_blend.bias.fill_(50.0)  # blend -> 1: the mask on the microphone only
+        masked = model(noisy, emg)
+        assert torch.all(masked <= noisy + 1e-5)
+        model.out_blend.bias.fill_(-50.0)  # blend -> 0: the prior from EMG only
+        from_emg = model(noisy, emg)
+        torch.testing.assert_close(from_emg, model(torch.zeros_like(noisy), emg), atol=1e-4, rtol=0)  # ... the microphone unused
+        model.prior_out.bias.fill_(3.0)
+        assert torch.any(model(noisy, emg) > noisy)  # the prior is not bounded by the noisy magnitude
+        assert not torch.allclose(from_emg, model(noisy, torch.randn(1, 50, 20)))
+
+
+def test_prior_model_auxiliary_loss_and_audio_dropout():
+    model = PriorFusionSE(emg_dims=20, context=15, modality_dropout=0.0, channel_dropout=0.0, audio_dropout=1.0, prior_weight=0.5)
+    noisy, emg, clean = torch.rand(2, 30, 257) * 3, torch.randn(2, 60, 20), torch.rand(2, 30, 257)
+    mask = torch.ones(2, 30)
+    assert auxiliary_loss(model, clean, mask) == 0  # nothing before a training forward
+    model.train()
+    torch.manual_seed(0)
+    a = model(noisy, emg)
+    aux = auxiliary_loss(model, clean, mask)
+    torch.testing.assert_close(aux, 0.5 * (model.prior - clean).abs().mean())
+    aux.backward()
+    assert model.prior_out.weight.grad.abs().sum() > 0 and model.out_mask.weight.grad is None  # the prior's own term
+    other = torch.rand(2, 30, 257)
+    torch.manual_seed(0)
+    torch.testing.assert_close(a, model(other, emg))  # audio dropout 1: the microphone is silenced
+    model.eval()
+    model(noisy, emg)
+    assert model.auxiliary() == [] and auxiliary_loss(model, clean, mask) == 0  # evaluation: no auxiliary term

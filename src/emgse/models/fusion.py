@@ -2,7 +2,8 @@
 gated or concatenation fusion, and modality / channel dropout for graceful degradation.
 
 Registered: ``emgse-tcn`` (:class:`TcnEmgSE`: the paper's audio path and decoder with the
-convolutional EMG encoder and EMG dropout), and three variants of one network,
+convolutional EMG encoder and EMG dropout), ``emgse-prior`` (:class:`PriorFusionSE`: a mask blended
+with a clean-speech prior predicted from EMG, for the low-SNR regime), and three variants of one network,
 :class:`MaskFusionSE`: ``emgse-mask`` (mask head, gated fusion), ``emgse-map`` (mapping head,
 concatenation fusion) and ``audio-mask`` (``emgse-mask`` without EMG). The ``hybrid`` head (mask
 and mapping blended per bin) is available as ``MaskFusionSE(output="hybrid")`` but not registered.
@@ -206,6 +207,68 @@ class TcnEmgSE(nn.Module):
         return self.decoder(self.fusion(torch.cat([a, e], dim=-1)))
 
 
+class PriorFusionSE(nn.Module):
+    """``emgse-prior``: a bounded mask on the microphone, blended with a speech prior read from EMG.
+
+    Where the microphone is drowned (-11 dB) a mask can only keep what the noisy magnitude still
+    has; the EMG-derived prior can restore what the noise buried. ``(B, T, 257), (B, T + 2K, dims)
+    -> (B, T, 257)``:
+
+    - EMG encoder (:class:`TemporalEmgEncoder`, dims -> 128) and a 1-layer bidirectional LSTM
+      (``prior_hidden`` per direction) whose output ``p`` (B, T, 2 * prior_hidden) gives the
+      **speech prior** ``P = ReLU(W p)``, a clean log1p magnitude predicted from EMG alone,
+      trained by its own L1 term (:meth:`auxiliary`, weight ``prior_weight``).
+    - Audio path as ``emgse-mask`` (257 -> 256, LayerNorm, ReLU), gated fusion with the prior
+      features: ``h = a + sigmoid(W [a; p]) * U p``, 2-layer BLSTM (256 per direction).
+    - Output: ``g * log1p(m * expm1(noisy)) + (1 - g) * P`` with a mask ``m`` and a per-bin blend
+      ``g`` in [0, 1] from the decoder: the network leans on the prior where the audio fails.
+    - Training: EMG dropout as ``emgse-mask`` (with EMG absent the prior is uninformative and the
+      blend learns to keep the mask), and **audio dropout**: with probability ``audio_dropout`` an
+      example's microphone input is silenced (log1p magnitude 0), so the decoder learns to speak
+      from the prior alone (this is also what ``emgse voice`` feeds it).
+    """
+
+    uses_emg = True
+    uses_audio = True
+    output = "prior"
+
+    def __init__(self, emg_dims: int = 175, context: int = 15, n_bins: int = N_BINS, hidden: int = 256, emg_hidden: int = 128,
+                 prior_hidden: int = 128, modality_dropout: float = 0.2, channel_dropout: float = 0.1, audio_dropout: float = 0.1,
+                 prior_weight: float = 0.5, n_td: int = 5):
+        super().__init__()
+        self.context, self.n_td = context, n_td
+        self.modality_dropout, self.channel_dropout, self.audio_dropout = modality_dropout, channel_dropout, audio_dropout
+        self.prior_weight = prior_weight
+        self.spectrogram_encoder = nn.Sequential(nn.Linear(n_bins, hidden), nn.LayerNorm(hidden), nn.ReLU())
+        self.emg_encoder = TemporalEmgEncoder(emg_dims, context, emg_hidden)
+        self.prior_lstm = nn.LSTM(emg_hidden, prior_hidden, batch_first=True, bidirectional=True)
+        self.prior_out = nn.Linear(2 * prior_hidden, n_bins)
+        self.gate = nn.Linear(hidden + 2 * prior_hidden, hidden)
+        self.prior_proj = nn.Linear(2 * prior_hidden, hidden)
+        self.lstm = nn.LSTM(hidden, hidden, num_layers=2, batch_first=True, bidirectional=True)
+        self.out_mask = nn.Linear(2 * hidden, n_bins)
+        self.out_blend = nn.Linear(2 * hidden, n_bins)
+        self.prior: torch.Tensor | None = None  # the last training forward's prior, for auxiliary()
+
+    def forward(self, log_mag: torch.Tensor, emg: torch.Tensor | None = None) -> torch.Tensor:
+        if self.training and self.audio_dropout > 0:
+            keep = (torch.rand(log_mag.shape[0], 1, 1, device=log_mag.device) >= self.audio_dropout).to(log_mag.dtype)
+            log_mag = log_mag * keep
+        p, _ = self.prior_lstm(self.emg_encoder(emg_input(self, log_mag, emg)))  # (B, T, 2P)
+        prior = F.relu(self.prior_out(p))  # (B, T, F): clean log1p magnitude from EMG
+        a = self.spectrogram_encoder(log_mag)  # (B, T, H)
+        a = a + torch.sigmoid(self.gate(torch.cat([a, p], dim=-1))) * self.prior_proj(p)
+        h, _ = self.lstm(a)  # (B, T, 2H)
+        masked = torch.log1p(torch.sigmoid(self.out_mask(h)) * torch.expm1(log_mag))
+        blend = torch.sigmoid(self.out_blend(h))
+        self.prior = prior if self.training else None
+        return blend * masked + (1 - blend) * prior
+
+    def auxiliary(self) -> list[tuple[float, torch.Tensor]]:
+        """``[(weight, prediction)]`` of the last training forward, each scored against the clean target."""
+        return [(self.prior_weight, self.prior)] if self.prior is not None else []
+
+
 OUTPUTS = ("mask", "map", "hybrid")
 FUSIONS = ("gate", "concat")
 
@@ -220,4 +283,4 @@ def emgse_map(emg_dims: int = 175, context: int = 15, **kwargs) -> MaskFusionSE:
     return MaskFusionSE(emg_dims, context, **{"output": "map", "fusion": "concat", "encoder_norm": False, **kwargs})
 
 
-MODELS = {"emgse-mask": MaskFusionSE, "audio-mask": audio_mask, "emgse-map": emgse_map, "emgse-tcn": TcnEmgSE}
+MODELS = {"emgse-mask": MaskFusionSE, "audio-mask": audio_mask, "emgse-map": emgse_map, "emgse-tcn": TcnEmgSE, "emgse-prior": PriorFusionSE}

@@ -100,6 +100,7 @@ def test_refuses_checkpoints_that_cannot_speak_from_emg(runs):
     prior = Voicer(runs["emgse-prior"], n_iter=2)  # a mask blended with an EMG prior: speaks from the prior
     y = prior.voice(np.random.default_rng(5).standard_normal((2000, 40)))
     assert y.shape == (16000,) and np.sqrt(np.mean(y**2)) > 1e-5
+    assert prior.trained_audio_absent and not fusion.trained_audio_absent  # emgse-prior saw silenced microphones
 
 
 def test_folder_and_single_file(runs, tmp_path):

@@ -523,7 +523,7 @@ def _run_voice(args: argparse.Namespace) -> int:
     else:
         info = voice_file(args.checkpoint, args.emg, args.out, emg_fs=args.emg_fs, force=args.force, **options)
         print(f"voiced {info['input']} -> {info['output']} ({info['samples']} samples at {info['fs']} Hz)")
-        if info["uses_audio"]:
+        if info["uses_audio"] and not info["trained_audio_absent"]:
             print(f"note: {info['model']} is a fusion model run with its audio marked absent (silence); its output means "
                   "something only if it was trained with audio-absent examples")
         if info["unusable_channels"]:

@@ -108,6 +108,8 @@ class Voicer:
             raise file_error(checkpoint, f"the {self.name} model masks the microphone's magnitude, so with audio absent it "
                                          "gives silence (use an emg-only checkpoint)")
         self.uses_audio = uses_audio(self.enhancer.model)
+        # trained with the microphone silenced in some examples (emgse-prior's audio dropout)
+        self.trained_audio_absent = getattr(self.enhancer.model, "audio_dropout", 0.0) > 0
 
     @property
     def name(self) -> str:
@@ -159,7 +161,8 @@ def voice_file(checkpoint: str | Path, emg: str | Path, out: str | Path, *, emg_
     y = voicer.voice(read_npy(emg, ndim=2), emg_fs, where=str(emg))
     write_wav(out, y, voicer.audio_config.fs)
     return {"input": str(emg), "output": str(out), "samples": len(y), "fs": voicer.audio_config.fs,
-            "unusable_channels": list(voicer.last_unusable), "model": voicer.name, "uses_audio": voicer.uses_audio}
+            "unusable_channels": list(voicer.last_unusable), "model": voicer.name, "uses_audio": voicer.uses_audio,
+            "trained_audio_absent": voicer.trained_audio_absent}
 
 
 def voice_folder(checkpoint: str | Path, folder: str | Path, out: str | Path, *, emg_fs: float | None = None, force: bool = False,

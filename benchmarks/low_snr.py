@@ -169,18 +169,40 @@ def low_snr_markdown(out: Path, scores: list[dict], params: dict[str, int], fusi
     return "\n".join(lines) + "\n"
 
 
+def save_gain_plot(scores: list[dict], path: Path) -> None:
+    """The report's per-SNR fusion-gain figure (:func:`emgse.report.plot_fusion_gains`) as a PNG, written atomically."""
+    from emgse.files import atomic_path
+    from emgse.report import plot_fusion_gains
+
+    fig = plot_fusion_gains(scores)
+    if fig is None:
+        raise EmgseError("no fusion system and its audio-only partner were both scored: nothing to plot")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True, help="the --out folder of a finished benchmarks/quality.py run")
     ap.add_argument("--fusion", default=None, help="the fusion system to judge (default: the best at -11 dB, see above)")
     ap.add_argument("--no-report", action="store_true", help="print only: do not keep tables/low-snr.md nor rebuild report.html")
+    ap.add_argument("--plot", type=Path, default=None, metavar="PNG",
+                    help="also save the per-SNR fusion-gain figure (every scored fusion pair, EMG alone as a line) as PNG")
     args = ap.parse_args(argv)
     try:
-        text = low_snr_markdown(args.out, read_run_scores(args.out), read_parameters(args.out), args.fusion)
+        scores = read_run_scores(args.out)
+        text = low_snr_markdown(args.out, scores, read_parameters(args.out), args.fusion)
     except EmgseError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(text)
+    if args.plot:
+        save_gain_plot(scores, args.plot)
+        print(f"wrote {args.plot}")
     if not args.no_report:
         from benchmarks.quality import save_table
 

@@ -182,11 +182,12 @@ def test_low_snr_table_met_and_missed_arithmetic(tmp_path, capsys):
     assert over.status() == "missed by 19"
     assert low_snr_targets(scores, {})[2][6].status() == "not measured"
 
-    assert main(["--out", str(tmp_path)]) == 0
+    assert main(["--out", str(tmp_path), "--plot", str(tmp_path / "fig" / "gain.png")]) == 0
+    assert (tmp_path / "fig" / "gain.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     printed = capsys.readouterr().out
     assert "| -11 dB: STOI gain over `audio` | >= +0.080 | +0.050 |" in printed and "4 of 8 met" in printed
     assert "| EMG alone (`emg-alone`): ESTOI | >= 0.300 | 0.250 |  | missed by 0.050 |" in printed and "SIMULATED EMG" in printed
-    assert (tmp_path / "tables" / "low-snr.md").read_text().strip() == printed.strip()
+    assert (tmp_path / "tables" / "low-snr.md").read_text().strip() == printed.strip().rsplit("\nwrote ", 1)[0].strip()
     page = (tmp_path / "report.html").read_text()
     assert "<h2>Low-SNR targets</h2>" in page and "<h2>Fusion gain over audio-only</h2>" in page and "with EMG alone" in page
 

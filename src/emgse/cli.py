@@ -621,7 +621,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         "demo",
         help="the main job: simulate a corpus, train audio-only and EMGSE, score, write report.html",
         description=(
-            "Run the whole system on a small SIMULATED corpus (about 8-9 minutes on an idle 2-core CPU):\n"
+            "Run the whole system on a small SIMULATED corpus (about 7 minutes on an idle 2-core CPU):\n"
             "simulate -> prepare -> mix (train noises / unseen test noises) -> train an audio-only and a fusion model\n"
             "(--family mask: audio-mask and emgse-mask, the default; --family paper: the paper's audio and emgse)\n"
             "-> enhance -> score (PESQ, STOI, ESTOI, SI-SDR at -11, -6, -1, 4 dB) -> report.html.\n"

@@ -172,17 +172,13 @@ def low_snr_markdown(out: Path, scores: list[dict], params: dict[str, int], fusi
 def save_gain_plot(scores: list[dict], path: Path) -> None:
     """The report's per-SNR fusion-gain figure (:func:`emgse.report.plot_fusion_gains`) as a PNG, written atomically."""
     from emgse.files import atomic_path
-    from emgse.report import plot_fusion_gains
+    from emgse.report import plot_fusion_gains, png_bytes
 
     fig = plot_fusion_gains(scores)
     if fig is None:
         raise EmgseError("no fusion system and its audio-only partner were both scored: nothing to plot")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+    with atomic_path(path) as tmp:  # makes the parent folder
+        tmp.write_bytes(png_bytes(fig))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -89,14 +89,19 @@ def markdown_html(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- encoders
-def png_data_uri(fig) -> str:
-    """Render a matplotlib figure to a ``data:image/png;base64,...`` URI and close it."""
+def png_bytes(fig) -> bytes:
+    """Render a matplotlib figure as PNG bytes (its own dpi, tight bounding box) and close it."""
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=fig.dpi, bbox_inches="tight")
     plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
+
+
+def png_data_uri(fig) -> str:
+    """Render a matplotlib figure to a ``data:image/png;base64,...`` URI and close it."""
+    return "data:image/png;base64," + base64.b64encode(png_bytes(fig)).decode("ascii")
 
 
 def wav_data_uri(audio: np.ndarray, fs: int = FS) -> str:

@@ -102,6 +102,12 @@ def drop_emg(emg: torch.Tensor, n_td: int, modality: float, channel: float) -> t
     return emg * mask
 
 
+def apply_mask(logits: torch.Tensor, log_mag: torch.Tensor) -> torch.Tensor:
+    """A bounded mask ``sigmoid(logits)`` in [0, 1] on the noisy magnitude, in the log1p domain:
+    ``log1p(mask * expm1(log_mag))``; ``(B, T, F), (B, T, F) -> (B, T, F)``."""
+    return torch.log1p(torch.sigmoid(logits) * torch.expm1(log_mag))
+
+
 def emg_input(model: nn.Module, log_mag: torch.Tensor, emg: torch.Tensor | None) -> torch.Tensor:
     """The EMG a fusion model encodes: zero features when absent, EMG dropout when training.
 
@@ -169,7 +175,7 @@ class MaskFusionSE(nn.Module):
         h, _ = self.lstm(a)  # (B, T, 2H)
         if self.output == "map":
             return F.relu(log_mag + self.out(h))
-        masked = torch.log1p(torch.sigmoid(self.out(h)) * torch.expm1(log_mag))  # mask in [0, 1]
+        masked = apply_mask(self.out(h), log_mag)
         if self.output == "mask":
             return masked
         blend = torch.sigmoid(self.out_blend(h))
@@ -259,7 +265,7 @@ class PriorFusionSE(nn.Module):
         a = self.spectrogram_encoder(log_mag)  # (B, T, H)
         a = a + torch.sigmoid(self.gate(torch.cat([a, p], dim=-1))) * self.prior_proj(p)
         h, _ = self.lstm(a)  # (B, T, 2H)
-        masked = torch.log1p(torch.sigmoid(self.out_mask(h)) * torch.expm1(log_mag))
+        masked = apply_mask(self.out_mask(h), log_mag)
         blend = torch.sigmoid(self.out_blend(h))
         self.prior = prior if self.training else None
         return blend * masked + (1 - blend) * prior

@@ -5,6 +5,7 @@
     python benchmarks/ablations.py --study noise-type --out runs/quality
     python benchmarks/ablations.py --study normalization --out runs/quality
     python benchmarks/ablations.py --study emg-snr    --out runs/quality [--quick] [--pair emgse-tcn,audio]
+    python benchmarks/ablations.py --study channels   --out runs/quality-speech --speech ../shared/data/speech/speechocean762
 
 - channels: the paper's question "is cheek sufficient?": emgse-tcn on all 35, cheek 28, chin 7
   channels (with the paper's min-max EMG, EMGSE gains nothing from EMG on this benchmark, so the
@@ -16,8 +17,10 @@
 - emg-snr: the simulator's EMG quality knob: fusion gain (an EMG model over an audio-only model,
   ``--pair``) vs EMG SNR, one corpus per EMG SNR at a smaller size (80 utterances, 3 epochs).
 
-The channels, normalization and context studies reuse the corpus and mixtures of a quality run in --out (built if
-missing) and train under the same budget.
+The channels, normalization and context studies reuse the corpus, mixtures and trained systems of a quality
+run in --out (built if missing) and train under the same budget; with --speech (as given to
+benchmarks/quality.py) the run is the recorded-speech one, with its settings (training SNRs, input level
+normalization).
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ from benchmarks.quality import (  # noqa: E402
     train_and_score,
 )
 
+from emgse.config import AudioConfig  # noqa: E402
 from emgse.evaluate import read_scores, summarize  # noqa: E402
+from emgse.features.level import with_level  # noqa: E402
 from emgse.recipes import System  # noqa: E402
 
 
@@ -84,8 +89,14 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--pair", default="emgse-tcn,audio", help="emg-snr study: EMG model,audio-only model")
+    ap.add_argument("--speech", type=Path, default=None,
+                    help="the recorded-speech quality run's speech folder (as given to benchmarks/quality.py --speech)")
     args = ap.parse_args()
-    s = SETTINGS["quick" if args.quick else "full"]
+    if args.speech and (args.quick or args.study == "emg-snr"):
+        ap.error("--speech goes with the channels, context and normalization studies of a full run")
+    s = SETTINGS["quick" if args.quick else "speech" if args.speech else "full"]
+    audio_config = with_level() if s.get("level_norm") else AudioConfig()
+    corpus = "recorded speech + SIMULATED EMG" if args.speech else "SIMULATED EMG"
     epochs = args.epochs or s["epochs"]
     if args.study == "noise-type":
         scores = read_scores(args.out / "scores" / "scores.csv")
@@ -93,25 +104,26 @@ def main() -> None:
     elif args.study == "emg-snr":
         text = emg_snr_study(args.out, args.pair.split(","), args.quick, args.epochs, args.jobs)
     else:
-        build_data(args.out, s, args.quick)
+        build_data(args.out, s, args.quick, speech=args.speech)
         if args.study == "channels":
             # emgse-tcn (z-score EMG): with the paper's min-max EMGSE gets no gain from EMG at all here
             tcn = [System("emgse-tcn", "emgse-tcn", "all"), System("emgse-tcn-cheek", "emgse-tcn", "cheek"), System("emgse-tcn-chin", "emgse-tcn", "chin")]
             configs = {x.name: ZSCORE for x in tcn}
             scores, _, _ = train_and_score(args.out, [*tcn, System("audio", "audio")], epochs, jobs=args.jobs, oracle=False, emg_configs=configs,
-                                           scores_name="scores-channels")
-            text = gain_table(scores, "audio", "Channel sets: all 35 vs cheek 28 vs chin 7 (emgse-tcn; SIMULATED EMG)")
+                                           scores_name="scores-channels", audio_config=audio_config)
+            text = gain_table(scores, "audio", f"Channel sets: all 35 vs cheek 28 vs chin 7 (emgse-tcn; {corpus})")
         elif args.study == "normalization":
             systems = [System("emgse", "emgse"), System("emgse-zscore", "emgse"), System("audio", "audio")]
             scores, _, _ = train_and_score(args.out, systems, epochs, jobs=args.jobs, oracle=False, emg_configs={"emgse-zscore": ZSCORE},
-                                           scores_name="scores-normalization")
-            text = gain_table(scores, "audio", "EMG normalization: per-utterance min-max (paper) vs z-score from training data (paper EMGSE; SIMULATED EMG)")
+                                           scores_name="scores-normalization", audio_config=audio_config)
+            text = gain_table(scores, "audio", f"EMG normalization: per-utterance min-max (paper) vs z-score from training data (paper EMGSE; {corpus})")
         else:
             # paper EMGSE with z-score EMG (see the normalization study), +-15 frames = emgse-zscore
             systems = [System(f"emgse-zscore-k{k}", "emgse") for k in (5, 10)] + [System("emgse-zscore", "emgse"), System("audio", "audio")]
             configs = {f"emgse-zscore-k{k}": dataclasses.replace(ZSCORE, context=k) for k in (5, 10)} | {"emgse-zscore": ZSCORE}
-            scores, _, _ = train_and_score(args.out, systems, epochs, jobs=args.jobs, oracle=False, emg_configs=configs, scores_name="scores-context")
-            text = gain_table(scores, "audio", "EMG context width: +-5, +-10, +-15 frames (paper EMGSE with z-score EMG; SIMULATED EMG)")
+            scores, _, _ = train_and_score(args.out, systems, epochs, jobs=args.jobs, oracle=False, emg_configs=configs, scores_name="scores-context",
+                                           audio_config=audio_config)
+            text = gain_table(scores, "audio", f"EMG context width: +-5, +-10, +-15 frames (paper EMGSE with z-score EMG; {corpus})")
     print("\n" + text)
     save_table(args.out, f"ablation-{args.study}", text)
 

@@ -110,6 +110,21 @@ def test_robustness_help_works():
     assert result.returncode == 0 and "cannot see" in result.stdout
 
 
+def test_ablations_take_the_recorded_speech_run_and_refuse_it_where_it_does_not_apply(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "ablations.py"
+    shown = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and "--speech" in shown.stdout
+    for extra in (["--study", "emg-snr"], ["--study", "channels", "--quick"]):
+        refused = subprocess.run([sys.executable, str(script), *extra, "--out", str(tmp_path / "run"), "--speech", str(tmp_path)],
+                                 capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 2 and "--speech goes with" in refused.stderr
+        assert not (tmp_path / "run").exists()  # refused before anything is built
+
+
 # --------------------------------------------------------------------------- low-SNR targets (benchmarks/low_snr.py)
 SNRS = (-11.0, -6.0, -1.0, 4.0)
 # emgse-tcn - audio per SNR (ESTOI, STOI, PESQ); paper emgse is audio + 0.02 everywhere

@@ -292,8 +292,10 @@ def main() -> None:
                                           dnsmos=not args.no_dnsmos, audio_config=audio_config)
     if args.speech:
         meta = json.loads((args.out / "prepared" / "corpus.json").read_text())
-        corpus = (f"recorded speech from {args.speech.name} + SIMULATED EMG, not real EMG): {s['train_speakers']} train-half speakers "
-                  f"(validation drawn from them) and {s['test_speakers']} test-half speakers, utterances {meta['utterances']}, ")
+        # counted from the run's own speaker links (a run may have been given other speakers than the defaults)
+        train_speakers, test_speakers = (sum(p.is_dir() for p in (args.out / "speech" / part).iterdir()) for part in ("train", "test"))
+        corpus = (f"recorded speech from {args.speech.name} + SIMULATED EMG, not real EMG): {train_speakers} train-half speakers "
+                  f"(validation drawn from them) and {test_speakers} test-half speakers, utterances {meta['utterances']}, ")
     else:
         corpus = (f"SIMULATED EMG, not real EMG; eSpeak voices): {s['speakers']} speakers "
                   f"({s['test']} test, {s['val']} validation, unseen in training), {s['utterances']} utterances, ")

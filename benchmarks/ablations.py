@@ -37,13 +37,12 @@ from benchmarks.quality import (  # noqa: E402
     SETTINGS,
     ZSCORE,
     build_data,
+    run_settings,
     save_table,
     train_and_score,
 )
 
-from emgse.config import AudioConfig  # noqa: E402
 from emgse.evaluate import read_scores, summarize  # noqa: E402
-from emgse.features.level import with_level  # noqa: E402
 from emgse.recipes import System  # noqa: E402
 
 
@@ -94,8 +93,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.speech and (args.quick or args.study == "emg-snr"):
         ap.error("--speech goes with the channels, context and normalization studies of a full run")
-    s = SETTINGS["quick" if args.quick else "speech" if args.speech else "full"]
-    audio_config = with_level() if s.get("level_norm") else AudioConfig()
+    s, audio_config = run_settings(args.quick, args.speech)
     corpus = "recorded speech + SIMULATED EMG" if args.speech else "SIMULATED EMG"
     epochs = args.epochs or s["epochs"]
     if args.study == "noise-type":

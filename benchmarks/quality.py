@@ -95,6 +95,13 @@ SETTINGS = {
 }
 
 
+def run_settings(quick: bool, speech: Path | None) -> tuple[dict, AudioConfig]:
+    """The :data:`SETTINGS` of a run (quick, recorded speech or the eSpeak corpus) and the audio
+    configuration its systems train with (input level normalization where the settings ask for it)."""
+    s = SETTINGS["quick" if quick else "speech" if speech else "full"]
+    return s, with_level() if s.get("level_norm") else AudioConfig()
+
+
 def noise_sources(quick: bool) -> tuple[list[str], list[str]]:
     if SHARED.is_dir() and not quick:
         return [str(SHARED / "train")], [str(SHARED / "test"), "pink"]
@@ -277,7 +284,7 @@ def main() -> None:
                     help="real clean/noisy pairs to also score every system on (evaluation only; default: "
                          "../shared/data/real-speech/voicebank-demand-test when present)")
     args = ap.parse_args()
-    s = SETTINGS["quick" if args.quick else "speech" if args.speech else "full"]
+    s, audio_config = run_settings(args.quick, args.speech)
     epochs = args.epochs or s["epochs"]
     started = time.perf_counter()
     noise_train, noise_test = build_data(args.out, s, args.quick, args.seed, speech=args.speech)
@@ -287,7 +294,6 @@ def main() -> None:
         if unknown:
             ap.error(f"unknown system(s) {', '.join(unknown)}; known: {', '.join(x.name for x in systems)}")
         systems = tuple(x for x in systems if x.name in args.systems)
-    audio_config = with_level() if s.get("level_norm") else AudioConfig()
     scores, params, rtf = train_and_score(args.out, systems, epochs, seed=args.seed, jobs=args.jobs, emg_configs=EMG_CONFIGS,
                                           dnsmos=not args.no_dnsmos, audio_config=audio_config)
     if args.speech:

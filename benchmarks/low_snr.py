@@ -16,6 +16,12 @@ among the (fusion, audio-only) pairs of emgse.report.FUSION_PAIRS that were scor
   have no more parameters than paper `emgse` (4,638,381);
 and EMG alone (`emg-alone`) must reach ESTOI >= 0.30. Gains are paired differences on the same
 mixtures with a 95% Student-t interval over utterances (emgse.report.paired_gains).
+
+A gain over the audio-only partner is not yet a gain from the EMG: the fusion model is a different
+network trained differently. When benchmarks/robustness.py has run on the same --out, a second
+table gives the fusion model with its EMG intact minus the same model with its EMG absent, per SNR,
+on the robustness subset (OUT/scores-robust): what the EMG itself adds. Otherwise it says it was
+not measured.
 """
 
 from __future__ import annotations
@@ -146,6 +152,40 @@ def low_snr_targets(scores: list[dict], params: dict[str, int], fusion: str | No
     return fusion, audio, rows
 
 
+ROBUST_SCORES = Path("scores-robust") / "scores.csv"  # written by benchmarks/robustness.py
+
+
+def emg_share(out: Path, fusion: str) -> tuple[list[dict], int] | None:
+    """``fusion`` with intact EMG minus the same model with EMG absent, per SNR, on the robustness
+    subset of ``out`` (paired gains as :func:`emgse.report.paired_gains`) and the number of mixtures;
+    None when that subset was not scored for ``fusion``."""
+    path = out / ROBUST_SCORES
+    if not path.is_file():
+        return None
+    rows = read_scores(path)
+    intact, absent = f"{fusion}@none", f"{fusion}@absent"
+    if not {intact, absent} <= {r["system"] for r in rows}:
+        return None
+    return paired_gains(rows, [(intact, absent)]), sum(r["system"] == intact for r in rows)
+
+
+def emg_share_markdown(out: Path, fusion: str) -> str:
+    """The second table (see the module docstring), or one line saying it was not measured."""
+    share = emg_share(out, fusion)
+    if share is None:
+        return (f"What the EMG itself adds to `{fusion}` (intact minus EMG absent): not measured "
+                f"(run `python benchmarks/robustness.py --out {out}` first).\n")
+    gains, n = share
+    lines = [f"What the EMG itself adds to `{fusion}`: the same model with its EMG intact minus with its EMG absent "
+             f"(`benchmarks/robustness.py`'s subset, {n} mixtures; 95% interval over utterances)", "",
+             "| SNR | ESTOI | STOI | PESQ |", "|---|---:|---:|---:|"]
+    for g in gains:
+        cells = [f"{g[m]:+.3f} [{g[f'{m}_lo']:+.3f}, {g[f'{m}_hi']:+.3f}]" if np.isfinite(g[f"{m}_lo"]) else f"{g[m]:+.3f}"
+                 for m in ("estoi", "stoi", "pesq")]
+        lines.append(f"| {g['snr_db']:g} dB | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def low_snr_markdown(out: Path, scores: list[dict], params: dict[str, int], fusion: str | None = None) -> str:
     """The printed table: a title naming the data, the chosen model and why, one row per target."""
     fusion, audio, rows = low_snr_targets(scores, params, fusion)
@@ -166,7 +206,7 @@ def low_snr_markdown(out: Path, scores: list[dict], params: dict[str, int], fusi
         "|---|---:|---:|---:|---|",
     ]
     lines += ["| " + " | ".join(t.cells()) + " |" for t in rows]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + emg_share_markdown(out, fusion)
 
 
 def save_gain_plot(scores: list[dict], path: Path) -> None:

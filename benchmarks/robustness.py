@@ -2,7 +2,7 @@
 
     python benchmarks/robustness.py --out runs/quality [--every 6]
 
-SIMULATED EMG (see benchmarks/quality.py). Each EMG model (paper `emgse` and the fusion family;
+SIMULATED EMG (see benchmarks/quality.py). Each EMG model (paper `emgse`, the fusion family and `emgse-prior`;
 those without a checkpoint under `--out/runs` are skipped) enhances a balanced subset of the test
 mixtures (every N-th) with intact EMG, with EMG absent, and with each electrode fault of
 `emgse.faults` on 30% of its channels: two the enhancer's channel check
@@ -31,7 +31,7 @@ from emgse.files import read_json, write_json  # noqa: E402
 from emgse.mixing import read_manifest, write_manifest  # noqa: E402
 from emgse.recipes import enhance_system  # noqa: E402
 
-MODELS = ("emgse", "emgse-tcn", "emgse-mask", "emgse-map")
+MODELS = ("emgse", "emgse-tcn", "emgse-mask", "emgse-map", "emgse-prior")
 REFERENCE = "audio"
 CHECKED = "emgse-tcn"
 SEEN = (EmgFault("flat", 0.3), EmgFault("noisy", 0.3))  # far outside the check's band: it finds them

@@ -207,6 +207,37 @@ def test_low_snr_table_met_and_missed_arithmetic(tmp_path, capsys):
     assert "<h2>Low-SNR targets</h2>" in page and "<h2>Fusion gain over audio-only</h2>" in page and "with EMG alone" in page
 
 
+def test_low_snr_emg_share_from_the_robustness_subset(tmp_path, capsys):
+    """The second table: the fusion model intact minus the same model with its EMG absent, read from
+    the robustness scores; 'not measured' (with the command to run) when they are missing."""
+    from benchmarks.low_snr import emg_share, main
+
+    from emgse.evaluate import write_scores
+
+    fake_quality_run(tmp_path)
+    assert emg_share(tmp_path, "emgse-tcn") is None
+    assert main(["--out", str(tmp_path), "--no-report"]) == 0
+    assert "What the EMG itself adds to `emgse-tcn` (intact minus EMG absent): not measured" in capsys.readouterr().out
+    added = {-11.0: 0.05, -6.0: 0.02, -1.0: 0.0, 4.0: -0.01}  # ESTOI from the EMG per SNR
+    rows = []
+    for label in ("none", "absent"):
+        for u in range(3):
+            for snr in SNRS:
+                e = 0.3 + 0.01 * u + (added[snr] + 0.004 * (u - 1) if label == "none" else 0.0)
+                rows.append({"system": f"emgse-tcn@{label}", "utt_id": f"u{u}", "noise": "pink", "snr_db": snr, "pesq": 1.2,
+                             "stoi": 0.6, "estoi": e, "si_sdr": 0.0, "split": "test", "category": "", "path": f"test/pink/{snr:g}dB/u{u}.wav"})
+    write_scores(tmp_path / "scores-robust" / "scores.csv", rows)
+    gains, n = emg_share(tmp_path, "emgse-tcn")
+    assert n == 12 and [g["snr_db"] for g in gains] == list(SNRS)
+    for g in gains:
+        assert g["estoi"] == pytest.approx(added[g["snr_db"]], abs=1e-9) and g["pesq"] == pytest.approx(0.0, abs=1e-9)
+        assert g["estoi_lo"] < g["estoi"] < g["estoi_hi"]
+    assert emg_share(tmp_path, "emgse") is None  # no robustness rows for that model
+    assert main(["--out", str(tmp_path), "--no-report"]) == 0
+    printed = capsys.readouterr().out
+    assert "robustness.py`'s subset, 12 mixtures" in printed and "| -11 dB | +0.050 [" in printed
+
+
 def test_low_snr_errors_are_one_line(tmp_path, capsys):
     from benchmarks.low_snr import main
 
@@ -226,3 +257,59 @@ def test_low_snr_help_works():
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "low_snr.py"
     result = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "-11 dB" in result.stdout and "Trains nothing" in result.stdout
+
+
+# --------------------------------------------------------------------------- development pairs (benchmarks/dev_pairs.py)
+def _speech_and_noise(root, speakers: int = 5):
+    import numpy as np
+
+    from emgse.files import write_wav
+
+    rng = np.random.default_rng(1)
+    t = np.arange(16000) / 16000
+    for s in range(speakers):
+        for u in range(2):  # a tone burst pattern per recording, at 16 kHz (FLAC, as speechocean762)
+            x = 0.1 * np.sin(2 * np.pi * (150 + 20 * s + 5 * u) * t) * (np.sin(2 * np.pi * 3 * t) > 0)
+            path = root / "speech" / "test" / f"SPK{s}" / f"{s}{u}.flac"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            import soundfile as sf
+
+            sf.write(path, x, 16000)
+    write_wav(root / "noise" / "a.wav", rng.standard_normal(8000), 16000)  # shorter than the speech: looped
+    write_wav(root / "noise" / "b.wav", rng.standard_normal((40000, 2)), 20000)  # 20 kHz, two channels: the first, resampled
+    return root / "speech", root / "noise"
+
+
+def test_dev_pairs_are_deterministic_at_the_asked_snrs(tmp_path, capsys):
+    import json
+
+    import numpy as np
+    from benchmarks.dev_pairs import build_pairs, main
+
+    from emgse.evaluate import read_pairs
+
+    speech, noise = _speech_and_noise(tmp_path)
+    records = build_pairs(speech, noise, tmp_path / "a", pairs=4, snrs=(0.0, 10.0), seed=3)
+    build_pairs(speech, noise, tmp_path / "b", pairs=4, snrs=(0.0, 10.0), seed=3)
+    assert [r["noise"] for r in records] == ["a.wav", "b.wav", "a.wav", "b.wav"]
+    assert len({r["speech"].split("/")[1] for r in records}) == 4  # one recording per speaker
+    pairs = read_pairs(tmp_path / "a")
+    assert len(pairs) == 4
+    for pair, r in zip(pairs, records, strict=True):
+        noise_part = pair.noisy - pair.clean
+        snr = 10 * np.log10(np.mean(pair.clean**2) / np.mean(noise_part**2))
+        assert snr == pytest.approx(r["snr_db"], abs=1e-3)
+        assert 0.06 - 1e-9 <= np.abs(pair.noisy).max() <= 0.3 + 1e-9
+    for name in ("clean/p00.wav", "noisy/p03.wav", "pairs.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert json.loads((tmp_path / "a" / "pairs.json").read_text())["seed"] == 3
+
+    # an existing folder is refused (nothing touched), too few speakers is one line
+    before = (tmp_path / "a" / "noisy" / "p00.wav").read_bytes()
+    assert main(["--out", str(tmp_path / "a"), "--speech", str(speech), "--noises", str(noise), "--pairs", "4"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert (tmp_path / "a" / "noisy" / "p00.wav").read_bytes() == before
+    assert main(["--out", str(tmp_path / "c"), "--speech", str(speech), "--noises", str(noise), "--pairs", "6"]) == 2
+    err = capsys.readouterr().err
+    assert "5 speaker folders, fewer than the 6 pairs" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "c").exists()

@@ -48,6 +48,48 @@ def test_segments_targets_and_context(pipeline):
     np.testing.assert_allclose(item["clean"].numpy(), np.log1p(m["gain"] * np.expm1(clean)), rtol=1e-6)
 
 
+def test_emg_only_target_is_the_utterance_at_one_level(pipeline):
+    """target_rms: every mixture of an utterance (at any SNR and gain) gets the same clean target,
+    the utterance's clean spectrum scaled so its whole recording has that RMS."""
+    from emgse.config import AudioConfig
+    from emgse.features.level import spectral_rms
+
+    store = FeatureStore.open(pipeline["train"])
+    for k, mix in enumerate(store.index["mixtures"]):  # in memory only: mixtures of one utterance at other gains
+        mix["gain"] = (0.1, 3.0)[k % 2]
+    ds = SegmentDataset(store, segment=16, context=2, random=False, target_rms=0.05)
+    plain = SegmentDataset(store, segment=16, context=2, random=False)
+    by_utterance: dict[int, list] = {}
+    for i, (m, start) in enumerate(ds.items):
+        mix = ds.mixtures[m]
+        by_utterance.setdefault(mix["utterance"], []).append((mix["gain"], start, ds[i]["clean"].numpy(), plain[i]["clean"].numpy()))
+    assert all(len({g for g, *_ in rows}) > 1 for rows in by_utterance.values())  # the mixtures' gains differ...
+    for u, rows in by_utterance.items():
+        for start in {s for _, s, *_ in rows}:
+            same = [c for _, s, c, _ in rows if s == start]
+            for c in same[1:]:
+                np.testing.assert_array_equal(c, same[0])  # ...the target does not
+        utt = store.index["utterances"][u]
+        whole = np.asarray(store.clean[utt["offset"] : utt["offset"] + utt["frames"]])
+        factor = 0.05 / spectral_rms(whole, AudioConfig())
+        _, start, c, _ = rows[0]
+        n = min(16, utt["frames"] - start)
+        np.testing.assert_allclose(c[:n], np.log1p(factor * np.expm1(whole[start : start + n])), rtol=1e-5, atol=1e-7)
+    assert any(not np.allclose(r[2], r[3]) for rows in by_utterance.values() for r in rows)  # not the mixture-level target
+
+
+def test_spectral_rms_is_the_waveform_rms():
+    from emgse.config import AudioConfig
+    from emgse.features.level import spectral_rms
+
+    rng = np.random.default_rng(0)
+    t = np.arange(32000) / 16000
+    for x in (0.1 * rng.standard_normal(32000), 0.02 * np.sin(2 * np.pi * 300 * t), 0.3 * np.sign(np.sin(2 * np.pi * 5 * t)) * rng.standard_normal(32000)):
+        log_mag = log_magnitude(torch.as_tensor(x, dtype=torch.float32))[0].numpy()
+        assert spectral_rms(log_mag, AudioConfig()) == pytest.approx(np.sqrt(np.mean(x**2)), rel=0.02)
+        assert spectral_rms(np.log1p(3 * np.expm1(log_mag)), AudioConfig()) == pytest.approx(3 * spectral_rms(log_mag, AudioConfig()), rel=1e-6)
+
+
 def test_epochs_shift_segments_deterministically(pipeline):
     store = FeatureStore.open(pipeline["train"])
     a, b = SegmentDataset(store, seed=1), SegmentDataset(store, seed=1)

@@ -148,3 +148,14 @@ def test_cli_voice(runs, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "uses no EMG" in err and "\n" not in err
     assert not (tmp_path / "a.wav").exists()
+
+
+def test_only_the_emg_only_model_learns_speech_at_one_level(runs):
+    """A model that never hears the microphone is trained on each utterance's clean speech at one RMS
+    (it cannot know the recording's or the noise's level); models that hear it keep the mixture's level."""
+    from emgse.checkpoint import read_checkpoint
+    from emgse.features.level import LEVEL_RMS
+
+    assert read_checkpoint(runs["emg-only"])["target_rms"] == LEVEL_RMS
+    for model in ("emgse", "audio", "emgse-mask", "emgse-prior"):
+        assert read_checkpoint(runs[model])["target_rms"] is None, model

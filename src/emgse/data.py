@@ -43,7 +43,7 @@ from emgse.features.emg import (
     resolve_channels,
     select_and_normalize,
 )
-from emgse.features.level import levelled_log_magnitude, rescale_log_magnitude
+from emgse.features.level import FLOOR, levelled_log_magnitude, rescale_log_magnitude, spectral_rms
 from emgse.files import output_dir, read_audio, read_json, read_npy, write_json
 from emgse.mixing import read_manifest
 
@@ -292,6 +292,13 @@ class SegmentDataset(torch.utils.data.Dataset):
     ``s`` in [0, 1) keeps every segment with EMG and draws (per epoch, by ``seed``) enough
     segments without EMG to make ``s`` of the epoch's segments, or all of them if there are fewer.
 
+    ``target_rms``: None gives the clean target at its mixture's level (and, with level
+    normalization, over the noisy frames' gain: what a model that hears the microphone can know).
+    A number gives each utterance's clean spectrum scaled so its whole recording has that RMS
+    (:func:`emgse.features.level.spectral_rms`), whatever the mixture: the target of a model that
+    never hears the microphone (``emg-only``), which cannot know how loud the speech was recorded
+    or how loud the noise around it was.
+
     Items: ``noisy`` ``(segment, 257)``, ``clean`` ``(segment, 257)``, ``emg``
     ``(segment + 2*context, dims)`` (real neighbouring frames as context, zeros beyond the
     utterance), ``mask`` ``(segment,)`` (0 where a short utterance was padded), ``has_emg`` ``()``
@@ -309,6 +316,7 @@ class SegmentDataset(torch.utils.data.Dataset):
         seed: int = 0,
         audio_only: FeatureStore | None = None,
         audio_only_share: float | None = None,
+        target_rms: float | None = None,
     ):
         if audio_only_share is not None and not 0.0 <= audio_only_share < 1.0:
             raise EmgseError(f"audio-only share {audio_only_share}: must be at least 0 and below 1")
@@ -316,6 +324,8 @@ class SegmentDataset(torch.utils.data.Dataset):
         self.zscore = zscore
         self.random, self.seed = random, seed
         self.audio_only_share = audio_only_share
+        self.target_rms = target_rms
+        self._target_factor: dict[tuple[int, int], float] = {}  # (store, utterance) -> target_rms / its clean RMS
         self.stores = [store] if audio_only is None else [store, audio_only]
         # every mixture as (store number, mixture entry); items index this list
         self.sources = [(s, mix) for s, st in enumerate(self.stores) for mix in st.index["mixtures"]]
@@ -342,6 +352,16 @@ class SegmentDataset(torch.utils.data.Dataset):
             items = paired + [absent[i] for i in np.sort(pick)]
         self.items = items
 
+    def _utterance_factor(self, s: int, u: int) -> float:
+        """``target_rms`` over the RMS of utterance ``u``'s whole clean recording (from its spectrum)."""
+        if (s, u) not in self._target_factor:
+            store = self.stores[s]
+            utt = store.index["utterances"][u]
+            config = from_dict(AudioConfig, store.index["audio_config"])
+            rms = spectral_rms(np.asarray(store.clean[utt["offset"] : utt["offset"] + utt["frames"]]), config)
+            self._target_factor[(s, u)] = float(self.target_rms / max(rms, FLOOR))
+        return self._target_factor[(s, u)]
+
     @property
     def absent_segments(self) -> int:
         """Segments of this epoch without EMG."""
@@ -363,7 +383,9 @@ class SegmentDataset(torch.utils.data.Dataset):
         mask = np.zeros(seg, np.float32)
         noisy[:n] = store.noisy[mix["offset"] + start : mix["offset"] + stop]
         c = np.asarray(store.clean[utt["offset"] + start : utt["offset"] + stop])
-        if store.level is not None:  # the clean target at the noisy frames' level
+        if self.target_rms is not None:  # the utterance's clean speech at one fixed level, whatever the mixture
+            clean[:n] = rescale_log_magnitude(c, self._utterance_factor(s, mix["utterance"]))
+        elif store.level is not None:  # the clean target at the noisy frames' level
             clean[:n] = rescale_log_magnitude(c, mix["gain"] / store.level[mix["offset"] + start : mix["offset"] + stop, None])
         else:
             clean[:n] = c if mix["gain"] == 1.0 else np.log1p(mix["gain"] * np.expm1(c))

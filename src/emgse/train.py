@@ -45,6 +45,7 @@ from emgse.data import (
 )
 from emgse.errors import EmgseError
 from emgse.features.emg import ZScore
+from emgse.features.level import LEVEL_RMS
 from emgse.files import write_json, write_text
 from emgse.models import build_model, count_parameters, uses_audio, uses_emg
 
@@ -385,9 +386,11 @@ def train(
     # emg.npy holds the paired utterances' frames only: audio-only speech never moves the statistics
     zscore = ZScore.fit([tr.emg]) if emg_config.normalization == "zscore" else None
     z = (zscore.mean.astype(np.float32), zscore.std.astype(np.float32)) if zscore else None
+    # a model that never hears the microphone learns clean speech at one level (SegmentDataset)
+    target_rms = None if _model_traits(config.model)[2] else LEVEL_RMS
     train_set = SegmentDataset(tr, config.segment, emg_config.context, zscore=z, random=True, seed=config.seed,
-                               audio_only=ao, audio_only_share=share)
-    val_set = SegmentDataset(va, config.segment, emg_config.context, zscore=z, random=False)
+                               audio_only=ao, audio_only_share=share, target_rms=target_rms)
+    val_set = SegmentDataset(va, config.segment, emg_config.context, zscore=z, random=False, target_rms=target_rms)
 
     args = model_args if model_args is not None else model_args_for(config, tr, emg_config)
     model = build_model(config.model, **args).to(device)
@@ -403,6 +406,7 @@ def train(
         "channels": list(tr.index["channels"]),
         "zscore": zscore.to_dict() if zscore else None,
         "train_config": to_dict(config),
+        "target_rms": target_rms,  # None: the clean target at its mixture's level
     }
     last, best = run_dir / "last.pt", run_dir / "best.pt"
     if resume and last.is_file():

@@ -29,7 +29,14 @@ import torch
 from scipy.signal import lfilter
 
 from emgse.config import AudioConfig
-from emgse.features.audio import frame_count, from_log_magnitude, istft, log_magnitude, stft
+from emgse.features.audio import (
+    analysis_window,
+    frame_count,
+    from_log_magnitude,
+    istft,
+    log_magnitude,
+    stft,
+)
 
 LEVEL_RMS = 0.05  # target RMS of new training (about -26 dBFS, a usual speech level)
 FLOOR = 1e-7  # RMS floor (-140 dBFS): digital silence gets a finite gain
@@ -135,3 +142,13 @@ def rescale_log_magnitude(log_mag: np.ndarray, factor: float | np.ndarray) -> np
     """``log1p(factor * expm1(log_mag))``: a log1p magnitude ``(frames, bins)`` at another level
     (``factor``: a number or ``(frames, 1)``), e.g. a clean target at its mixture's gain over ``g``."""
     return np.log1p(factor * np.expm1(log_mag)).astype(np.float32)
+
+
+def spectral_rms(log_mag: np.ndarray, config: AudioConfig) -> float:
+    """The RMS of the waveform behind a log1p magnitude ``(frames, bins)``, by Parseval's theorem:
+    the mean over frames and the one-sided bins of ``|X|^2`` is ``n_fft * sum(w^2) * rms^2 / (2 * bins)``
+    (exact on average for stationary signals; the DC and Nyquist bins and the edge frames make a small
+    difference). Scale-equivariant: the waveform times ``c`` gives ``c`` times the value."""
+    power = float(np.mean(np.square(np.expm1(np.asarray(log_mag, np.float64)))))
+    w = analysis_window(config)
+    return float(np.sqrt(power * 2 * np.shape(log_mag)[-1] / (config.n_fft * np.sum(w**2))))

@@ -50,6 +50,8 @@ def test_prepare_mix_features_end_to_end(tmp_path):
         (["features", "--audio", "{tmp}/a.wav", "--emg", "{tmp}/e.npy", "--emg-fs", "2048"], "unsupported EMG rate 2048"),
         (["features", "--audio", "{tmp}/a.wav", "--emg", "{tmp}/bad.npy"], "bad.npy: array contains 1 NaN/Inf"),
         (["prepare", "csl-emg-array", "--corpus", "{tmp}", "--session", "X", "--out", "{tmp}/o"], "session 'X' not found"),
+        (["train", "--mixtures", "{tmp}/nothing", "--model", "emg-only", "--emg-gain-jitter", "0.3", "--out", "{tmp}/o"],
+         "--emg-gain-jitter 0.3: must be >= 0, and needs --normalization zscore"),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(tmp_path, prepared, args, message):

@@ -106,6 +106,40 @@ def test_zscore_store(tmp_path):
     assert store.emg.shape[1] == 28 * 5 and store.emg.max() > 1.0  # raw features, normalized later
 
 
+def test_td_features_scale_with_the_channel_gain_as_the_jitter_assumes():
+    """TD_DEGREES: the features of ``a * x`` are the features of ``x`` times ``a ** degree``."""
+    from emgse.data import TD_DEGREES
+    from emgse.features.emg import td_features
+
+    x = np.random.default_rng(2).standard_normal((4000, 3)) + 0.5  # with a DC offset
+    a = np.array([0.5, 1.7, 3.0])
+    f, g = td_features(x), td_features(x * a)
+    expected = f.reshape(len(f), 3, 5) * (a[:, None] ** TD_DEGREES[None, :])
+    np.testing.assert_allclose(g.reshape(len(g), 3, 5), expected, rtol=2e-4, atol=1e-6)
+
+
+def test_emg_gain_jitter_is_per_item_deterministic_and_needs_raw_features(tmp_path):
+    from emgse.data import TD_DEGREES
+
+    p = tiny_pipeline(tmp_path, EmgConfig(normalization="zscore", channels="cheek"))
+    store = FeatureStore.open(p["train"])
+    plain = SegmentDataset(store, segment=16, context=2, random=False)
+    a, b = (SegmentDataset(store, segment=16, context=2, random=False, gain_jitter=0.3) for _ in range(2))
+    ratio = a[0]["emg"].numpy() / np.where(plain[0]["emg"].numpy() == 0, 1, plain[0]["emg"].numpy())
+    gains = ratio[2].reshape(28, 5)  # one gain per channel, raised to each feature's degree
+    np.testing.assert_allclose(gains, gains[:, :1] ** TD_DEGREES[None, :], rtol=1e-4)
+    assert np.std(np.log(gains[:, 0])) > 0.1  # channels differ...
+    np.testing.assert_allclose(ratio[2:10], np.broadcast_to(ratio[2], ratio[2:10].shape), rtol=1e-5)  # ...one draw per item
+    np.testing.assert_array_equal(a[0]["emg"].numpy(), b[0]["emg"].numpy())  # deterministic by seed
+    other = a[1]["emg"].numpy() / np.where(plain[1]["emg"].numpy() == 0, 1, plain[1]["emg"].numpy())
+    assert not np.allclose(other[2], ratio[2], rtol=1e-3)  # another item, other gains
+    a.set_epoch(1)
+    assert not np.array_equal(a[0]["emg"].numpy(), b[0]["emg"].numpy())  # a new draw each epoch
+    minmax = FeatureStore.open(tiny_pipeline(tmp_path / "mm")["train"])
+    with pytest.raises(EmgseError, match="min-max removes the gains"):
+        SegmentDataset(minmax, gain_jitter=0.3)
+
+
 def test_every_frame_is_seen_every_epoch():
     # an utterance's last frames were covered only when the random offset was 0 (1 epoch in 64)
     frames = [128, 200, 64, 30, 65]

@@ -334,6 +334,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="mixture folder of audio-only speech (emgse mix --speech-only) to train on as well")
     p.add_argument("--audio-only-share", default=None, metavar="SHARE", type=_share,
                    help="share of each epoch's segments from --audio-only-mix: auto, all or a number in [0, 1) (default auto)")
+    p.add_argument("--emg-gain-jitter", type=float, default=None, metavar="SIGMA",
+                   help="training augmentation for unseen electrode sessions: random per-channel EMG gains exp(N(0, SIGMA)), "
+                        "applied exactly to the TD features; needs --normalization zscore or none (default 0: off)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -359,7 +362,7 @@ def _run_train(args: argparse.Namespace) -> int:
     flags = {
         "model": args.model, "epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size,
         "lr": args.lr, "seed": args.seed, "workers": args.workers, "device": args.device, "max_minutes": args.max_minutes,
-        "audio_only_share": args.audio_only_share,
+        "audio_only_share": args.audio_only_share, "emg_gain_jitter": args.emg_gain_jitter,
     }
     names = {"epochs": "max_epochs", "workers": "num_workers"}
     train_cfg = dataclasses.replace(train_cfg, **{names.get(k, k): v for k, v in flags.items() if v is not None})
@@ -367,6 +370,9 @@ def _run_train(args: argparse.Namespace) -> int:
     emg_flags = {"channels": args.channels, "context": args.context, "normalization": normalization}
     emg_cfg = dataclasses.replace(emg_cfg, **{k: v for k, v in emg_flags.items() if v is not None})
     check_normalization(train_cfg.model, emg_cfg.normalization)  # before building any features
+    if train_cfg.emg_gain_jitter < 0 or (train_cfg.emg_gain_jitter and emg_cfg.normalization == "minmax"):
+        raise EmgseError(f"--emg-gain-jitter {train_cfg.emg_gain_jitter:g}: must be >= 0, and needs --normalization zscore or none "
+                         "(per-utterance min-max removes the gains)")
     audio_only_share(train_cfg.model, train_cfg.audio_only_share)
     progress = not args.quiet
     from emgse.features.level import LEVEL_RMS, with_level

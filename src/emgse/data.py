@@ -38,6 +38,7 @@ from emgse.errors import EmgseError, file_error
 from emgse.features.audio import log_magnitude
 from emgse.features.emg import (
     N_TD,
+    TD_NAMES,
     emg_features,
     emg_frame_count,
     resolve_channels,
@@ -46,6 +47,9 @@ from emgse.features.emg import (
 from emgse.features.level import FLOOR, levelled_log_magnitude, rescale_log_magnitude, spectral_rms
 from emgse.files import output_dir, read_audio, read_json, read_npy, write_json
 from emgse.mixing import read_manifest
+
+# how each TD feature (emgse.features.emg.TD_NAMES) scales with the channel's amplitude
+TD_DEGREES = np.array([{"low_mean": 1, "low_power": 2, "high_abs_mean": 1, "high_power": 2, "high_zcr": 0}[n] for n in TD_NAMES])
 
 
 def prepared_root(mixtures_dir: Path) -> Path:
@@ -299,6 +303,10 @@ class SegmentDataset(torch.utils.data.Dataset):
     never hears the microphone (``emg-only``), which cannot know how loud the speech was recorded
     or how loud the noise around it was.
 
+    ``gain_jitter``: training augmentation for EMG from sessions never seen (electrodes sit and
+    contact differently every time): each item's channels get random gains ``exp(N(0, gain_jitter))``,
+    applied exactly to the raw TD features (:data:`TD_DEGREES`) before z-scoring. 0 leaves them.
+
     Items: ``noisy`` ``(segment, 257)``, ``clean`` ``(segment, 257)``, ``emg``
     ``(segment + 2*context, dims)`` (real neighbouring frames as context, zeros beyond the
     utterance), ``mask`` ``(segment,)`` (0 where a short utterance was padded), ``has_emg`` ``()``
@@ -317,6 +325,7 @@ class SegmentDataset(torch.utils.data.Dataset):
         audio_only: FeatureStore | None = None,
         audio_only_share: float | None = None,
         target_rms: float | None = None,
+        gain_jitter: float = 0.0,
     ):
         if audio_only_share is not None and not 0.0 <= audio_only_share < 1.0:
             raise EmgseError(f"audio-only share {audio_only_share}: must be at least 0 and below 1")
@@ -325,6 +334,11 @@ class SegmentDataset(torch.utils.data.Dataset):
         self.random, self.seed = random, seed
         self.audio_only_share = audio_only_share
         self.target_rms = target_rms
+        if gain_jitter < 0:
+            raise EmgseError(f"EMG gain jitter {gain_jitter:g}: must be >= 0")
+        if gain_jitter and store.index["emg_config"].get("normalization") == "minmax":
+            raise EmgseError("EMG gain jitter needs raw features (z-score or none): per-utterance min-max removes the gains")
+        self.gain_jitter = float(gain_jitter)
         self._target_factor: dict[tuple[int, int], float] = {}  # (store, utterance) -> target_rms / its clean RMS
         self.stores = [store] if audio_only is None else [store, audio_only]
         # every mixture as (store number, mixture entry); items index this list
@@ -334,6 +348,7 @@ class SegmentDataset(torch.utils.data.Dataset):
         self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
         rng = np.random.default_rng([self.seed, epoch])
         items = []
         for m, mix in enumerate(self.mixtures):
@@ -351,6 +366,14 @@ class SegmentDataset(torch.utils.data.Dataset):
             pick = np.random.default_rng([self.seed, epoch, 1]).choice(len(absent), size=take, replace=False)
             items = paired + [absent[i] for i in np.sort(pick)]
         self.items = items
+
+    def _channel_gains(self, i: int) -> np.ndarray:
+        """``(dims,)`` factors on the raw TD features of item ``i`` for channel gains ``a_c = exp(N(0, gain_jitter))``:
+        the features of a channel whose signal is ``a`` times larger (``a`` for the means, ``a^2`` for the
+        powers, 1 for the zero-crossing rate); a new draw per item and epoch, deterministic by seed."""
+        channels = self.store.emg_dims // N_TD
+        a = np.exp(self.gain_jitter * np.random.default_rng([self.seed, self.epoch, i, 7]).standard_normal(channels))
+        return (a[:, None] ** TD_DEGREES[None, :]).reshape(-1).astype(np.float32)
 
     def _utterance_factor(self, s: int, u: int) -> float:
         """``target_rms`` over the RMS of utterance ``u``'s whole clean recording (from its spectrum)."""
@@ -394,6 +417,8 @@ class SegmentDataset(torch.utils.data.Dataset):
         if has_emg(utt):
             lo, hi = max(0, start - k), min(frames, start + seg + k)
             block = np.asarray(store.emg[emg_offset(utt) + lo : emg_offset(utt) + hi])
+            if self.gain_jitter:
+                block = block * self._channel_gains(i)
             if self.zscore is not None:
                 block = (block - self.zscore[0]) / self.zscore[1]
             emg[lo - (start - k) : hi - (start - k)] = block

@@ -69,6 +69,7 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None
     # audio-only speech (train(audio_only_store=...)): share of each epoch's segments, see audio_only_share()
     audio_only_share: float | str = "auto"
+    emg_gain_jitter: float = 0.0  # random per-channel EMG gains in training, log-normal sigma (SegmentDataset.gain_jitter)
 
 
 @dataclass
@@ -389,7 +390,7 @@ def train(
     # a model that never hears the microphone learns clean speech at one level (SegmentDataset)
     target_rms = None if _model_traits(config.model)[2] else LEVEL_RMS
     train_set = SegmentDataset(tr, config.segment, emg_config.context, zscore=z, random=True, seed=config.seed,
-                               audio_only=ao, audio_only_share=share, target_rms=target_rms)
+                               audio_only=ao, audio_only_share=share, target_rms=target_rms, gain_jitter=config.emg_gain_jitter)
     val_set = SegmentDataset(va, config.segment, emg_config.context, zscore=z, random=False, target_rms=target_rms)
 
     args = model_args if model_args is not None else model_args_for(config, tr, emg_config)

@@ -1,6 +1,6 @@
 """Graceful degradation when EMG fails, on the models of a finished quality benchmark.
 
-    python benchmarks/robustness.py --out runs/quality [--every 6]
+    python benchmarks/robustness.py --out runs/quality [--every 6] [--reference audio-mask]
 
 SIMULATED EMG (see benchmarks/quality.py). Each EMG model (paper `emgse`, the fusion family and `emgse-prior`;
 those without a checkpoint under `--out/runs` are skipped) enhances a balanced subset of the test
@@ -9,9 +9,10 @@ mixtures (every N-th) with intact EMG, with EMG absent, and with each electrode 
 (`emgse.faults.ChannelCheck`) finds and feeds as missing -- flat (fallen off) and noisy (10x
 RMS) -- and five it cannot see, all inside its 5% .. 5x band: 2-4x noisier channels, intermittent
 contact (50-500 ms dropouts), slow baseline drift, 50 Hz mains on one electrode, and the cheek
-array re-seated one electrode row off. Prints mean PESQ / ESTOI, the difference from the paper's
-audio-only model `audio` and the share of the intact PESQ gain over `audio` that is kept. Rows
-"channel check off" show `emgse-tcn` with the check disabled on the faults it sees.
+array re-seated one electrode row off. Prints mean PESQ / ESTOI, the difference from an audio-only
+model of the same run (`--reference`: the paper's `audio` by default, `audio-mask` for a run of the
+mask family) and the share of the intact PESQ gain over it that is kept. Rows "channel check off"
+show `emgse-tcn` with the check disabled on the faults it sees.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.quality import save_table  # noqa: E402
 
+from emgse.errors import EmgseError  # noqa: E402
 from emgse.evaluate import evaluate, summarize  # noqa: E402
 from emgse.faults import EmgFault  # noqa: E402
 from emgse.files import read_json, write_json  # noqa: E402
@@ -52,14 +54,20 @@ def subset_mixtures(source: Path, target: Path, every: int) -> Path:
     return target
 
 
-def robustness_table(out: Path, every: int = 6, *, jobs: int = 2, models=MODELS, faults=FAULTS, progress: bool = True) -> str:
-    """Enhance and score the fault grid on the checkpoints ``out/runs/<model>/best.pt``; the table as markdown."""
+def robustness_table(out: Path, every: int = 6, *, jobs: int = 2, models=MODELS, faults=FAULTS, progress: bool = True,
+                     reference: str = REFERENCE) -> str:
+    """Enhance and score the fault grid on the checkpoints ``out/runs/<model>/best.pt``, against the
+    audio-only ``reference``; the table as markdown."""
+    checkpoint = lambda model: out / "runs" / model / "best.pt"  # noqa: E731
+    if not checkpoint(reference).is_file():
+        trained = sorted(p.parent.name for p in (out / "runs").glob("*/best.pt"))
+        raise EmgseError(f"{checkpoint(reference)}: no checkpoint of the audio-only reference {reference!r} in this run "
+                         f"(trained: {', '.join(trained) or 'none'}); choose one with --reference")
     mix = subset_mixtures(out / "mix-test", out / "mix-robust", every)
     enhanced = out / "enhanced-robust"
-    checkpoint = lambda model: out / "runs" / model / "best.pt"  # noqa: E731
     models = [m for m in models if checkpoint(m).is_file()]
-    enhance_system(checkpoint(REFERENCE), mix, enhanced, REFERENCE, progress=progress)
-    systems = [REFERENCE]
+    enhance_system(checkpoint(reference), mix, enhanced, reference, progress=progress)
+    systems = [reference]
     for model in models:
         for fault in faults:
             name = f"{model}@{fault.label}"
@@ -73,12 +81,12 @@ def robustness_table(out: Path, every: int = 6, *, jobs: int = 2, models=MODELS,
         systems.append(name)
     scores = evaluate(mix, enhanced, systems, out / "scores-robust", jobs=jobs, progress=progress)
     overall = {r["system"]: r for r in summarize(scores)}
-    base = overall[REFERENCE]
+    base = overall[reference]
     lines = [f"Robustness to failing EMG (SIMULATED EMG; {len(read_manifest(mix))} test mixtures, every {every}th; "
              f"faults on 30% of the used channels unless one electrode or the whole array)", "",
-             f"| model | EMG | the channel check | PESQ | ESTOI | PESQ vs `{REFERENCE}` | ESTOI vs `{REFERENCE}` | share of the intact PESQ gain kept |",
+             f"| model | EMG | the channel check | PESQ | ESTOI | PESQ vs `{reference}` | ESTOI vs `{reference}` | share of the intact PESQ gain kept |",
              "|---|---|---|---:|---:|---:|---:|---:|",
-             f"| {REFERENCE} | - | | {base['pesq']:.3f} | {base['estoi']:.3f} | | | |"]
+             f"| {reference} | - | | {base['pesq']:.3f} | {base['estoi']:.3f} | | | |"]
 
     def row(model: str, label: str, check: str, system: str, intact: float) -> str:
         r = overall[system]
@@ -102,8 +110,13 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True, help="folder of a finished benchmarks/quality.py run")
     ap.add_argument("--every", type=int, default=6, help="use every N-th test mixture")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--reference", default=REFERENCE, help=f"the run's audio-only model the faults are compared with (default {REFERENCE}; "
+                    "audio-mask for the mask family)")
     args = ap.parse_args()
-    text = robustness_table(args.out, args.every, jobs=args.jobs)
+    try:
+        text = robustness_table(args.out, args.every, jobs=args.jobs, reference=args.reference)
+    except EmgseError as e:
+        sys.exit(f"error: {e}")
     print("\n" + text)
     save_table(args.out, "robustness", text)
 

@@ -7,6 +7,7 @@ import os
 import pytest
 from benchmarks.quality import save_table, score_each, tables_markdown
 
+from emgse.errors import EmgseError
 from emgse.evaluate import read_scores, summarize
 from tests.test_evaluate import make_mixtures, write_system
 
@@ -98,6 +99,11 @@ def test_robustness_table_runs_every_fault_on_tiny_models(tmp_path):
         assert cells[2] == ("cannot see it" if cells[1] in {f.label for f in UNSEEN} else "finds it" if r in rows[2:4] else
                             "off" if r in rows[-2:] else "")
     assert "emgse |" not in text  # models without a checkpoint are skipped
+    with pytest.raises(EmgseError, match=r"audio-only reference 'audio-mask' in this run \(trained: audio, emgse-tcn\)"):
+        robustness_table(tmp_path, every=1, jobs=1, progress=False, reference="audio-mask")
+    (tmp_path / "runs" / "audio").rename(tmp_path / "runs" / "audio-mask")  # a mask-family run's audio-only model
+    text = robustness_table(tmp_path, every=1, jobs=1, progress=False, models=("emgse-tcn",), faults=FAULTS[:2], reference="audio-mask")
+    assert "PESQ vs `audio-mask`" in text and "| audio-mask | - |" in text and text.count("| emgse-tcn |") == 2
 
 
 def test_robustness_help_works():

@@ -52,6 +52,8 @@ def test_prepare_mix_features_end_to_end(tmp_path):
         (["prepare", "csl-emg-array", "--corpus", "{tmp}", "--session", "X", "--out", "{tmp}/o"], "session 'X' not found"),
         (["train", "--mixtures", "{tmp}/nothing", "--model", "emg-only", "--emg-gain-jitter", "0.3", "--out", "{tmp}/o"],
          "--emg-gain-jitter 0.3: must be >= 0, and needs --normalization zscore"),
+        (["train", "--mixtures", "{tmp}/nothing", "--model", "emgse-mask", "--init-from", "{tmp}/audio.pt", "--out", "{tmp}/o"],
+         "audio.pt: checkpoint not found"),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(tmp_path, prepared, args, message):

@@ -273,3 +273,25 @@ def test_audio_only_speech_refusals(pipeline, speech, tmp_path):
         with pytest.raises(EmgseError, match="use auto, all or a number"):
             train(pipeline["train"], pipeline["val"], tmp_path / "c", dataclasses.replace(cfg, audio_only_share=bad))
     assert not (tmp_path / "c").exists()
+
+
+def test_init_from_an_audio_only_run_starts_the_fusion_as_that_model(pipeline, tmp_path):
+    from emgse.checkpoint import configs, load_model
+    from emgse.train import warm_start
+
+    train(pipeline["train"], pipeline["val"], tmp_path / "audio-mask", TrainConfig(model="audio-mask", max_epochs=1, **FAST), progress=False)
+    source = tmp_path / "audio-mask" / "best.pt"
+    cfg = TrainConfig(model="emgse-mask", max_epochs=1, lr=0.0, init_from=str(source), **FAST)  # lr 0: the weights as started
+    train(pipeline["train"], pipeline["val"], tmp_path / "fused", cfg, progress=False)
+    audio, _ = load_model(source)
+    fused, ckpt = load_model(tmp_path / "fused" / "best.pt")
+    assert ckpt["train_config"]["init_from"] == str(source)
+    noisy = torch.rand(2, 40, 257) * 3
+    with torch.no_grad():  # the fusion computes exactly its audio-only start, whatever the EMG says
+        torch.testing.assert_close(fused(noisy, torch.randn(2, 70, 175)), audio(noisy), atol=0, rtol=0)
+    # front-ends must agree, and something must fit
+    with pytest.raises(EmgseError, match=r"best.pt: cannot start from this checkpoint: its audio front-end differs \(n_fft"):
+        warm_start(build_model("emgse-mask"), source, AudioConfig(n_fft=256, win_length=256))
+    train(pipeline["train"], pipeline["val"], tmp_path / "paper", TrainConfig(model="emgse", max_epochs=1, **FAST), progress=False)
+    with pytest.raises(EmgseError, match=r"none of its weights fits 'emgse' -> this model"):
+        warm_start(build_model("audio-mask"), tmp_path / "paper" / "best.pt", configs(read_checkpoint(source))[0])

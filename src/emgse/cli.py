@@ -337,6 +337,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--emg-gain-jitter", type=float, default=None, metavar="SIGMA",
                    help="training augmentation for unseen electrode sessions: random per-channel EMG gains exp(N(0, SIGMA)), "
                         "applied exactly to the TD features; needs --normalization zscore or none (default 0: off)")
+    p.add_argument("--init-from", type=Path, default=None, metavar="CKPT",
+                   help="start from a trained checkpoint's weights where names and shapes match (e.g. an audio-mask run's "
+                        "best.pt for emgse-mask: the fusion starts as that audio-only model, its EMG term at zero); "
+                        "same audio front-end required")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -363,6 +367,7 @@ def _run_train(args: argparse.Namespace) -> int:
         "model": args.model, "epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size,
         "lr": args.lr, "seed": args.seed, "workers": args.workers, "device": args.device, "max_minutes": args.max_minutes,
         "audio_only_share": args.audio_only_share, "emg_gain_jitter": args.emg_gain_jitter,
+        "init_from": str(args.init_from) if args.init_from else None,
     }
     names = {"epochs": "max_epochs", "workers": "num_workers"}
     train_cfg = dataclasses.replace(train_cfg, **{names.get(k, k): v for k, v in flags.items() if v is not None})
@@ -374,6 +379,10 @@ def _run_train(args: argparse.Namespace) -> int:
         raise EmgseError(f"--emg-gain-jitter {train_cfg.emg_gain_jitter:g}: must be >= 0, and needs --normalization zscore or none "
                          "(per-utterance min-max removes the gains)")
     audio_only_share(train_cfg.model, train_cfg.audio_only_share)
+    if args.init_from is not None:  # before any features are built
+        from emgse.checkpoint import read_checkpoint
+
+        read_checkpoint(args.init_from)
     progress = not args.quiet
     from emgse.features.level import LEVEL_RMS, with_level
 

@@ -32,7 +32,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from emgse.checkpoint import read_checkpoint, save_checkpoint
+from emgse.checkpoint import configs, read_checkpoint, save_checkpoint
 from emgse.config import AudioConfig, EmgConfig, from_dict, save_config, to_dict
 from emgse.data import (
     FeatureStore,
@@ -43,7 +43,7 @@ from emgse.data import (
     store_key,
     store_settings,
 )
-from emgse.errors import EmgseError
+from emgse.errors import EmgseError, file_error
 from emgse.features.emg import ZScore
 from emgse.features.level import LEVEL_RMS
 from emgse.files import write_json, write_text
@@ -70,6 +70,7 @@ class TrainConfig:
     # audio-only speech (train(audio_only_store=...)): share of each epoch's segments, see audio_only_share()
     audio_only_share: float | str = "auto"
     emg_gain_jitter: float = 0.0  # random per-channel EMG gains in training, log-normal sigma (SegmentDataset.gain_jitter)
+    init_from: str | None = None  # a checkpoint whose same-named, same-shaped weights start the model (warm_start)
 
 
 @dataclass
@@ -324,6 +325,29 @@ def _check_resume(path: Path, ckpt: dict, expected: dict) -> None:
         raise EmgseError(f"{path}: cannot resume with other settings ({'; '.join(diffs)}); use the run's settings or another --out")
 
 
+def warm_start(model: torch.nn.Module, path: str | Path, audio_config: AudioConfig) -> tuple[int, int]:
+    """Start ``model`` from the checkpoint at ``path``: every weight with the same name and shape is
+    copied (e.g. an ``audio-mask`` run into ``emgse-mask``: its spectrogram encoder, BLSTM and mask
+    head), the rest keeps its initialization. A fusion model with a gated EMG term
+    (``start_from_audio``) then starts with that term at zero, so it begins exactly as the audio-only
+    model it was started from and the EMG can only be added by training. The checkpoint must have
+    the same audio front-end (STFT, level rule). Returns ``(copied, total)`` weight tensors.
+    """
+    ckpt = read_checkpoint(path)
+    theirs = configs(ckpt)[0]
+    if theirs != audio_config:
+        changed = sorted(k for k, v in to_dict(theirs).items() if to_dict(audio_config).get(k) != v)
+        raise file_error(path, f"cannot start from this checkpoint: its audio front-end differs ({', '.join(changed)})")
+    own = model.state_dict()
+    matched = {k: v for k, v in ckpt["state_dict"].items() if k in own and own[k].shape == v.shape}
+    if not matched:
+        raise file_error(path, f"cannot start from this checkpoint: none of its weights fits {ckpt['model_name']!r} -> this model")
+    model.load_state_dict(matched, strict=False)
+    if hasattr(model, "start_from_audio"):
+        model.start_from_audio()
+    return len(matched), len(own)
+
+
 def model_args_for(config: TrainConfig, store: FeatureStore, emg_config: EmgConfig) -> dict:
     """Data-dependent constructor arguments: ``emg_dims`` and ``context`` where the model takes them."""
     import inspect
@@ -418,6 +442,10 @@ def train(
         state.update(ckpt["trainer"])
     elif (last.exists() or best.exists()) and not resume:
         raise EmgseError(f"{run_dir}: holds a previous run (pass --resume to continue it, or choose another --out)")
+    elif config.init_from:
+        copied, total = warm_start(model, config.init_from, audio_config)
+        if d.main:
+            tqdm.write(f"{config.model}: {copied} of {total} weight tensors start from {config.init_from}")
     log_rows = _read_log(run_dir / "log.csv", state["epoch"]) if d.main else []
     if d.world > 1:
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)

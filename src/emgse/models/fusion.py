@@ -166,6 +166,14 @@ class MaskFusionSE(nn.Module):
             self.out_map = nn.Linear(2 * hidden, n_bins)
             self.out_blend = nn.Linear(2 * hidden, n_bins)
 
+    def start_from_audio(self) -> None:
+        """Zero the gated EMG term ``U`` (``emgse train --init-from`` an audio-only run): the
+        network then computes exactly its audio path; training adds the EMG from there."""
+        if self.uses_emg and self.fusion == "gate":
+            with torch.no_grad():
+                self.emg_proj.weight.zero_()
+                self.emg_proj.bias.zero_()
+
     def forward(self, log_mag: torch.Tensor, emg: torch.Tensor | None = None) -> torch.Tensor:
         a = self.spectrogram_encoder(log_mag)  # (B, T, H)
         if self.uses_emg:

@@ -289,6 +289,13 @@ def test_init_from_an_audio_only_run_starts_the_fusion_as_that_model(pipeline, t
     noisy = torch.rand(2, 40, 257) * 3
     with torch.no_grad():  # the fusion computes exactly its audio-only start, whatever the EMG says
         torch.testing.assert_close(fused(noisy, torch.randn(2, 70, 175)), audio(noisy), atol=0, rtol=0)
+    again = build_model("emgse-mask", **ckpt["model_args"])  # started from a fusion run: its EMG term is kept, not zeroed
+    assert warm_start(again, tmp_path / "fused" / "best.pt", configs(ckpt)[0]) == (44, 44)
+    torch.testing.assert_close(again.state_dict(), fused.state_dict(), atol=0, rtol=0)
+    torch.nn.init.normal_(fused.emg_proj.weight)
+    torch.save({**torch.load(tmp_path / "fused" / "best.pt", weights_only=True), "state_dict": fused.state_dict()}, tmp_path / "f2.pt")
+    warm_start(again, tmp_path / "f2.pt", configs(ckpt)[0])
+    assert again.emg_proj.weight.abs().sum() > 0
     # front-ends must agree, and something must fit
     with pytest.raises(EmgseError, match=r"best.pt: cannot start from this checkpoint: its audio front-end differs \(n_fft"):
         warm_start(build_model("emgse-mask"), source, AudioConfig(n_fft=256, win_length=256))

@@ -329,8 +329,9 @@ def warm_start(model: torch.nn.Module, path: str | Path, audio_config: AudioConf
     """Start ``model`` from the checkpoint at ``path``: every weight with the same name and shape is
     copied (e.g. an ``audio-mask`` run into ``emgse-mask``: its spectrogram encoder, BLSTM and mask
     head), the rest keeps its initialization. A fusion model with a gated EMG term
-    (``start_from_audio``) then starts with that term at zero, so it begins exactly as the audio-only
-    model it was started from and the EMG can only be added by training. The checkpoint must have
+    (``start_from_audio``) started from an audio-only run starts with that term at zero, so it begins
+    exactly as that model and the EMG can only be added by training (started from a fusion run, it
+    keeps the run's term). The checkpoint must have
     the same audio front-end (STFT, level rule). Returns ``(copied, total)`` weight tensors.
     """
     ckpt = read_checkpoint(path)
@@ -344,7 +345,7 @@ def warm_start(model: torch.nn.Module, path: str | Path, audio_config: AudioConf
         raise file_error(path, f"cannot start from this checkpoint: none of its weights fits {ckpt['model_name']!r} -> this model")
     model.load_state_dict(matched, strict=False)
     if hasattr(model, "start_from_audio"):
-        model.start_from_audio()
+        model.start_from_audio(set(matched))
     return len(matched), len(own)
 
 

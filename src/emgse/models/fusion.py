@@ -166,10 +166,11 @@ class MaskFusionSE(nn.Module):
             self.out_map = nn.Linear(2 * hidden, n_bins)
             self.out_blend = nn.Linear(2 * hidden, n_bins)
 
-    def start_from_audio(self) -> None:
-        """Zero the gated EMG term ``U`` (``emgse train --init-from`` an audio-only run): the
-        network then computes exactly its audio path; training adds the EMG from there."""
-        if self.uses_emg and self.fusion == "gate":
+    def start_from_audio(self, loaded: set[str]) -> None:
+        """After ``emgse train --init-from`` loaded the weights named in ``loaded``: if they did not
+        include the gated EMG term ``U`` (an audio-only run), zero it, so the network computes exactly
+        the audio path it was started from and training adds the EMG from there."""
+        if self.uses_emg and self.fusion == "gate" and "emg_proj.weight" not in loaded:
             with torch.no_grad():
                 self.emg_proj.weight.zero_()
                 self.emg_proj.bias.zero_()

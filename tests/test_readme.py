@@ -20,3 +20,6 @@ def test_readme_has_exactly_two_commands_and_ci_runs_the_test_one():
     assert "pytest" in tests
     ci = (ROOT / ".ci" / "run").read_text()
     assert tests.strip() in ci
+    # under `set -e` only the last command of an `&&` chain stops the script: a failed install must fail CI
+    line = next(x for x in ci.splitlines() if tests.strip() in x)
+    assert line.strip().endswith("|| exit 1") and "set -euo pipefail" in ci

@@ -10,8 +10,8 @@ With --speech the corpus is recorded speech (a folder in the Montreal Forced Ali
 `train`/`test` halves, e.g. speechocean762) with EMG simulated from each recording's phone timing
 (`emgse simulate --speech`): 36 speakers of the train half (validation speakers drawn from them)
 and 3 speakers of the test half, all 6 utterances each, chosen by seed; training SNRs -10...20 dB
-(real recordings reach +17 dB; the eSpeak corpus keeps the paper's -10...10) and input level
-normalization (as `emgse train`). `--systems` trains only the systems named.
+(real recordings reach +17 dB; the eSpeak corpus keeps the paper's -10...10). `--systems` trains
+only the systems named.
 
 SIMULATED EMG: the corpus comes from `emgse simulate`; the figures are not results on real EMG.
 
@@ -28,7 +28,10 @@ mask: a mask oracle, below it) -- and with --all the bounded-mask family
 (a mask blended with a speech prior predicted from EMG). Prints one table per metric (per SNR and averaged) with
 parameters, CPU real-time factor and the share of the noisy -> `oracle-magnitude` gap each system
 closes. Stages are
-resumable like the recipes (run again with the same --out to continue).
+resumable like the recipes (run again with the same --out to continue); OUT/benchmark.json keeps
+the settings (corpus sizes, SNRs, level rule, epochs, seed, --speech), and a rerun with other ones
+is refused in one line rather than mixing old and new systems in one table. Every run trains with
+input level normalization (as `emgse train`).
 """
 
 from __future__ import annotations
@@ -44,18 +47,19 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emgse.config import AudioConfig, EmgConfig, MixConfig  # noqa: E402
+from emgse.config import AudioConfig, EmgConfig, MixConfig, to_dict  # noqa: E402
 from emgse.corpora.csl_emg_array import prepare_csl_emg_array  # noqa: E402
 from emgse.corpora.simulated.config import SimulationConfig  # noqa: E402
 from emgse.corpora.simulated.writer import session_splits, simulate_corpus, simulate_speech_corpus  # noqa: E402
 from emgse.enhance import Enhancer  # noqa: E402
+from emgse.errors import EmgseError  # noqa: E402
 from emgse.evaluate import NOISY, evaluate, read_scores, summarize, write_scores, write_summaries  # noqa: E402
 from emgse.features.level import with_level  # noqa: E402
 from emgse.files import output_dir, read_audio, read_npy, write_text  # noqa: E402
 from emgse.metrics import METRICS  # noqa: E402
 from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
 from emgse.oracle import CEILING, ORACLES, oracle_mixtures  # noqa: E402
-from emgse.recipes import System, _stage, _train_system, enhance_system, run_once  # noqa: E402
+from emgse.recipes import System, _stage, _train_system, enhance_system, record_settings, run_once  # noqa: E402
 from emgse.report import REAL_SPEECH_TITLE, build_report, real_speech_section  # noqa: E402
 from emgse.voice import voice_mixtures  # noqa: E402
 
@@ -265,6 +269,13 @@ TABLES = (("quality", "Quality benchmark"), ("robustness", "Robustness to failin
           ("ablation-emg-snr", "Ablation: EMG quality"), ("real-speech", REAL_SPEECH_TITLE), ("low-snr", "Low-SNR targets"))
 
 
+def record_run(out: Path, settings: dict, audio_config: AudioConfig, epochs: int, seed: int, speech: Path | None) -> None:
+    """Keep the run's settings in ``out/benchmark.json``; refuse (one line) to continue a folder
+    started with other ones, whose finished stages would be reused silently beside new ones."""
+    record_settings(out / "benchmark.json", {"settings": settings, "audio_config": to_dict(audio_config), "epochs": epochs,
+                                             "seed": seed, "speech": str(speech) if speech else None})
+
+
 def save_table(out: Path, name: str, text: str) -> None:
     """Keep a printed table as ``out/tables/<name>.md`` and rebuild ``out/report.html`` with every table kept."""
     write_text(out / "tables" / f"{name}.md", text.strip() + "\n")
@@ -293,6 +304,10 @@ def main() -> None:
     args = ap.parse_args()
     s, audio_config = run_settings(args.quick, args.speech)
     epochs = args.epochs or s["epochs"]
+    try:
+        record_run(args.out, s, audio_config, epochs, args.seed, args.speech)
+    except EmgseError as e:
+        sys.exit(f"error: {e}")
     started = time.perf_counter()
     noise_train, noise_test = build_data(args.out, s, args.quick, args.seed, speech=args.speech)
     systems = SYSTEMS + (RECORD_SYSTEMS if args.all else ())

@@ -319,3 +319,21 @@ def test_dev_pairs_are_deterministic_at_the_asked_snrs(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "5 speaker folders, fewer than the 6 pairs" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "c").exists()
+
+
+def test_quality_run_refuses_a_folder_started_with_other_settings(tmp_path):
+    """benchmarks/quality.py keeps its settings in OUT/benchmark.json: a rerun with the same ones
+    resumes, one with others (here the level rule or the epochs) is one clear line, not a silent mix."""
+    from benchmarks.quality import record_run, run_settings
+
+    from emgse.config import AudioConfig
+
+    out = tmp_path / "run"
+    s, audio = run_settings(False, None)
+    assert audio.level_rms is not None  # the eSpeak voices' sessions span +-20 dB: level normalization on
+    record_run(out, s, audio, 4, 0, None)
+    record_run(out, s, audio, 4, 0, None)  # same settings: resumes
+    with pytest.raises(EmgseError, match=r"benchmark.json: this folder holds a run with other settings \(audio_config.level_rms 0.05 -> None"):
+        record_run(out, s, AudioConfig(), 4, 0, None)
+    with pytest.raises(EmgseError, match=r"epochs 4 -> 8"):
+        record_run(out, s, audio, 8, 0, None)

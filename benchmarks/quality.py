@@ -93,24 +93,21 @@ PAPER_TRAIN_SNRS = (-10, -5, 0, 5, 10)
 # both mask models ended below noisy (ESTOI audio-mask 0.407, emgse-mask 0.368, noisy 0.427); with
 # it 0.456 / 0.446 (see the README's quality section).
 SETTINGS = {
-    "full": {"speakers": 20, "utterances": 200, "test": 2, "val": 2, "per_utterance": 1, "epochs": 4, "test_noises": None,
-             "level_norm": True},
+    "full": {"speakers": 20, "utterances": 200, "test": 2, "val": 2, "per_utterance": 1, "epochs": 4, "test_noises": None},
     # the EMG-SNR ablation builds one corpus per EMG SNR, so it runs at a smaller size
     "ablation": {"speakers": 20, "utterances": 80, "test": 2, "val": 2, "per_utterance": 1, "epochs": 3, "test_noises": None},
     # --speech: speakers drawn from the recorded corpus's own halves (utterances: all of theirs)
-    # (real recordings reach +17 dB, so training reaches 20 dB; input level normalization as `emgse train`)
+    # (real recordings reach +17 dB, so training reaches 20 dB)
     "speech": {"train_speakers": 36, "test_speakers": 3, "per_utterance": 1, "epochs": 4, "test_noises": None,
-               "train_snrs": (-10, -5, 0, 5, 10, 15, 20), "level_norm": True},
-    "quick": {"speakers": 10, "utterances": 30, "test": 2, "val": 1, "per_utterance": 1, "epochs": 1, "test_noises": ("pink", "babble"),
-              "level_norm": True},
+               "train_snrs": (-10, -5, 0, 5, 10, 15, 20)},
+    "quick": {"speakers": 10, "utterances": 30, "test": 2, "val": 1, "per_utterance": 1, "epochs": 1, "test_noises": ("pink", "babble")},
 }
 
 
 def run_settings(quick: bool, speech: Path | None) -> tuple[dict, AudioConfig]:
     """The :data:`SETTINGS` of a run (quick, recorded speech or the eSpeak corpus) and the audio
-    configuration its systems train with (input level normalization where the settings ask for it)."""
-    s = SETTINGS["quick" if quick else "speech" if speech else "full"]
-    return s, with_level() if s.get("level_norm") else AudioConfig()
+    configuration its systems train with: input level normalization, for every run (see above)."""
+    return SETTINGS["quick" if quick else "speech" if speech else "full"], with_level()
 
 
 def noise_sources(quick: bool) -> tuple[list[str], list[str]]:

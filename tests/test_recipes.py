@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from emgse.checkpoint import read_checkpoint
 from emgse.corpora.csl_emg_array import SplitRanges
 from emgse.corpora.simulated.config import SimulationConfig
 from emgse.corpora.simulated.writer import simulate_corpus
@@ -61,6 +62,7 @@ def test_demo_tiny(tmp_path):
     assert [r["system"] for r in read_scores(out / "real-speech" / "pair_scores.csv")] == ["noisy", "audio-mask", "emgse-mask"]
     for name in ("audio-mask", "emgse-mask"):
         assert (out / "runs" / name / "best.pt").is_file()
+        assert read_checkpoint(out / "runs" / name / "best.pt")["train_config"]["loss"] == "compressed"  # the demo's loss
     # a second run finds every stage complete
     before = (out / "scores" / "scores.csv").stat().st_mtime_ns
     run_demo(out, cfg, progress=False)
@@ -75,6 +77,8 @@ def test_demo_model_families():
     assert [(s.name, s.channels) for s in demo_systems(DemoConfig(cheek=True))][-1] == ("emgse-mask-cheek", "cheek")
     with pytest.raises(ValueError, match="demo family must be one of"):
         DemoConfig(family="tcn")
+    with pytest.raises(ValueError, match="demo loss must be one of l1, compressed"):
+        DemoConfig(loss="l2")
 
 
 def test_builtin_speech_subset_ships_with_the_package(tmp_path):

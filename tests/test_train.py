@@ -21,6 +21,7 @@ from emgse.train import (
     _Dist,
     _setup_distributed,
     default_normalization,
+    spectral_loss,
     store_for,
     train,
     train_epoch,
@@ -236,7 +237,8 @@ def test_cli_trains_emgse_tcn_with_audio_only_speech(pipeline, speech, tmp_path,
 
     run = tmp_path / "tcn"
     assert main(["train", "--mixtures", str(pipeline["mix"]), "--audio-only-mix", str(speech["mix"]), "--out", str(run),
-                 "--model", "emgse-tcn", "--normalization", "zscore", "--epochs", "1", "--batch-size", "4", "--quiet"]) == 0
+                 "--model", "emgse-tcn", "--normalization", "zscore", "--epochs", "1", "--batch-size", "4", "--quiet",
+                 "--loss", "compressed"]) == 0
     assert "audio-only, EMG absent" in capsys.readouterr().out
     import json
 
@@ -246,6 +248,7 @@ def test_cli_trains_emgse_tcn_with_audio_only_speech(pipeline, speech, tmp_path,
     emg = EmgConfig(normalization="zscore")
     paired = FeatureStore.open(store_for(pipeline["mix"], "train", emg, audio_config=with_level(), progress=False))
     ckpt = read_checkpoint(run / "best.pt")
+    assert ckpt["train_config"]["loss"] == "compressed"
     np.testing.assert_allclose(ckpt["zscore"]["mean"], ZScore.fit([paired.emg]).mean)
     # an audio-only training segment's EMG is exactly the enhancer's input for a recording without EMG
     extra = FeatureStore.open(store_for(speech["mix"], "train", emg, audio_config=with_level(), progress=False))
@@ -302,3 +305,50 @@ def test_init_from_an_audio_only_run_starts_the_fusion_as_that_model(pipeline, t
     train(pipeline["train"], pipeline["val"], tmp_path / "paper", TrainConfig(model="emgse", max_epochs=1, **FAST), progress=False)
     with pytest.raises(EmgseError, match=r"none of its weights fits 'emgse' -> this model"):
         warm_start(build_model("audio-mask"), tmp_path / "paper" / "best.pt", configs(read_checkpoint(source))[0])
+
+
+def test_compressed_loss_is_on_magnitudes_raised_to_0_3_and_weighs_quiet_bins_more():
+    mag = torch.tensor([[[0.001, 0.001, 2.0, 2.0]]])  # (B, T, F): two quiet bins (-66 dB), two loud ones
+    est = mag * torch.tensor([0.5, 1.0, 0.5, 1.0])  # each half-suppressed bin loses 6 dB
+    frames = torch.ones(1, 1)
+    l1, n = spectral_loss(torch.log1p(est), torch.log1p(mag), frames, "l1")
+    comp, _ = spectral_loss(torch.log1p(est), torch.log1p(mag), frames, "compressed")
+    assert n == 1
+    torch.testing.assert_close(l1, (torch.log1p(mag) - torch.log1p(est)).abs().mean())
+    eps = 1e-6
+    expected = (((est + eps) ** 0.3 - (mag + eps) ** 0.3) ** 2).mean()
+    torch.testing.assert_close(comp, expected, rtol=1e-4, atol=1e-9)
+
+    def quiet_over_loud(kind):  # the same 6 dB loss costs this much less in a quiet bin than in a loud one
+        quiet = spectral_loss(torch.log1p(est[..., :1]), torch.log1p(mag[..., :1]), frames, kind)[0]
+        return quiet / spectral_loss(torch.log1p(est[..., 2:3]), torch.log1p(mag[..., 2:3]), frames, kind)[0]
+
+    assert quiet_over_loud("l1") < 0.002 and quiet_over_loud("compressed") > 5 * quiet_over_loud("l1")
+    # masked frames do not count; a perfect estimate costs nothing
+    two = torch.log1p(torch.cat([mag, 5 * mag], dim=1))
+    assert spectral_loss(two, torch.log1p(torch.cat([mag, mag], dim=1)), torch.tensor([[1.0, 0.0]]), "compressed")[0] == 0
+    with pytest.raises(ValueError, match="loss must be one of"):
+        spectral_loss(two, two, torch.ones(1, 2), "l2")
+    with pytest.raises(ValueError, match="loss must be one of"):
+        TrainConfig(loss="mse")
+
+
+def test_training_with_the_compressed_loss_logs_it_and_refuses_to_resume_with_another(pipeline, tmp_path):
+    cfg = TrainConfig(model="audio-mask", max_epochs=2, loss="compressed", batch_size=4, max_steps_per_epoch=6)
+    run = tmp_path / "run"
+    summary = train(pipeline["train"], pipeline["val"], run, dataclasses.replace(cfg, max_epochs=1), progress=False)
+    ckpt = read_checkpoint(run / "best.pt")
+    assert ckpt["train_config"]["loss"] == "compressed"
+    # the logged validation loss is the compressed loss of the saved model
+    tr, va = FeatureStore.open(pipeline["train"]), FeatureStore.open(pipeline["val"])
+    model = build_model("audio-mask")
+    model.load_state_dict(ckpt["state_dict"])
+    val_set = SegmentDataset(va, cfg.segment, 15, random=False)
+    d = _Dist()
+    loader = _batches(val_set, cfg, 0, d, shuffle=False)
+    assert validate(model, loader, torch.device("cpu"), d, "compressed") == pytest.approx(summary["best_val_loss"], rel=1e-6)
+    assert validate(model, loader, torch.device("cpu"), d, "l1") != pytest.approx(summary["best_val_loss"], rel=1e-2)
+    with pytest.raises(EmgseError, match=r"cannot resume with loss 'l1': the run trained with 'compressed'"):
+        train(pipeline["train"], pipeline["val"], run, dataclasses.replace(cfg, loss="l1"), resume=True, progress=False)
+    assert train(pipeline["train"], pipeline["val"], run, cfg, resume=True, progress=False)["epochs"] == 2
+    del tr

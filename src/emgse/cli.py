@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from emgse import __version__
+from emgse.config import LOSSES
 from emgse.errors import EmgseError
 
 MAIN_HELP = """\
@@ -341,6 +342,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="start from a trained checkpoint's weights where names and shapes match (e.g. an audio-mask run's "
                         "best.pt for emgse-mask: the fusion starts as that audio-only model, its EMG term at zero); "
                         "same audio front-end required")
+    p.add_argument("--loss", choices=LOSSES, default=None,
+                   help="training and validation loss: l1 on log1p magnitudes (the paper; default), or compressed: "
+                        "squared error of magnitudes raised to 0.3, which weighs quiet bins (consonants, high bands) more")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -367,7 +371,7 @@ def _run_train(args: argparse.Namespace) -> int:
         "model": args.model, "epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size,
         "lr": args.lr, "seed": args.seed, "workers": args.workers, "device": args.device, "max_minutes": args.max_minutes,
         "audio_only_share": args.audio_only_share, "emg_gain_jitter": args.emg_gain_jitter,
-        "init_from": str(args.init_from) if args.init_from else None,
+        "init_from": str(args.init_from) if args.init_from else None, "loss": args.loss,
     }
     names = {"epochs": "max_epochs", "workers": "num_workers"}
     train_cfg = dataclasses.replace(train_cfg, **{names.get(k, k): v for k, v in flags.items() if v is not None})
@@ -658,6 +662,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--speech", default=None,
                    help="recorded speech added to training (MFA layout, EMG simulated from its timing): a folder, 'builtin' (the "
                         "shipped speechocean762 train-half subset) or 'none' (eSpeak voices only); default: the demo's setting")
+    p.add_argument("--loss", choices=LOSSES, default=None,
+                   help="training loss of every model: compressed magnitudes (the demo's default, see the README) "
+                        "or the paper's l1 on log1p magnitudes")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--jobs", type=int, default=2, help="processes for scoring")
     p.add_argument("--real-pairs", type=Path, default=None,
@@ -684,6 +691,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     )
     if args.speech is not None:
         config = dataclasses.replace(config, speech=None if args.speech.lower() == "none" else args.speech)
+    if args.loss is not None:
+        config = dataclasses.replace(config, loss=args.loss)
     run_demo(args.out, config, noise_train=args.noise_train, noise_test=args.noise_test, progress=not args.quiet, real_pairs=args.real_pairs)
     return 0
 

@@ -16,6 +16,10 @@ import yaml
 from emgse.errors import EmgseError
 from emgse.files import write_text
 
+# training losses (emgse.train.spectral_loss): the paper's L1 on log1p magnitudes, or squared error of
+# power-law compressed magnitudes
+LOSSES = ("l1", "compressed")
+
 
 @dataclass(frozen=True)
 class AudioConfig:

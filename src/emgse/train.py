@@ -33,7 +33,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from emgse.checkpoint import configs, read_checkpoint, save_checkpoint
-from emgse.config import AudioConfig, EmgConfig, from_dict, save_config, to_dict
+from emgse.config import LOSSES, AudioConfig, EmgConfig, from_dict, save_config, to_dict
 from emgse.data import (
     FeatureStore,
     SegmentDataset,
@@ -71,6 +71,13 @@ class TrainConfig:
     audio_only_share: float | str = "auto"
     emg_gain_jitter: float = 0.0  # random per-channel EMG gains in training, log-normal sigma (SegmentDataset.gain_jitter)
     init_from: str | None = None  # a checkpoint whose same-named, same-shaped weights start the model (warm_start)
+    # training and validation loss (see spectral_loss): "l1" on log1p magnitudes (the paper), or
+    # "compressed": squared error of power-law compressed magnitudes |S|^0.3
+    loss: str = "l1"
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
 
 
 @dataclass
@@ -114,19 +121,47 @@ def _epoch_seed(seed: int, epoch: int) -> int:
     return (seed * 1_000_003 + epoch * 7919) % (2**31)
 
 
-def l1_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Masked L1 on log1p magnitudes ``(B, T, F)``; returns ``(mean loss, number of frames)``."""
+COMPRESSION = 0.3  # the power of the compressed loss (Braun & Tashev 2021, "A consolidated view of loss functions ...")
+_COMPRESSION_EPS = 1e-6  # keeps the power's gradient finite at a zero magnitude
+
+
+def compressed_magnitude(log_mag: torch.Tensor) -> torch.Tensor:
+    """``|S|^0.3`` from a log1p magnitude ``(..., F)`` (negative magnitudes clamped to 0)."""
+    return (torch.expm1(log_mag).clamp_min(0) + _COMPRESSION_EPS) ** COMPRESSION
+
+
+def spectral_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, kind: str = "l1") -> tuple[torch.Tensor, torch.Tensor]:
+    """Masked spectral loss between log1p magnitudes ``(B, T, F)`` over the frames where ``mask``
+    ``(B, T)`` is 1; returns ``(mean per bin, number of frames)``.
+
+    ``"l1"``: ``|pred - target|`` on the log1p magnitudes (the paper). Near 0, log1p is linear, so
+    quiet bins (consonants, high bands) weigh little against loud ones.
+    ``"compressed"``: ``(|S_pred|^0.3 - |S|^0.3)^2`` on the magnitudes, a power-law compression that
+    weighs quiet bins more (Braun & Tashev 2021).
+    """
+    if kind == "l1":
+        diff = (pred - target).abs()
+    elif kind == "compressed":
+        diff = (compressed_magnitude(pred) - compressed_magnitude(target)) ** 2
+    else:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {kind!r}")
     frames = mask.sum()
-    loss = ((pred - target).abs().sum(-1) * mask).sum() / (frames * pred.shape[-1]).clamp_min(1)
+    loss = (diff.sum(-1) * mask).sum() / (frames * pred.shape[-1]).clamp_min(1)
     return loss, frames
 
 
-def auxiliary_loss(model: torch.nn.Module, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor | float:
-    """Weighted L1 of a model's auxiliary predictions (``model.auxiliary()``, e.g. ``emgse-prior``'s
-    EMG speech prior) against the clean target; 0 for models without any."""
+def l1_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Masked L1 on log1p magnitudes ``(B, T, F)``; returns ``(mean loss, number of frames)``."""
+    return spectral_loss(pred, target, mask, "l1")
+
+
+def auxiliary_loss(model: torch.nn.Module, target: torch.Tensor, mask: torch.Tensor, kind: str = "l1") -> torch.Tensor | float:
+    """Weighted loss (``kind``, see :func:`spectral_loss`) of a model's auxiliary predictions
+    (``model.auxiliary()``, e.g. ``emgse-prior``'s EMG speech prior) against the clean target; 0 for
+    models without any."""
     core = getattr(model, "module", model)  # DDP wraps the model
     terms = core.auxiliary() if hasattr(core, "auxiliary") else []
-    return sum(weight * l1_loss(pred, target, mask)[0] for weight, pred in terms)
+    return sum(weight * spectral_loss(pred, target, mask, kind)[0] for weight, pred in terms)
 
 
 def _forward(model: torch.nn.Module, batch: dict, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -170,8 +205,8 @@ def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm
         wait += time.perf_counter() - t_fetch
         pred, target = _forward(model, batch, device)
         frame_mask = batch["mask"].to(device)
-        loss, n = l1_loss(pred, target, frame_mask)
-        objective = loss + auxiliary_loss(model, target, frame_mask)  # the logged loss stays the output's L1
+        loss, n = spectral_loss(pred, target, frame_mask, config.loss)
+        objective = loss + auxiliary_loss(model, target, frame_mask, config.loss)  # the logged loss stays the output's
         if d.world > 1:
             # DDP averages the processes' gradients; weighting each process's mean by its share of
             # the global batch's frames makes that average the gradient of the whole batch's mean.
@@ -197,8 +232,9 @@ def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm
 
 
 @torch.no_grad()
-def validate(model, loader, device, d: _Dist) -> float:
-    """Mean L1 over every frame of ``loader``'s segments (summed over processes under DDP).
+def validate(model, loader, device, d: _Dist, loss: str = "l1") -> float:
+    """Mean loss (``loss``, see :func:`spectral_loss`) over every frame of ``loader``'s segments
+    (summed over processes under DDP).
 
     Pass the bare module, not the DDP wrapper: processes may run different numbers of batches.
     """
@@ -206,8 +242,8 @@ def validate(model, loader, device, d: _Dist) -> float:
     sums = torch.zeros(2, dtype=torch.float64)
     for batch in loader:
         pred, target = _forward(model, batch, device)
-        loss, n = l1_loss(pred, target, batch["mask"].to(device))
-        sums += torch.tensor([loss.item() * n.item(), n.item()], dtype=torch.float64)
+        value, n = spectral_loss(pred, target, batch["mask"].to(device), loss)
+        sums += torch.tensor([value.item() * n.item(), n.item()], dtype=torch.float64)
     if d.world > 1:
         sums = torch.tensor(_all_reduce(sums.tolist(), device), dtype=torch.float64)
     return float(sums[0] / sums[1].clamp_min(1))
@@ -438,6 +474,9 @@ def train(
     if resume and last.is_file():
         ckpt = read_checkpoint(last)
         _check_resume(last, ckpt, base)
+        old_loss = (ckpt.get("train_config") or {}).get("loss", "l1")  # runs from before the option trained with L1
+        if old_loss != config.loss:  # the best validation loss so far is in the old loss's units
+            raise EmgseError(f"{last}: cannot resume with loss {config.loss!r}: the run trained with {old_loss!r}; use it or another --out")
         model.load_state_dict(ckpt["state_dict"])
         optimizer.load_state_dict(ckpt["optimizer"])
         state.update(ckpt["trainer"])
@@ -474,7 +513,7 @@ def train(
         t0 = time.perf_counter()
         result = train_epoch(model, optimizer, loader, device, config, bar, d)
         bar.close()
-        val_loss = validate(core, _batches(val_set, config, 0, d, shuffle=False), device, d)
+        val_loss = validate(core, _batches(val_set, config, 0, d, shuffle=False), device, d, config.loss)
         seconds = time.perf_counter() - t0
         improved = val_loss < state["best_val"]
         state.update(

@@ -21,6 +21,7 @@ from emgse.train import (
     _Dist,
     _setup_distributed,
     default_normalization,
+    lr_at,
     spectral_loss,
     store_for,
     train,
@@ -352,3 +353,24 @@ def test_training_with_the_compressed_loss_logs_it_and_refuses_to_resume_with_an
         train(pipeline["train"], pipeline["val"], run, dataclasses.replace(cfg, loss="l1"), resume=True, progress=False)
     assert train(pipeline["train"], pipeline["val"], run, cfg, resume=True, progress=False)["epochs"] == 2
     del tr
+
+
+def test_cosine_schedule_decays_step_by_step_and_resumes_exactly(pipeline, tmp_path):
+    cfg = TrainConfig(model="audio-mask", lr=1e-3, max_epochs=4, lr_schedule="cosine", batch_size=4, max_steps_per_epoch=3)
+    assert lr_at(cfg, 0) == 1e-3 and lr_at(cfg, 2) == pytest.approx(5e-4) and lr_at(cfg, 4) == pytest.approx(0, abs=1e-12)
+    assert lr_at(dataclasses.replace(cfg, lr_schedule="constant"), 3.9) == 1e-3
+    with pytest.raises(ValueError, match="lr schedule must be one of constant, cosine"):
+        TrainConfig(lr_schedule="step")
+    train(pipeline["train"], pipeline["val"], tmp_path / "a", cfg, progress=False)
+    with open(tmp_path / "a" / "log.csv") as f:
+        logged = [float(r["lr"]) for r in csv.DictReader(f)]
+    # each epoch's last step (3 per epoch) ran at lr_at(epoch - 1 + 2/3)
+    assert logged == pytest.approx([lr_at(cfg, e - 1 + 2 / 3) for e in (1, 2, 3, 4)], rel=1e-5)
+    # stopped after epoch 1 (a time budget) and resumed: the same weights as the uninterrupted run
+    stopped = train(pipeline["train"], pipeline["val"], tmp_path / "b", dataclasses.replace(cfg, max_minutes=1e-6), progress=False)
+    assert stopped["stop_reason"] == "time_budget" and stopped["epochs"] == 1
+    train(pipeline["train"], pipeline["val"], tmp_path / "b", cfg, resume=True, progress=False)
+    a, b = read_checkpoint(tmp_path / "a" / "last.pt"), read_checkpoint(tmp_path / "b" / "last.pt")
+    for k in a["state_dict"]:
+        torch.testing.assert_close(a["state_dict"][k], b["state_dict"][k], rtol=0, atol=0)
+    assert b["optimizer"]["param_groups"][0]["lr"] == pytest.approx(logged[-1])

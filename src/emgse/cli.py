@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from emgse import __version__
-from emgse.config import LOSSES
+from emgse.config import LOSSES, LR_SCHEDULES
 from emgse.errors import EmgseError
 
 MAIN_HELP = """\
@@ -345,6 +345,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--loss", choices=LOSSES, default=None,
                    help="training and validation loss: l1 on log1p magnitudes (the paper; default), or compressed: "
                         "squared error of magnitudes raised to 0.3, which weighs quiet bins (consonants, high bands) more")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
+                   help="learning rate over the run: constant (the paper; default), or cosine: decays step by step "
+                        "to 0 at the last step of --epochs (for a fixed budget)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -372,6 +375,7 @@ def _run_train(args: argparse.Namespace) -> int:
         "lr": args.lr, "seed": args.seed, "workers": args.workers, "device": args.device, "max_minutes": args.max_minutes,
         "audio_only_share": args.audio_only_share, "emg_gain_jitter": args.emg_gain_jitter,
         "init_from": str(args.init_from) if args.init_from else None, "loss": args.loss,
+        "lr_schedule": args.lr_schedule,
     }
     names = {"epochs": "max_epochs", "workers": "num_workers"}
     train_cfg = dataclasses.replace(train_cfg, **{names.get(k, k): v for k, v in flags.items() if v is not None})

@@ -19,6 +19,7 @@ from emgse.files import write_text
 # training losses (emgse.train.spectral_loss): the paper's L1 on log1p magnitudes, or squared error of
 # power-law compressed magnitudes
 LOSSES = ("l1", "compressed")
+LR_SCHEDULES = ("constant", "cosine")  # emgse.train.lr_at
 
 
 @dataclass(frozen=True)

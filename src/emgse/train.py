@@ -33,7 +33,15 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from emgse.checkpoint import configs, read_checkpoint, save_checkpoint
-from emgse.config import LOSSES, AudioConfig, EmgConfig, from_dict, save_config, to_dict
+from emgse.config import (
+    LOSSES,
+    LR_SCHEDULES,
+    AudioConfig,
+    EmgConfig,
+    from_dict,
+    save_config,
+    to_dict,
+)
 from emgse.data import (
     FeatureStore,
     SegmentDataset,
@@ -74,10 +82,16 @@ class TrainConfig:
     # training and validation loss (see spectral_loss): "l1" on log1p magnitudes (the paper), or
     # "compressed": squared error of power-law compressed magnitudes |S|^0.3
     loss: str = "l1"
+    # learning rate over the run: "constant" (the paper), or "cosine": lr * (1 + cos(pi * p)) / 2 at
+    # the fraction p of max_epochs done, step by step, down to 0 at the last step (a fixed budget's
+    # last steps then refine instead of jumping)
+    lr_schedule: str = "constant"
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
 
 
 @dataclass
@@ -115,6 +129,13 @@ def _device(spec: str) -> torch.device:
         local = int(os.environ.get("LOCAL_RANK", "0"))
         return torch.device(f"cuda:{local}" if spec == "cuda" else spec)
     return torch.device(spec)
+
+
+def lr_at(config: TrainConfig, done: float) -> float:
+    """The learning rate after ``done`` of ``config.max_epochs`` epochs (e.g. 2.5: half-way through the third)."""
+    if config.lr_schedule == "constant":
+        return config.lr
+    return config.lr * 0.5 * (1.0 + math.cos(math.pi * min(done / config.max_epochs, 1.0)))
 
 
 def _epoch_seed(seed: int, epoch: int) -> int:
@@ -195,8 +216,11 @@ def _batches(dataset: SegmentDataset, config: TrainConfig, epoch: int, d: _Dist,
     )
 
 
-def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm | None, d: _Dist | None = None) -> dict:
+def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm | None, d: _Dist | None = None,
+                epoch: int = 1) -> dict:
+    """One pass over ``loader`` (epoch ``epoch``, 1-based: sets the scheduled learning rate step by step)."""
     d = d or _Dist()
+    n_steps = len(loader) if not config.max_steps_per_epoch else min(len(loader), config.max_steps_per_epoch)
     model.train()
     total, frames, steps, wait = 0.0, 0.0, 0, 0.0
     start = time.perf_counter()
@@ -215,6 +239,9 @@ def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm
             objective = objective * (n * d.world / global_frames.clamp_min(1))
         optimizer.zero_grad(set_to_none=True)
         objective.backward()
+        if config.lr_schedule != "constant":
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(config, epoch - 1 + steps / max(n_steps, 1))
         optimizer.step()
         total += loss.item() * n.item()
         frames += n.item()
@@ -511,7 +538,7 @@ def train(
         steps = len(loader) if not config.max_steps_per_epoch else min(len(loader), config.max_steps_per_epoch)
         bar = tqdm(total=steps, desc=f"{config.model} epoch {epoch}", unit="step", leave=False, disable=not (progress and d.main))
         t0 = time.perf_counter()
-        result = train_epoch(model, optimizer, loader, device, config, bar, d)
+        result = train_epoch(model, optimizer, loader, device, config, bar, d, epoch=epoch)
         bar.close()
         val_loss = validate(core, _batches(val_set, config, 0, d, shuffle=False), device, d, config.loss)
         seconds = time.perf_counter() - t0
@@ -537,7 +564,7 @@ def train(
                     "seconds": f"{seconds:.2f}",
                     "data_wait": f"{result['data_wait']:.4f}",
                     "steps": result["steps"],
-                    "lr": config.lr,
+                    "lr": f"{optimizer.param_groups[0]['lr']:.6g}",  # the last step's
                 }
             )
             _write_log(run_dir / "log.csv", log_rows)

@@ -1,6 +1,6 @@
 """Training throughput (frames/s, data-loader wait) and enhancement real-time factor on CPU.
 
-    python benchmarks/training.py [--steps 30]
+    python benchmarks/training.py [--steps 30] [--loss l1|compressed]
 
 Builds a small simulated pipeline in a temporary folder (1 speaker, 24 utterances), then times
 training steps of each model with the real data loader, and whole-utterance enhancement.
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._util import print_table  # noqa: E402
 
-from emgse.config import EmgConfig, MixConfig  # noqa: E402
+from emgse.config import LOSSES, EmgConfig, MixConfig  # noqa: E402
 from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array  # noqa: E402
 from emgse.corpora.simulated.config import SimulationConfig  # noqa: E402
 from emgse.corpora.simulated.writer import simulate_corpus  # noqa: E402
@@ -29,13 +29,14 @@ from emgse.enhance import Enhancer  # noqa: E402
 from emgse.files import read_audio, read_npy  # noqa: E402
 from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
 from emgse.models import build_model, count_parameters  # noqa: E402
-from emgse.train import TrainConfig, _batches, _Dist, l1_loss, store_for, train  # noqa: E402
+from emgse.train import TrainConfig, _batches, _Dist, spectral_loss, store_for, train  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=30, help="training steps timed per model")
     ap.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads")
+    ap.add_argument("--loss", choices=LOSSES, default="l1", help="the training loss of the timed steps (emgse train --loss)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -66,7 +67,7 @@ def main() -> None:
                     it = iter(loader)
                     batch = next(it)
                 t1 = time.perf_counter()
-                loss, n = l1_loss(model(batch["noisy"], batch["emg"]), batch["clean"], batch["mask"])
+                loss, n = spectral_loss(model(batch["noisy"], batch["emg"]), batch["clean"], batch["mask"], args.loss)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -75,7 +76,7 @@ def main() -> None:
                     wait += t1 - t0
                     compute += t2 - t1
                     frames += int(n.item())
-            rows.append((f"train step {name} ({count_parameters(model):,} params), batch 16 x 64 frames",
+            rows.append((f"train step {name} ({count_parameters(model):,} params), batch 16 x 64 frames, {args.loss} loss",
                          f"{frames / (wait + compute):,.0f} frames/s", f"{(wait + compute) / args.steps * 1000:.0f} ms/step; data wait {100 * wait / (wait + compute):.1f}%"))
         run = tmp / "run"
         train(train_store, val_store, run,

@@ -171,11 +171,6 @@ def spectral_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, 
     return loss, frames
 
 
-def l1_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Masked L1 on log1p magnitudes ``(B, T, F)``; returns ``(mean loss, number of frames)``."""
-    return spectral_loss(pred, target, mask, "l1")
-
-
 def auxiliary_loss(model: torch.nn.Module, target: torch.Tensor, mask: torch.Tensor, kind: str = "l1") -> torch.Tensor | float:
     """Weighted loss (``kind``, see :func:`spectral_loss`) of a model's auxiliary predictions
     (``model.auxiliary()``, e.g. ``emgse-prior``'s EMG speech prior) against the clean target; 0 for
@@ -216,11 +211,16 @@ def _batches(dataset: SegmentDataset, config: TrainConfig, epoch: int, d: _Dist,
     )
 
 
+def epoch_steps(loader, config: TrainConfig) -> int:
+    """Optimizer steps in an epoch over ``loader`` (capped by ``config.max_steps_per_epoch``)."""
+    return len(loader) if not config.max_steps_per_epoch else min(len(loader), config.max_steps_per_epoch)
+
+
 def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm | None, d: _Dist | None = None,
                 epoch: int = 1) -> dict:
     """One pass over ``loader`` (epoch ``epoch``, 1-based: sets the scheduled learning rate step by step)."""
     d = d or _Dist()
-    n_steps = len(loader) if not config.max_steps_per_epoch else min(len(loader), config.max_steps_per_epoch)
+    n_steps = epoch_steps(loader, config)
     model.train()
     total, frames, steps, wait = 0.0, 0.0, 0, 0.0
     start = time.perf_counter()
@@ -368,7 +368,8 @@ def audio_only_share(model: str, share: float | str) -> float | None:
 
 
 def _check_resume(path: Path, ckpt: dict, expected: dict) -> None:
-    """A resumed run must continue the model it started: same model, arguments, channels and front-end."""
+    """A resumed run must continue the model it started: same model, arguments, channels, front-end
+    and loss (the best validation loss so far is in its units)."""
     labels = {"model_name": "model", "model_args": "model arguments", "channels": "EMG channels",
               "emg_config": "EMG settings", "audio_config": "audio settings"}
 
@@ -384,6 +385,9 @@ def _check_resume(path: Path, ckpt: dict, expected: dict) -> None:
                 diffs.append(f"{label} " + ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in changed))
         elif old != new:
             diffs.append(f"{label} {short(old)} -> {short(new)}")
+    old_loss = (ckpt.get("train_config") or {}).get("loss", "l1")  # runs from before the option trained with L1
+    if old_loss != expected["train_config"]["loss"]:
+        diffs.append(f"loss {old_loss!r} -> {expected['train_config']['loss']!r}")
     if diffs:
         raise EmgseError(f"{path}: cannot resume with other settings ({'; '.join(diffs)}); use the run's settings or another --out")
 
@@ -501,9 +505,6 @@ def train(
     if resume and last.is_file():
         ckpt = read_checkpoint(last)
         _check_resume(last, ckpt, base)
-        old_loss = (ckpt.get("train_config") or {}).get("loss", "l1")  # runs from before the option trained with L1
-        if old_loss != config.loss:  # the best validation loss so far is in the old loss's units
-            raise EmgseError(f"{last}: cannot resume with loss {config.loss!r}: the run trained with {old_loss!r}; use it or another --out")
         model.load_state_dict(ckpt["state_dict"])
         optimizer.load_state_dict(ckpt["optimizer"])
         state.update(ckpt["trainer"])
@@ -535,8 +536,7 @@ def train(
         torch.manual_seed(_epoch_seed(config.seed, epoch))  # dropout
         train_set.set_epoch(epoch)
         loader = _batches(train_set, config, epoch, d, shuffle=True)
-        steps = len(loader) if not config.max_steps_per_epoch else min(len(loader), config.max_steps_per_epoch)
-        bar = tqdm(total=steps, desc=f"{config.model} epoch {epoch}", unit="step", leave=False, disable=not (progress and d.main))
+        bar = tqdm(total=epoch_steps(loader, config), desc=f"{config.model} epoch {epoch}", unit="step", leave=False, disable=not (progress and d.main))
         t0 = time.perf_counter()
         result = train_epoch(model, optimizer, loader, device, config, bar, d, epoch=epoch)
         bar.close()

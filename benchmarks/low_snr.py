@@ -36,6 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from emgse.config import LOSS_SUFFIXES  # noqa: E402
 from emgse.errors import EmgseError, file_error  # noqa: E402
 from emgse.evaluate import NOISY, read_scores  # noqa: E402
 from emgse.report import EMG_ALONE, FUSION_PAIRS, emg_alone_means, paired_gains, present_pairs  # noqa: E402
@@ -129,6 +130,14 @@ def choose_fusion(scores: list[dict], fusion: str | None = None) -> tuple[str, s
     return fusion, partner, low
 
 
+def emg_alone_system(scores: list[dict], fusion: str) -> str:
+    """The EMG-alone run trained with the fusion model's loss (``emg-alone-comp`` beside
+    ``emgse-mask-comp``) when it was scored, else :data:`EMG_ALONE`."""
+    suffix = next((x for x in sorted(LOSS_SUFFIXES.values(), key=len, reverse=True) if x and fusion.endswith(x)), "")
+    systems = {r["system"] for r in scores}
+    return EMG_ALONE + suffix if EMG_ALONE + suffix in systems else EMG_ALONE
+
+
 def low_snr_targets(scores: list[dict], params: dict[str, int], fusion: str | None = None) -> tuple[str, str, list[Target]]:
     """The targets for the chosen fusion model: ``(fusion, audio-only partner, rows)``."""
     fusion, audio, _ = choose_fusion(scores, fusion)
@@ -147,26 +156,26 @@ def low_snr_targets(scores: list[dict], params: dict[str, int], fusion: str | No
     budget = params.get(PAPER_EMGSE, PAPER_EMGSE_PARAMS)
     rows.append(Target(f"parameters (paper `{PAPER_EMGSE}`: {budget:,})", budget, float(params.get(fusion, float("nan"))), at_most=True,
                        decimals=0))
-    level = emg_alone_means(scores, ("estoi",))
-    rows.append(Target(f"EMG alone (`{EMG_ALONE}`): ESTOI", 0.30, level["estoi"] if level else float("nan"), signed=False))
+    alone = emg_alone_system(scores, fusion)
+    level = emg_alone_means(scores, ("estoi",), alone)
+    rows.append(Target(f"EMG alone (`{alone}`): ESTOI", 0.30, level["estoi"] if level else float("nan"), signed=False))
     return fusion, audio, rows
 
 
-ROBUST_SCORES = Path("scores-robust") / "scores.csv"  # written by benchmarks/robustness.py
+ROBUST_SCORES = Path("scores-robust") / "scores.csv"  # written by benchmarks/robustness.py (--loss compressed: scores-robust-comp)
 
 
 def emg_share(out: Path, fusion: str) -> tuple[list[dict], int] | None:
     """``fusion`` with intact EMG minus the same model with EMG absent, per SNR, on the robustness
     subset of ``out`` (paired gains as :func:`emgse.report.paired_gains`) and the number of mixtures;
     None when that subset was not scored for ``fusion``."""
-    path = out / ROBUST_SCORES
-    if not path.is_file():
-        return None
-    rows = read_scores(path)
     intact, absent = f"{fusion}@none", f"{fusion}@absent"
-    if not {intact, absent} <= {r["system"] for r in rows}:
-        return None
-    return paired_gains(rows, [(intact, absent)]), sum(r["system"] == intact for r in rows)
+    for suffix in LOSS_SUFFIXES.values():
+        path = out / ROBUST_SCORES.parent.with_name(ROBUST_SCORES.parent.name + suffix) / ROBUST_SCORES.name
+        rows = read_scores(path) if path.is_file() else []
+        if {intact, absent} <= {r["system"] for r in rows}:
+            return paired_gains(rows, [(intact, absent)]), sum(r["system"] == intact for r in rows)
+    return None
 
 
 def emg_share_markdown(out: Path, fusion: str) -> str:
@@ -174,7 +183,7 @@ def emg_share_markdown(out: Path, fusion: str) -> str:
     share = emg_share(out, fusion)
     if share is None:
         return (f"What the EMG itself adds to `{fusion}` (intact minus EMG absent): not measured "
-                f"(run `python benchmarks/robustness.py --out {out}` first).\n")
+                f"(run `python benchmarks/robustness.py --out {out}{' --loss compressed' if fusion.endswith('-comp') else ''}` first).\n")
     gains, n = share
     lines = [f"What the EMG itself adds to `{fusion}`: the same model with its EMG intact minus with its EMG absent "
              f"(`benchmarks/robustness.py`'s subset, {n} mixtures; 95% interval over utterances)", "",

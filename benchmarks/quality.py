@@ -3,6 +3,8 @@
     python benchmarks/quality.py --out runs/quality            # about 45 min on 2 CPU cores
     python benchmarks/quality.py --out runs/quality --all      # + the variants kept for the record (~72 min)
     python benchmarks/quality.py --out runs/quality-quick --quick
+    python benchmarks/quality.py --out runs/quality --all --loss compressed --systems audio-mask emgse-mask
+                                                                # the same systems trained with the compressed loss
     python benchmarks/quality.py --out runs/quality-speech --speech ../shared/data/speech/speechocean762
                                                                 # recorded speech + SIMULATED EMG
 
@@ -11,7 +13,10 @@ With --speech the corpus is recorded speech (a folder in the Montreal Forced Ali
 (`emgse simulate --speech`): 36 speakers of the train half (validation speakers drawn from them)
 and 3 speakers of the test half, all 6 utterances each, chosen by seed; training SNRs -10...20 dB
 (real recordings reach +17 dB; the eSpeak corpus keeps the paper's -10...10). `--systems` trains
-only the systems named.
+only the systems named. `--loss compressed` trains with power-law compressed magnitudes instead of
+the paper's L1 on log1p magnitudes (`emgse train --loss`); those runs are named `<system>-comp`, so
+one folder holds both, and their scores and tables carry the same suffix (`scores-comp`,
+`tables/quality-comp.md`, `real-speech-comp`).
 
 SIMULATED EMG: the corpus comes from `emgse simulate`; the figures are not results on real EMG.
 
@@ -47,7 +52,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emgse.config import AudioConfig, EmgConfig, MixConfig, to_dict  # noqa: E402
+from emgse.config import LOSS_SUFFIXES, LOSSES, AudioConfig, EmgConfig, MixConfig, to_dict  # noqa: E402
 from emgse.corpora.csl_emg_array import prepare_csl_emg_array  # noqa: E402
 from emgse.corpora.simulated.config import SimulationConfig  # noqa: E402
 from emgse.corpora.simulated.writer import session_splits, simulate_corpus, simulate_speech_corpus  # noqa: E402
@@ -176,18 +181,34 @@ def build_data(out: Path, s: dict, quick: bool, seed: int = 0, emg_snr_db: float
     return noise_train, noise_test
 
 
+def with_loss(systems, loss: str) -> tuple[System, ...]:
+    """``systems`` named for the runs trained with ``loss`` (``audio-mask`` -> ``audio-mask-comp``:
+    :data:`emgse.config.LOSS_SUFFIXES`), so one folder holds the runs of either loss side by side."""
+    return tuple(System(x.name + LOSS_SUFFIXES[loss], x.model, x.channels) for x in systems)
+
+
+def base_name(name: str) -> str:
+    """The system's name without its loss suffix (``emgse-tcn-comp`` -> ``emgse-tcn``)."""
+    for suffix in LOSS_SUFFIXES.values():
+        if suffix and name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def train_and_score(
     out: Path, systems, epochs: int, *, seed: int = 0, jobs: int = 2, oracle: bool = True, emg_configs: dict | None = None, dnsmos: bool = False,
-    scores_name: str = "scores", audio_config: AudioConfig = AudioConfig(),
+    scores_name: str = "scores", audio_config: AudioConfig = AudioConfig(), loss: str = "l1",
 ) -> tuple[list[dict], dict, dict]:
     """Train, enhance and score ``systems`` (plus the oracles); returns ``(scores, params, rtf)``.
 
     Scores are kept per system under ``out/scores/systems`` and merged into ``out/<scores_name>``.
+    ``loss``: the training loss (:data:`emgse.config.LOSSES`); the systems' names should carry its
+    suffix (:func:`with_loss`). ``emg_configs`` is keyed by the names without it.
     """
-    base = {"lr": 1e-3, "batch_size": 16, "patience": 15, "seed": seed, "max_epochs": epochs}
+    base = {"lr": 1e-3, "batch_size": 16, "patience": 15, "seed": seed, "max_epochs": epochs, "loss": loss}
     params, rtf = {}, {}
     for system in systems:
-        emg_config = (emg_configs or {}).get(system.name, EmgConfig())
+        emg_config = (emg_configs or {}).get(base_name(system.name), EmgConfig())
         summary = _train_system(system, out / "mix-train", out, base, emg_config, True, audio_config)
         params[system.name] = summary["parameters"]
         if system.model == "emg-only":  # the microphone is never read: voiced from EMG (Griffin-Lim phase), no RTF
@@ -263,7 +284,9 @@ def tables_markdown(scores: list[dict], params: dict, rtf: dict) -> str:
 
 TABLES = (("quality", "Quality benchmark"), ("robustness", "Robustness to failing EMG"), ("ablation-channels", "Ablation: channel sets"),
           ("ablation-context", "Ablation: EMG context width"), ("ablation-normalization", "Ablation: EMG normalization"), ("ablation-noise-type", "Ablation: speech vs nonspeech noise"),
-          ("ablation-emg-snr", "Ablation: EMG quality"), ("real-speech", REAL_SPEECH_TITLE), ("low-snr", "Low-SNR targets"))
+          ("ablation-emg-snr", "Ablation: EMG quality"), ("real-speech", REAL_SPEECH_TITLE), ("low-snr", "Low-SNR targets"),
+          ("quality-comp", "Quality benchmark, compressed loss"), ("robustness-comp", "Robustness to failing EMG, compressed loss"),
+          ("real-speech-comp", REAL_SPEECH_TITLE + ", compressed loss"))
 
 
 def record_run(out: Path, settings: dict, audio_config: AudioConfig, epochs: int, seed: int, speech: Path | None) -> None:
@@ -295,6 +318,9 @@ def main() -> None:
                     help="recorded speech (MFA layout with train/test halves, e.g. ../shared/data/speech/speechocean762) "
                          "instead of eSpeak voices; the EMG is simulated from its timing")
     ap.add_argument("--systems", nargs="+", default=None, metavar="NAME", help="train only these systems (default: all)")
+    ap.add_argument("--loss", choices=LOSSES, default="l1",
+                    help="training loss of every system (default l1, the paper's); compressed: power-law compressed magnitudes, "
+                         "the runs named <system>-comp beside the l1 ones, scores in OUT/scores-comp")
     ap.add_argument("--real-pairs", type=Path, default=None,
                     help="real clean/noisy pairs to also score every system on (evaluation only; default: "
                          "../shared/data/real-speech/voicebank-demand-test when present)")
@@ -313,8 +339,10 @@ def main() -> None:
         if unknown:
             ap.error(f"unknown system(s) {', '.join(unknown)}; known: {', '.join(x.name for x in systems)}")
         systems = tuple(x for x in systems if x.name in args.systems)
+    suffix = LOSS_SUFFIXES[args.loss]
+    systems = with_loss(systems, args.loss)
     scores, params, rtf = train_and_score(args.out, systems, epochs, seed=args.seed, jobs=args.jobs, emg_configs=EMG_CONFIGS,
-                                          dnsmos=not args.no_dnsmos, audio_config=audio_config)
+                                          dnsmos=not args.no_dnsmos, audio_config=audio_config, loss=args.loss, scores_name="scores" + suffix)
     if args.speech:
         meta = json.loads((args.out / "prepared" / "corpus.json").read_text())
         # counted from the run's own speaker links (a run may have been given other speakers than the defaults)
@@ -325,18 +353,19 @@ def main() -> None:
         corpus = (f"SIMULATED EMG, not real EMG; eSpeak voices): {s['speakers']} speakers "
                   f"({s['test']} test, {s['val']} validation, unseen in training), {s['utterances']} utterances, ")
     text = (f"Quality benchmark ({'quick' if args.quick else 'full'}; " + corpus
-            + f"{epochs} epochs per system, train noises {', '.join(Path(n).name for n in noise_train)}, "
+            + f"{epochs} epochs per system, loss {args.loss}, train noises {', '.join(Path(n).name for n in noise_train)}, "
             f"test noises {', '.join(Path(n).name for n in noise_test)}; this invocation {(time.perf_counter() - started) / 60:.1f} min "
             f"(stages finished earlier are skipped)\n\n"
             + tables_markdown(scores, params, rtf))
     print("\n" + text)
-    save_table(args.out, "quality", text)
+    save_table(args.out, "quality" + suffix, text)
     # the real pairs have no EMG: a model that never hears the microphone (emg-alone) has nothing to read there
     heard = {x.name: args.out / "runs" / x.name / "best.pt" for x in systems if x.model != "emg-only"}
-    real = real_speech_section(heard, args.out / "real-speech", args.real_pairs, jobs=args.jobs, dnsmos=not args.no_dnsmos) if heard else None
+    real = (real_speech_section(heard, args.out / f"real-speech{suffix}", args.real_pairs, jobs=args.jobs, dnsmos=not args.no_dnsmos)
+            if heard else None)
     if real:  # EMG absent: every model runs audio-only on real recordings
         print(f"\n{real[0]}\n\n{real[1]}")
-        save_table(args.out, "real-speech", real[1])
+        save_table(args.out, "real-speech" + suffix, real[1])
 
 
 if __name__ == "__main__":

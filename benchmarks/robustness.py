@@ -1,6 +1,6 @@
 """Graceful degradation when EMG fails, on the models of a finished quality benchmark.
 
-    python benchmarks/robustness.py --out runs/quality [--every 6] [--reference audio-mask]
+    python benchmarks/robustness.py --out runs/quality [--every 6] [--reference audio-mask] [--loss compressed]
 
 SIMULATED EMG (see benchmarks/quality.py). Each EMG model (paper `emgse`, the fusion family and `emgse-prior`;
 those without a checkpoint under `--out/runs` are skipped) enhances a balanced subset of the test
@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.quality import save_table  # noqa: E402
 
+from emgse.config import LOSS_SUFFIXES, LOSSES  # noqa: E402
 from emgse.errors import EmgseError  # noqa: E402
 from emgse.evaluate import evaluate, summarize  # noqa: E402
 from emgse.faults import EmgFault  # noqa: E402
@@ -55,9 +56,15 @@ def subset_mixtures(source: Path, target: Path, every: int) -> Path:
 
 
 def robustness_table(out: Path, every: int = 6, *, jobs: int = 2, models=MODELS, faults=FAULTS, progress: bool = True,
-                     reference: str = REFERENCE) -> str:
+                     reference: str = REFERENCE, loss: str = "l1") -> str:
     """Enhance and score the fault grid on the checkpoints ``out/runs/<model>/best.pt``, against the
-    audio-only ``reference``; the table as markdown."""
+    audio-only ``reference``; the table as markdown.
+
+    ``loss``: the runs trained with that loss (``benchmarks/quality.py --loss``): every model and the
+    reference take its run-name suffix (:data:`emgse.config.LOSS_SUFFIXES`), scores go to
+    ``out/scores-robust<suffix>``."""
+    suffix = LOSS_SUFFIXES[loss]
+    models, reference, checked = [m + suffix for m in models], reference + suffix, CHECKED + suffix
     checkpoint = lambda model: out / "runs" / model / "best.pt"  # noqa: E731
     if not checkpoint(reference).is_file():
         trained = sorted(p.parent.name for p in (out / "runs").glob("*/best.pt"))
@@ -74,12 +81,12 @@ def robustness_table(out: Path, every: int = 6, *, jobs: int = 2, models=MODELS,
             enhance_system(checkpoint(model), mix, enhanced, name, fault=fault, progress=progress)
             systems.append(name)
     # the faults the check sees, without the enhancer's channel check: what the model does with them fed in
-    unchecked = [f for f in faults if f in SEEN] if CHECKED in models else []
+    unchecked = [f for f in faults if f in SEEN] if checked in models else []
     for fault in unchecked:
-        name = f"{CHECKED}@{fault.label}-unchecked"
-        enhance_system(checkpoint(CHECKED), mix, enhanced, name, fault=fault, check_channels=False, progress=progress)
+        name = f"{checked}@{fault.label}-unchecked"
+        enhance_system(checkpoint(checked), mix, enhanced, name, fault=fault, check_channels=False, progress=progress)
         systems.append(name)
-    scores = evaluate(mix, enhanced, systems, out / "scores-robust", jobs=jobs, progress=progress)
+    scores = evaluate(mix, enhanced, systems, out / f"scores-robust{suffix}", jobs=jobs, progress=progress)
     overall = {r["system"]: r for r in summarize(scores)}
     base = overall[reference]
     lines = [f"Robustness to failing EMG (SIMULATED EMG; {len(read_manifest(mix))} test mixtures, every {every}th; "
@@ -101,7 +108,7 @@ def robustness_table(out: Path, every: int = 6, *, jobs: int = 2, models=MODELS,
             check = "finds it" if fault in SEEN else "cannot see it" if fault in UNSEEN else ""
             lines.append(row(model, fault.label, check, f"{model}@{fault.label}", intact))
     for fault in unchecked:
-        lines.append(row(CHECKED, fault.label, "off", f"{CHECKED}@{fault.label}-unchecked", overall[f"{CHECKED}@none"]["pesq"] - base["pesq"]))
+        lines.append(row(checked, fault.label, "off", f"{checked}@{fault.label}-unchecked", overall[f"{checked}@none"]["pesq"] - base["pesq"]))
     return "\n".join(lines)
 
 
@@ -112,13 +119,15 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--reference", default=REFERENCE, help=f"the run's audio-only model the faults are compared with (default {REFERENCE}; "
                     "audio-mask for the mask family)")
+    ap.add_argument("--loss", choices=LOSSES, default="l1",
+                    help="the runs trained with this loss (benchmarks/quality.py --loss; compressed: the '-comp' runs)")
     args = ap.parse_args()
     try:
-        text = robustness_table(args.out, args.every, jobs=args.jobs, reference=args.reference)
+        text = robustness_table(args.out, args.every, jobs=args.jobs, reference=args.reference, loss=args.loss)
     except EmgseError as e:
         sys.exit(f"error: {e}")
     print("\n" + text)
-    save_table(args.out, "robustness", text)
+    save_table(args.out, "robustness" + LOSS_SUFFIXES[args.loss], text)
 
 
 if __name__ == "__main__":

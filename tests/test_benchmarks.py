@@ -104,6 +104,14 @@ def test_robustness_table_runs_every_fault_on_tiny_models(tmp_path):
     (tmp_path / "runs" / "audio").rename(tmp_path / "runs" / "audio-mask")  # a mask-family run's audio-only model
     text = robustness_table(tmp_path, every=1, jobs=1, progress=False, models=("emgse-tcn",), faults=FAULTS[:2], reference="audio-mask")
     assert "PESQ vs `audio-mask`" in text and "| audio-mask | - |" in text and text.count("| emgse-tcn |") == 2
+    # --loss compressed: the '-comp' runs of the same folder, scored apart
+    for name in ("audio-mask", "emgse-tcn"):
+        (tmp_path / "runs" / name).rename(tmp_path / "runs" / f"{name}-comp")
+    text = robustness_table(tmp_path, every=1, jobs=1, progress=False, models=("emgse-tcn",), faults=FAULTS[:2], reference="audio-mask",
+                            loss="compressed")
+    assert "PESQ vs `audio-mask-comp`" in text and text.count("| emgse-tcn-comp |") == 2
+    assert {r["system"] for r in read_scores(tmp_path / "scores-robust-comp" / "scores.csv")} == {
+        "noisy", "audio-mask-comp", "emgse-tcn-comp@none", "emgse-tcn-comp@absent"}
 
 
 def test_robustness_help_works():
@@ -337,3 +345,39 @@ def test_quality_run_refuses_a_folder_started_with_other_settings(tmp_path):
         record_run(out, s, AudioConfig(), 4, 0, None)
     with pytest.raises(EmgseError, match=r"epochs 4 -> 8"):
         record_run(out, s, audio, 8, 0, None)
+
+
+def test_low_snr_judges_the_runs_of_another_loss(tmp_path, capsys):
+    """With the '-comp' runs of benchmarks/quality.py --loss compressed beside the l1 ones, the
+    judged pair, its EMG-alone run and its EMG share are the compressed ones when they gain more."""
+    import shutil
+
+    from benchmarks.low_snr import emg_share, low_snr_targets, main, read_run_scores
+    from benchmarks.quality import base_name, with_loss
+
+    from emgse.evaluate import write_scores
+    from emgse.recipes import System
+
+    fake_quality_run(tmp_path)
+    systems = tmp_path / "scores" / "systems"
+    for name, shift in (("audio", 0.0), ("emgse-tcn", 0.2), ("emg-alone", 0.1)):  # the compressed fusion gains 0.2 more ESTOI
+        rows = [{**r, "system": f"{name}-comp", "estoi": r["estoi"] + shift} for r in read_scores(systems / name / "scores.csv")]
+        write_scores(systems / f"{name}-comp" / "scores.csv", rows)
+        (systems / f"{name}-comp" / ".complete").write_text("ok\n")
+        shutil.copytree(tmp_path / "runs" / name, tmp_path / "runs" / f"{name}-comp")
+    scores = read_run_scores(tmp_path)
+    fusion, audio, rows = low_snr_targets(scores, {})
+    assert (fusion, audio) == ("emgse-tcn-comp", "audio-comp")
+    assert rows[0].measured == pytest.approx(0.32, abs=1e-9)
+    assert rows[-1].label == "EMG alone (`emg-alone-comp`): ESTOI" and rows[-1].measured == pytest.approx(0.35, abs=1e-9)
+    assert main(["--out", str(tmp_path), "--no-report"]) == 0
+    assert f"(run `python benchmarks/robustness.py --out {tmp_path} --loss compressed` first)" in capsys.readouterr().out
+    rows = [{"system": f"emgse-tcn-comp@{label}", "utt_id": f"u{u}", "noise": "pink", "snr_db": -11.0, "pesq": 1.2, "stoi": 0.6,
+             "estoi": 0.3 + 0.01 * u + (0.04 if label == "none" else 0.0), "si_sdr": 0.0, "split": "test", "category": "",
+             "path": f"test/pink/-11dB/u{u}.wav"} for label in ("none", "absent") for u in range(3)]
+    write_scores(tmp_path / "scores-robust-comp" / "scores.csv", rows)
+    gains, n = emg_share(tmp_path, "emgse-tcn-comp")
+    assert n == 3 and gains[0]["estoi"] == pytest.approx(0.04, abs=1e-9)
+    assert emg_share(tmp_path, "emgse-tcn") is None
+    assert [x.name for x in with_loss((System("audio-mask", "audio-mask"),), "compressed")] == ["audio-mask-comp"]
+    assert base_name("emgse-tcn-comp") == "emgse-tcn" and base_name("emgse-tcn") == "emgse-tcn"

@@ -196,3 +196,26 @@ def test_resumed_gaddy_recipe_with_other_settings_refuses(tmp_path):
     with pytest.raises(EmgseError) as err:
         run_gaddy_recipe(tmp_path / "nocorpus", ["white"], ["white"], out, GaddyConfig(jobs=1, systems=("audio",)), progress=False)
     assert "other settings" not in str(err.value)
+
+
+def test_a_finished_run_with_other_training_settings_is_not_reused(tmp_path):
+    """A recipe or benchmark folder reuses a finished run only when it was trained as now asked
+    (its train_config.yaml; a run from before the loss setting counts as l1)."""
+    from emgse.config import save_config
+    from emgse.recipes import System, _train_system
+    from emgse.train import TrainConfig
+
+    run = tmp_path / "runs" / "audio-mask"
+    run.mkdir(parents=True)
+    (run / "summary.json").write_text(json.dumps({"parameters": 7}))
+    save_config(TrainConfig(model="audio-mask", lr=1e-3, max_epochs=4, loss="compressed"), run / "train_config.yaml")
+    system = System("audio-mask", "audio-mask")
+    base = {"lr": 1e-3, "max_epochs": 4, "seed": 0}
+    assert _train_system(system, tmp_path / "absent-mixtures", tmp_path, {**base, "loss": "compressed"}, None, False)["parameters"] == 7
+    with pytest.raises(EmgseError, match=r"runs/audio-mask: finished with other settings \(loss 'compressed' -> 'l1'\)"):
+        _train_system(system, tmp_path / "absent-mixtures", tmp_path, {**base, "loss": "l1"}, None, False)
+    with pytest.raises(EmgseError, match=r"model 'audio-mask' -> 'emgse-mask'; max_epochs 4 -> 3"):
+        _train_system(System("audio-mask", "emgse-mask"), tmp_path / "m", tmp_path, {**base, "max_epochs": 3}, None, False)
+    text = (run / "train_config.yaml").read_text()
+    (run / "train_config.yaml").write_text("".join(line + "\n" for line in text.splitlines() if not line.startswith("loss:")))
+    assert _train_system(system, tmp_path / "m", tmp_path, {**base, "loss": "l1"}, None, False)["parameters"] == 7  # old run: l1

@@ -19,6 +19,9 @@ from emgse.files import write_text
 # training losses (emgse.train.spectral_loss): the paper's L1 on log1p magnitudes, or squared error of
 # power-law compressed magnitudes
 LOSSES = ("l1", "compressed")
+# a benchmark folder may hold a system trained with each loss: the run of `audio-mask` trained with
+# the compressed loss is `audio-mask-comp` (benchmarks/quality.py --loss, emgse.report.FUSION_PAIRS)
+LOSS_SUFFIXES = {"l1": "", "compressed": "-comp"}
 LR_SCHEDULES = ("constant", "cosine")  # emgse.train.lr_at
 
 

@@ -126,12 +126,31 @@ def enhance_system(checkpoint: Path, mixtures: Path, enhanced_root: Path, system
     )
 
 
+def _check_finished_run(run: Path, system: System, base: dict) -> None:
+    """Refuse (one line) to reuse a finished run trained with other settings than ``base`` (its
+    ``train_config.yaml``; keys it lacks take today's defaults, e.g. ``loss`` 'l1'), which would
+    put a model of another experiment into the table under this system's name."""
+    from emgse.config import load_config
+    from emgse.train import TrainConfig
+
+    path = run / "train_config.yaml"
+    if not path.is_file():
+        return  # a run from before configs were saved beside it: nothing to compare
+    done = dataclasses.asdict(load_config(TrainConfig, path))
+    wanted = {"model": system.model, **base}
+    diffs = [f"{k} {done[k]!r} -> {v!r}" for k, v in wanted.items() if k in done and done[k] != v]
+    if diffs:
+        raise EmgseError(f"{run}: finished with other settings ({'; '.join(diffs)}); "
+                         "remove that run folder to train it again, or choose another --out")
+
+
 def _train_system(system: System, mix_train: Path, out: Path, base: dict, emg_config: EmgConfig, progress: bool,
                   audio_config: AudioConfig = AudioConfig()) -> dict:
     from emgse.train import TrainConfig, store_for, train
 
     run = out / "runs" / system.name
     if not _stage(f"train {system.name}", (run / "summary.json").is_file()):
+        _check_finished_run(run, system, base)
         return json.loads((run / "summary.json").read_text())
     emg = dataclasses.replace(emg_config, channels=system.channels)
     train_store = store_for(mix_train, "train", emg, audio_config=audio_config, progress=progress)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from emgse.config import LOSS_SUFFIXES
 from emgse.errors import EmgseError, file_error
 from emgse.evaluate import (
     CATEGORIES,
@@ -179,7 +180,9 @@ EMG_ALONE = "emg-alone"  # speech from EMG alone (emgse voice): no microphone, t
 GAIN_METRICS = ("pesq", "stoi", "estoi")
 # Each fusion system and its same-budget audio-only partner: the same audio path and training, no EMG.
 # A system not listed here gets no gain curve (pass ``pairs=`` to write_report/build_report for others).
-FUSION_PAIRS: tuple[tuple[str, str], ...] = (
+# Each pair also stands with both runs trained with another loss (``emgse-mask-comp`` / ``audio-mask-comp``,
+# :data:`emgse.config.LOSS_SUFFIXES`).
+_PAIRS: tuple[tuple[str, str], ...] = (
     ("emgse", "audio"),
     ("emgse-cheek", "audio"),
     ("emgse-chin", "audio"),
@@ -190,6 +193,7 @@ FUSION_PAIRS: tuple[tuple[str, str], ...] = (
     ("emgse-prior", "audio-mask"),
     ("causal-emgse", "causal-audio"),
 )
+FUSION_PAIRS: tuple[tuple[str, str], ...] = tuple((f + x, a + x) for x in LOSS_SUFFIXES.values() for f, a in _PAIRS)
 
 
 def present_pairs(scores: list[dict], pairs: Sequence[tuple[str, str]] = FUSION_PAIRS) -> list[tuple[str, str]]:
@@ -253,10 +257,10 @@ def paired_gains(
     return out
 
 
-def emg_alone_means(scores: list[dict], metrics: Sequence[str] = GAIN_METRICS) -> dict[str, float] | None:
-    """Mean score of :data:`EMG_ALONE` over every mixture (it ignores the microphone, so one level for
-    all SNRs); None without such scores."""
-    rows = [r for r in scores if r["system"] == EMG_ALONE]
+def emg_alone_means(scores: list[dict], metrics: Sequence[str] = GAIN_METRICS, system: str = EMG_ALONE) -> dict[str, float] | None:
+    """Mean score of ``system`` (:data:`EMG_ALONE`, or its run with another loss) over every mixture
+    (it ignores the microphone, so one level for all SNRs); None without such scores."""
+    rows = [r for r in scores if r["system"] == system]
     if not rows:
         return None
     out = {}

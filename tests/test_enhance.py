@@ -174,3 +174,42 @@ def test_empty_emg_and_a_wrong_emg_rate_give_one_line(trained, tmp_path, capsys)
     assert "fast.npy" in err and "2048 Hz" in err and "--emg-fs" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "f.wav").exists()
     assert main([*args, "--out", str(tmp_path / "g.wav"), "--emg-fs", "2048"]) == 0
+
+
+def test_attenuation_limit_caps_how_much_any_bin_is_removed(trained, tmp_path, capsys):
+    import torch
+
+    from emgse.cli import main
+    from emgse.enhance import attenuation_floor, limit_attenuation
+
+    assert attenuation_floor(None) == 0.0 and attenuation_floor(20.0) == pytest.approx(0.1)
+    for bad in (0.0, -6.0, float("nan")):
+        with pytest.raises(EmgseError, match="must be a positive number of dB"):
+            attenuation_floor(bad)
+    log_mag = torch.log1p(torch.tensor([[1.0, 0.02, 0.0]]))
+    est = torch.log1p(torch.tensor([[0.5, 0.0, 0.0]]))
+    torch.testing.assert_close(torch.expm1(limit_attenuation(est, log_mag, 0.1)), torch.tensor([[0.5, 0.002, 0.0]]))
+    assert limit_attenuation(est, log_mag, 0.0) is est
+    # a model that removes everything: with a 20 dB limit every bin keeps a tenth of the noisy one (noisy phase),
+    # so the waveform is the input at -20 dB, whatever its level
+    rng = np.random.default_rng(3)
+    noisy = (rng.standard_normal(16000) * 0.3).astype(np.float32)
+    for lim, expected in ((None, 0.0), (20.0, 0.1)):
+        enh = Enhancer(trained["ckpt"], atten_lim_db=lim)
+        enh.model = lambda x, e: torch.zeros_like(x)
+        y = enh.enhance(noisy, allow_missing_emg=True)
+        inner = slice(512, -512)  # away from the edges of the frame grid
+        np.testing.assert_allclose(y[inner], expected * noisy[inner], atol=1e-4)
+    # the CLI: any mode takes --atten-lim; a bad value is one line; mixtures scoring has no enhancer to limit
+    sf.write(tmp_path / "noisy.wav", noisy, 16000)
+    np.save(tmp_path / "emg.npy", rng.standard_normal((2000, 40)))
+    args = ["enhance", "--checkpoint", str(trained["ckpt"]), "--audio", str(tmp_path / "noisy.wav"), "--emg", str(tmp_path / "emg.npy")]
+    assert main([*args, "--out", str(tmp_path / "a.wav"), "--atten-lim", "6"]) == 0
+    assert main([*args, "--out", str(tmp_path / "b.wav")]) == 0
+    limited, free = sf.read(tmp_path / "a.wav")[0], sf.read(tmp_path / "b.wav")[0]
+    assert np.sqrt(np.mean(limited**2)) > np.sqrt(np.mean(free**2))  # less removed
+    assert main([*args, "--out", str(tmp_path / "c.wav"), "--atten-lim", "-3"]) == 2
+    assert "attenuation limit -3.0 dB: must be a positive number of dB" in capsys.readouterr().err
+    assert not (tmp_path / "c.wav").exists()
+    assert main(["evaluate", "--mixtures", str(trained["mix"]), "--out", str(tmp_path / "s"), "--atten-lim", "6"]) == 2
+    assert "--atten-lim belong to --pairs mode" in capsys.readouterr().err

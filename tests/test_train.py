@@ -239,7 +239,7 @@ def test_cli_trains_emgse_tcn_with_audio_only_speech(pipeline, speech, tmp_path,
     run = tmp_path / "tcn"
     assert main(["train", "--mixtures", str(pipeline["mix"]), "--audio-only-mix", str(speech["mix"]), "--out", str(run),
                  "--model", "emgse-tcn", "--normalization", "zscore", "--epochs", "1", "--batch-size", "4", "--quiet",
-                 "--loss", "compressed"]) == 0
+                 "--loss", "compressed", "--suppression-weight", "2"]) == 0
     assert "audio-only, EMG absent" in capsys.readouterr().out
     import json
 
@@ -249,7 +249,7 @@ def test_cli_trains_emgse_tcn_with_audio_only_speech(pipeline, speech, tmp_path,
     emg = EmgConfig(normalization="zscore")
     paired = FeatureStore.open(store_for(pipeline["mix"], "train", emg, audio_config=with_level(), progress=False))
     ckpt = read_checkpoint(run / "best.pt")
-    assert ckpt["train_config"]["loss"] == "compressed"
+    assert ckpt["train_config"]["loss"] == "compressed" and ckpt["train_config"]["suppression_weight"] == 2.0
     np.testing.assert_allclose(ckpt["zscore"]["mean"], ZScore.fit([paired.emg]).mean)
     # an audio-only training segment's EMG is exactly the enhancer's input for a recording without EMG
     extra = FeatureStore.open(store_for(speech["mix"], "train", emg, audio_config=with_level(), progress=False))
@@ -334,6 +334,31 @@ def test_compressed_loss_is_on_magnitudes_raised_to_0_3_and_weighs_quiet_bins_mo
         TrainConfig(loss="mse")
 
 
+def test_suppression_weight_below_one_is_refused_by_the_cli(capsys):
+    from emgse.cli import main
+
+    for bad in ("0.5", "x"):
+        with pytest.raises(SystemExit):
+            main(["train", "--mixtures", "m", "--out", "o", "--suppression-weight", bad])
+        assert f"--suppression-weight: {bad!r}: use a number >= 1" in capsys.readouterr().err
+
+
+def test_suppression_weight_makes_removing_speech_cost_more_than_leaving_noise():
+    mag = torch.tensor([[[0.5, 0.5]]])
+    est = mag * torch.tensor([0.5, 1.5])  # bin 0 half suppressed (speech removed), bin 1 too loud (noise left)
+    frames = torch.ones(1, 1)
+    for kind in ("l1", "compressed"):
+        def per_bin(weight, k=kind):
+            return [spectral_loss(torch.log1p(est[..., b:b + 1]), torch.log1p(mag[..., b:b + 1]), frames, k, weight)[0] for b in (0, 1)]
+
+        (cut1, left1), (cut3, left3) = per_bin(1.0), per_bin(3.0)
+        assert left3 == left1  # leaving noise in costs the same
+        torch.testing.assert_close(cut3, cut1 * (3.0 if kind == "l1" else 9.0))  # alpha before |.|, alpha^2 before squaring
+        assert spectral_loss(torch.log1p(mag), torch.log1p(mag), frames, kind, 3.0)[0] == 0
+    with pytest.raises(ValueError, match="suppression weight must be at least 1"):
+        TrainConfig(suppression_weight=0.5)
+
+
 def test_training_with_the_compressed_loss_logs_it_and_refuses_to_resume_with_another(pipeline, tmp_path):
     cfg = TrainConfig(model="audio-mask", max_epochs=2, loss="compressed", batch_size=4, max_steps_per_epoch=6)
     run = tmp_path / "run"
@@ -351,6 +376,8 @@ def test_training_with_the_compressed_loss_logs_it_and_refuses_to_resume_with_an
     assert validate(model, loader, torch.device("cpu"), d, "l1") != pytest.approx(summary["best_val_loss"], rel=1e-2)
     with pytest.raises(EmgseError, match=r"cannot resume with other settings \(loss 'compressed' -> 'l1'\)"):
         train(pipeline["train"], pipeline["val"], run, dataclasses.replace(cfg, loss="l1"), resume=True, progress=False)
+    with pytest.raises(EmgseError, match=r"cannot resume with other settings \(suppression weight 1.0 -> 2.0\)"):
+        train(pipeline["train"], pipeline["val"], run, dataclasses.replace(cfg, suppression_weight=2.0), resume=True, progress=False)
     assert train(pipeline["train"], pipeline["val"], run, cfg, resume=True, progress=False)["epochs"] == 2
     del tr
 

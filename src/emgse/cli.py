@@ -287,6 +287,17 @@ def _share(text: str) -> float | str:
         raise argparse.ArgumentTypeError(f"{text!r}: use auto, all or a number in [0, 1)") from None
 
 
+def _suppression_weight(text: str) -> float:
+    """``--suppression-weight``: a number >= 1 (:attr:`emgse.train.TrainConfig.suppression_weight`)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a number >= 1 (1: the symmetric loss)")
+    return value
+
+
 def _add_train(sub: argparse._SubParsersAction) -> None:
     from emgse.models import MODELS
 
@@ -345,6 +356,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--loss", choices=LOSSES, default=None,
                    help="training and validation loss: l1 on log1p magnitudes (the paper; default), or compressed: "
                         "squared error of magnitudes raised to 0.3, which weighs quiet bins (consonants, high bands) more")
+    p.add_argument("--suppression-weight", type=_suppression_weight, default=None, metavar="ALPHA",
+                   help="asymmetric loss: where the estimate falls below the clean target (speech removed) the error "
+                        "counts ALPHA times (>= 1; default 1, symmetric), so the model learns to keep speech rather than cut it")
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
                    help="learning rate over the run: constant (the paper; default), or cosine: decays step by step "
                         "to 0 at the last step of --epochs (for a fixed budget)")
@@ -375,7 +389,7 @@ def _run_train(args: argparse.Namespace) -> int:
         "lr": args.lr, "seed": args.seed, "workers": args.workers, "device": args.device, "max_minutes": args.max_minutes,
         "audio_only_share": args.audio_only_share, "emg_gain_jitter": args.emg_gain_jitter,
         "init_from": str(args.init_from) if args.init_from else None, "loss": args.loss,
-        "lr_schedule": args.lr_schedule,
+        "lr_schedule": args.lr_schedule, "suppression_weight": args.suppression_weight,
     }
     names = {"epochs": "max_epochs", "workers": "num_workers"}
     train_cfg = dataclasses.replace(train_cfg, **{names.get(k, k): v for k, v in flags.items() if v is not None})
@@ -438,11 +452,18 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="replace existing outputs")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_channel_check(p)
+    _add_atten_lim(p)
     p.add_argument(
         "--dnsmos", action="store_true",
         help="no-reference DNSMOS (SIG/BAK/OVRL) of input and output: printed (single) or OUT/dnsmos.csv (folder); "
         "for mixtures use emgse evaluate --dnsmos",
     )
+
+
+def _add_atten_lim(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--atten-lim", type=float, default=None, metavar="DB",
+                   help="attenuate no time-frequency bin by more than DB (e.g. 12): less noise removed, less speech "
+                        "distortion")
 
 
 def _add_channel_check(p: argparse.ArgumentParser) -> None:
@@ -469,21 +490,21 @@ def _run_enhance(args: argparse.Namespace) -> int:
         raise EmgseError("--dnsmos with --mixtures: score mixtures with emgse evaluate --dnsmos")
     if args.folder:
         written = enhance_folder(args.checkpoint, args.folder, args.out, emg_fs=args.emg_fs, force=args.force,
-                                 progress=not args.quiet, dnsmos=args.dnsmos, check_channels=args.channel_check)
+                                 progress=not args.quiet, dnsmos=args.dnsmos, check_channels=args.channel_check, atten_lim_db=args.atten_lim)
         print(f"enhanced {len(written)} files -> {args.out}" + (f" (DNSMOS: {args.out / 'dnsmos.csv'})" if args.dnsmos else ""))
         if (args.out / CHANNEL_CSV).is_file():
             print(f"channels treated as missing, per file: {args.out / CHANNEL_CSV}")
     elif args.mixtures:
         target = enhance_mixtures(
             args.checkpoint, args.mixtures, args.out, system=args.system, splits=tuple(args.split), force=args.force, progress=not args.quiet,
-            check_channels=args.channel_check,
+            check_channels=args.channel_check, atten_lim_db=args.atten_lim,
         )
         print(f"enhanced mixtures -> {target}")
         if (target / CHANNEL_CSV).is_file():
             print(f"channels treated as missing, per mixture: {target / CHANNEL_CSV}")
     else:
         info = enhance_file(args.checkpoint, args.audio, args.out, emg=args.emg, emg_fs=args.emg_fs, force=args.force, dnsmos=args.dnsmos,
-                            check_channels=args.channel_check)
+                            check_channels=args.channel_check, atten_lim_db=args.atten_lim)
         print(f"enhanced {info['input']} -> {info['output']} ({info['samples']} samples at {info['fs']} Hz)")
         if line := _dropped_line(info["unusable_channels"]):
             print(line)
@@ -585,6 +606,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--dnsmos", action=argparse.BooleanOptionalAction, default=None,
                    help="no-reference DNSMOS columns dnsmos_sig, dnsmos_bak, dnsmos_ovrl (slow; default: off for --mixtures, on for --pairs)")
+    p.add_argument("--atten-lim", type=float, default=None, metavar="DB",
+                   help="pairs mode: enhance with this attenuation limit (see emgse enhance)")
 
 
 def _dnsmos_line(info: dict) -> str:
@@ -601,12 +624,12 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             if value is not None:
                 raise EmgseError(f"{flag} belongs to --mixtures mode, not --pairs")
         rows = evaluate_pairs(args.pairs, args.checkpoint or [], args.out, systems=args.system, jobs=args.jobs, progress=not args.quiet,
-                              dnsmos=args.dnsmos is not False)
+                              dnsmos=args.dnsmos is not False, atten_lim_db=args.atten_lim)
         print(pairs_table(rows, f"Real recordings: {args.pairs.name}").markdown())
         print(f"per-file scores: {args.out / 'pair_scores.csv'}")
         return 0
-    if args.checkpoint or args.system:
-        raise EmgseError("--checkpoint and --system belong to --pairs mode (--mixtures scores outputs already enhanced)")
+    if args.checkpoint or args.system or args.atten_lim is not None:
+        raise EmgseError("--checkpoint, --system and --atten-lim belong to --pairs mode (--mixtures scores outputs already enhanced)")
     rows = evaluate(args.mixtures, args.enhanced, args.systems, args.out, jobs=args.jobs, limit=args.limit, splits=args.split,
                     progress=not args.quiet, dnsmos=bool(args.dnsmos))
     print(summary_markdown(rows))
@@ -815,13 +838,15 @@ def _add_stream(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dc-block", action="store_true", help="remove DC offset from the audio input")
     p.add_argument("--force", action="store_true", help="replace an existing output")
     _add_channel_check(p)
+    _add_atten_lim(p)
 
 
 def _run_stream(args: argparse.Namespace) -> int:
     from emgse.stream import stream_file
 
     info = stream_file(args.checkpoint, args.audio, args.out, emg=args.emg, emg_fs=args.emg_fs, dc_block=args.dc_block,
-                       threads=args.threads, force=args.force, backend=args.backend, check_channels=args.channel_check)
+                       threads=args.threads, force=args.force, backend=args.backend, check_channels=args.channel_check,
+                       atten_lim_db=args.atten_lim)
     print(
         f"streamed {info['input']} -> {info['output']}: latency {info['latency_ms']:.0f} ms (window + lookahead), "
         f"per hop {info['mean_ms']:.2f} ms mean / {info['p95_ms']:.2f} ms p95, RTF {info['rtf']:.3f} "

@@ -62,16 +62,42 @@ def check_emg_length(emg_samples_: int, audio_s: float, emg_fs: float, where: st
         )
 
 
+def attenuation_floor(atten_lim_db: float | None) -> float:
+    """The linear gain ``10^(-atten_lim_db / 20)`` below which no bin is attenuated; 0 for no limit.
+    Raises :class:`EmgseError` for a limit that is not a positive number of dB."""
+    if atten_lim_db is None:
+        return 0.0
+    if not (np.isfinite(atten_lim_db) and atten_lim_db > 0):
+        raise EmgseError(f"attenuation limit {atten_lim_db!r} dB: must be a positive number of dB (e.g. 12)")
+    return float(10.0 ** (-atten_lim_db / 20.0))
+
+
+def limit_attenuation(est: torch.Tensor, log_mag: torch.Tensor, floor: float) -> torch.Tensor:
+    """Keep every bin of the estimate at least ``floor`` times the noisy magnitude:
+    ``max(est, log1p(floor * expm1(log_mag)))`` on log1p magnitudes ``(T, F)`` (the same level
+    domain). A mask model then never removes more than ``-20 log10(floor)`` dB anywhere, trading
+    noise reduction for less speech distortion (as DeepFilterNet's attenuation limit); ``floor``
+    0 returns ``est`` unchanged."""
+    if floor <= 0:
+        return est
+    return torch.maximum(est, torch.log1p(floor * torch.expm1(log_mag)))
+
+
 class Enhancer:
     """A loaded checkpoint ready to enhance ``(samples,)`` audio with ``(samples, channels)`` EMG.
 
     ``check_channels``: the causal channel check (:class:`emgse.faults.ChannelCheck`); None (the
     default) applies it where the checkpoint was trained for missing channels
     (:func:`emgse.faults.check_applies`), True always, False never.
+
+    ``atten_lim_db``: the most any time-frequency bin is attenuated (:func:`limit_attenuation`);
+    None (the default): no limit.
     """
 
-    def __init__(self, checkpoint: str | Path, device: str = "cpu", *, check_channels: bool | None = None):
+    def __init__(self, checkpoint: str | Path, device: str = "cpu", *, check_channels: bool | None = None,
+                 atten_lim_db: float | None = None):
         self.path = Path(checkpoint)
+        self.floor = attenuation_floor(atten_lim_db)
         self.last_unusable: list[int] = []  # channels the last call treated as missing (at any time)
         self.model, self.ckpt = load_model(checkpoint)
         self.device = torch.device(device)
@@ -168,7 +194,7 @@ class Enhancer:
             rate_given, emg_fs = emg_fs is not None, self.emg_fs if emg_fs is None else emg_fs
             check_emg_length(np.shape(emg)[0], len(noisy) / self.audio_config.fs, emg_fs, where, rate_given=rate_given)
             emg_in = self.emg_input(np.asarray(emg), emg_fs, frames, where)
-        est = self.model(log_mag[None], emg_in)[0]
+        est = limit_attenuation(self.model(log_mag[None], emg_in)[0], log_mag, self.floor)
         y = unlevelled_waveform(est, phase, gains, len(noisy), self.audio_config)
         return y.cpu().numpy().astype(np.float32)
 
@@ -192,6 +218,7 @@ def enhance_file(
     enhancer: Enhancer | None = None,
     dnsmos: bool = False,
     check_channels: bool | None = None,
+    atten_lim_db: float | None = None,
 ) -> dict:
     """Enhance one recording; output has the input's rate and exactly its length.
 
@@ -201,7 +228,7 @@ def enhance_file(
     audio, out = Path(audio), Path(out)
     inputs = [audio] + ([Path(emg)] if emg else [])
     _refuse_overwrite(out, inputs, force)
-    enhancer = enhancer or Enhancer(checkpoint, check_channels=check_channels)
+    enhancer = enhancer or Enhancer(checkpoint, check_channels=check_channels, atten_lim_db=atten_lim_db)
     noisy, fs = read_audio(audio)
     x = resample(noisy, fs, enhancer.audio_config.fs) if fs != enhancer.audio_config.fs else noisy
     emg_arr = read_npy(emg, ndim=2) if emg else None
@@ -266,6 +293,7 @@ def enhance_mixtures(
     progress: bool = True,
     fault: EmgFault | None = None,
     check_channels: bool | None = None,
+    atten_lim_db: float | None = None,
 ) -> Path:
     """Enhance every mixture of ``splits`` into ``out_root/<system>/<mixture path>``.
 
@@ -274,7 +302,7 @@ def enhance_mixtures(
     lists the channels it dropped per mixture (:func:`write_channel_csv`).
     """
     mixtures_dir, out_root = Path(mixtures_dir), Path(out_root)
-    enhancer = Enhancer(checkpoint, check_channels=check_channels)
+    enhancer = Enhancer(checkpoint, check_channels=check_channels, atten_lim_db=atten_lim_db)
     system = system or enhancer.name
     target = out_root / system
     rows = mixtures_to_write(mixtures_dir, target, splits, force)
@@ -311,6 +339,7 @@ def enhance_folder(
     progress: bool = True,
     dnsmos: bool = False,
     check_channels: bool | None = None,
+    atten_lim_db: float | None = None,
 ) -> list[Path]:
     """Enhance every ``X.wav`` of ``folder`` (with ``X.emg.npy`` beside it, as in the prepared
     layout) into ``out/X.wav``. Returns the written paths. With ``dnsmos``, also writes
@@ -318,7 +347,7 @@ def enhance_folder(
     when the channel check runs, ``out/channel_check.csv`` (:func:`write_channel_csv`)."""
     folder, out = Path(folder), Path(out)
     wavs = folder_inputs(folder, out, ".wav")
-    enhancer = Enhancer(checkpoint, check_channels=check_channels)
+    enhancer = Enhancer(checkpoint, check_channels=check_channels, atten_lim_db=atten_lim_db)
     written, scores, dropped = [], [], []
     for wav in tqdm(wavs, desc=f"enhance {folder.name}", unit="file", disable=not progress):
         emg = wav.with_name(f"{wav.stem}.emg.npy")

@@ -595,12 +595,14 @@ def evaluate_pairs(
     jobs: int = 2,
     progress: bool = True,
     write_audio: bool = True,
+    atten_lim_db: float | None = None,
 ) -> list[dict]:
     """Enhance real noisy recordings with each checkpoint and score all against their clean pairs.
 
     Every checkpoint runs in audio-only mode: EMG models get the 'EMG absent' input (zero
     features, what EMG dropout trains for). Scores at 16 kHz: PESQ, STOI, ESTOI, SI-SDR and (with
-    ``dnsmos``) DNSMOS SIG/BAK/OVRL, for ``noisy`` and each system.
+    ``dnsmos``) DNSMOS SIG/BAK/OVRL, for ``noisy`` and each system. ``atten_lim_db``: the
+    enhancers' attenuation limit (:func:`emgse.enhance.limit_attenuation`; None: none).
 
     Writes to ``out_dir``: ``pair_scores.csv`` (one row per system x file, :data:`PAIR_COLUMNS`),
     ``pair_summary.csv`` and ``pair_summary.md`` (:func:`summarize_pairs`), ``pairs.json``, and with
@@ -619,7 +621,7 @@ def evaluate_pairs(
     out = Path(out_dir)
     tasks = [(NOISY, p.name, p.clean, p.noisy, dnsmos) for p in pairs]
     for ckpt, system in zip(checkpoints, names, strict=True):
-        enhancer = Enhancer(ckpt)
+        enhancer = Enhancer(ckpt, atten_lim_db=atten_lim_db)
         for p in tqdm(pairs, desc=f"enhance {system}", unit="file", disable=not progress):
             y = enhancer.enhance(p.noisy.astype(np.float32), where=f"{pairs_dir}/noisy/{p.name}.wav", allow_missing_emg=True)
             if write_audio:
@@ -647,7 +649,8 @@ def evaluate_pairs(
     write_text(out / "pair_summary.md", pairs_table(rows, f"Real recordings: {Path(pairs_dir).name}").markdown())
     write_json(out / "pairs.json", {"pairs": str(Path(pairs_dir).resolve()), "files": len(pairs),
                                     "checkpoints": {s: str(Path(c).resolve()) for s, c in zip(names, checkpoints, strict=True)},
-                                    "emg": "absent (audio-only mode)", "metrics": list(columns[2:]), "worse_estoi": WORSE_ESTOI})
+                                    "emg": "absent (audio-only mode)", "metrics": list(columns[2:]), "worse_estoi": WORSE_ESTOI,
+                                    "atten_lim_db": atten_lim_db})
     return rows
 
 

@@ -287,6 +287,8 @@ class Streamer:
             self.state = (torch.from_numpy(h), torch.from_numpy(c))
             est = est[0]
         magnitude = np.maximum(np.expm1(est), 0.0) * g  # (257,), the level gain undone
+        if self.enhancer.floor > 0:  # the attenuation limit (emgse.enhance.limit_attenuation)
+            magnitude = np.maximum(magnitude, self.enhancer.floor * np.abs(spec))
         # The noisy phase as a unit phasor (the offline path's polar(magnitude, angle(spec))).
         phasor = np.exp(1j * np.angle(spec)).astype(np.complex64)
         self.ola += np.fft.irfft(magnitude * phasor, n=self.win).astype(np.float32) * self.window
@@ -367,12 +369,14 @@ def stream_array(streamer: Streamer, audio: np.ndarray, emg: np.ndarray | None =
 
 def stream_file(checkpoint: str | Path, audio: str | Path, out: str | Path, *, emg: str | Path | None = None,
                 emg_fs: float | None = None, dc_block: bool = False, threads: int | None = None,
-                force: bool = False, backend: str = "torch", check_channels: bool | None = None) -> dict:
+                force: bool = False, backend: str = "torch", check_channels: bool | None = None,
+                atten_lim_db: float | None = None) -> dict:
     """Enhance a recording through the :class:`Streamer`, chunk by chunk; write ``out`` (input rate and
     length, the delay removed). Returns the timing of :func:`stream_array` plus paths."""
     audio, out = Path(audio), Path(out)
     _refuse_overwrite(out, [audio] + ([Path(emg)] if emg else []), force)
-    streamer = Streamer(Enhancer(checkpoint, check_channels=check_channels), dc_block=dc_block, threads=threads, backend=backend)
+    streamer = Streamer(Enhancer(checkpoint, check_channels=check_channels, atten_lim_db=atten_lim_db), dc_block=dc_block, threads=threads,
+                        backend=backend)
     enh = streamer.enhancer
     noisy, fs = read_audio(audio)
     x = resample(noisy, fs, streamer.fs) if fs != streamer.fs else noisy

@@ -86,10 +86,15 @@ class TrainConfig:
     # the fraction p of max_epochs done, step by step, down to 0 at the last step (a fixed budget's
     # last steps then refine instead of jumping)
     lr_schedule: str = "constant"
+    # the loss's over-suppression weight (spectral_loss): >1 makes removing speech cost more than
+    # leaving noise in; 1 (the paper) is symmetric
+    suppression_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if not self.suppression_weight >= 1.0:
+            raise ValueError(f"suppression weight must be at least 1, got {self.suppression_weight!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
 
@@ -151,7 +156,8 @@ def compressed_magnitude(log_mag: torch.Tensor) -> torch.Tensor:
     return (torch.expm1(log_mag).clamp_min(0) + _COMPRESSION_EPS) ** COMPRESSION
 
 
-def spectral_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, kind: str = "l1") -> tuple[torch.Tensor, torch.Tensor]:
+def spectral_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, kind: str = "l1",
+                  suppression_weight: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Masked spectral loss between log1p magnitudes ``(B, T, F)`` over the frames where ``mask``
     ``(B, T)`` is 1; returns ``(mean per bin, number of frames)``.
 
@@ -159,25 +165,34 @@ def spectral_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, 
     quiet bins (consonants, high bands) weigh little against loud ones.
     ``"compressed"``: ``(|S_pred|^0.3 - |S|^0.3)^2`` on the magnitudes, a power-law compression that
     weighs quiet bins more (Braun & Tashev 2021).
+
+    ``suppression_weight`` (alpha >= 1): a bin whose estimate falls below the clean target (speech
+    removed) has its difference multiplied by alpha before ``|.|`` or squaring, an asymmetric loss
+    that makes cutting speech cost more than leaving noise in (as VoiceFilter-Lite's, Wang et al.
+    2020); 1 is the symmetric loss.
     """
     if kind == "l1":
-        diff = (pred - target).abs()
+        diff = pred - target
     elif kind == "compressed":
-        diff = (compressed_magnitude(pred) - compressed_magnitude(target)) ** 2
+        diff = compressed_magnitude(pred) - compressed_magnitude(target)
     else:
         raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {kind!r}")
+    if suppression_weight != 1.0:
+        diff = torch.where(diff < 0, suppression_weight * diff, diff)
+    diff = diff.abs() if kind == "l1" else diff**2
     frames = mask.sum()
     loss = (diff.sum(-1) * mask).sum() / (frames * pred.shape[-1]).clamp_min(1)
     return loss, frames
 
 
-def auxiliary_loss(model: torch.nn.Module, target: torch.Tensor, mask: torch.Tensor, kind: str = "l1") -> torch.Tensor | float:
-    """Weighted loss (``kind``, see :func:`spectral_loss`) of a model's auxiliary predictions
-    (``model.auxiliary()``, e.g. ``emgse-prior``'s EMG speech prior) against the clean target; 0 for
-    models without any."""
+def auxiliary_loss(model: torch.nn.Module, target: torch.Tensor, mask: torch.Tensor, kind: str = "l1",
+                   suppression_weight: float = 1.0) -> torch.Tensor | float:
+    """Weighted loss (``kind`` and ``suppression_weight``, see :func:`spectral_loss`) of a model's
+    auxiliary predictions (``model.auxiliary()``, e.g. ``emgse-prior``'s EMG speech prior) against
+    the clean target; 0 for models without any."""
     core = getattr(model, "module", model)  # DDP wraps the model
     terms = core.auxiliary() if hasattr(core, "auxiliary") else []
-    return sum(weight * spectral_loss(pred, target, mask, kind)[0] for weight, pred in terms)
+    return sum(weight * spectral_loss(pred, target, mask, kind, suppression_weight)[0] for weight, pred in terms)
 
 
 def _forward(model: torch.nn.Module, batch: dict, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -229,8 +244,8 @@ def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm
         wait += time.perf_counter() - t_fetch
         pred, target = _forward(model, batch, device)
         frame_mask = batch["mask"].to(device)
-        loss, n = spectral_loss(pred, target, frame_mask, config.loss)
-        objective = loss + auxiliary_loss(model, target, frame_mask, config.loss)  # the logged loss stays the output's
+        loss, n = spectral_loss(pred, target, frame_mask, config.loss, config.suppression_weight)
+        objective = loss + auxiliary_loss(model, target, frame_mask, config.loss, config.suppression_weight)  # the logged loss stays the output's
         if d.world > 1:
             # DDP averages the processes' gradients; weighting each process's mean by its share of
             # the global batch's frames makes that average the gradient of the whole batch's mean.
@@ -259,9 +274,9 @@ def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm
 
 
 @torch.no_grad()
-def validate(model, loader, device, d: _Dist, loss: str = "l1") -> float:
-    """Mean loss (``loss``, see :func:`spectral_loss`) over every frame of ``loader``'s segments
-    (summed over processes under DDP).
+def validate(model, loader, device, d: _Dist, loss: str = "l1", suppression_weight: float = 1.0) -> float:
+    """Mean loss (``loss`` and ``suppression_weight``, see :func:`spectral_loss`) over every frame of
+    ``loader``'s segments (summed over processes under DDP).
 
     Pass the bare module, not the DDP wrapper: processes may run different numbers of batches.
     """
@@ -269,7 +284,7 @@ def validate(model, loader, device, d: _Dist, loss: str = "l1") -> float:
     sums = torch.zeros(2, dtype=torch.float64)
     for batch in loader:
         pred, target = _forward(model, batch, device)
-        value, n = spectral_loss(pred, target, batch["mask"].to(device), loss)
+        value, n = spectral_loss(pred, target, batch["mask"].to(device), loss, suppression_weight)
         sums += torch.tensor([value.item() * n.item(), n.item()], dtype=torch.float64)
     if d.world > 1:
         sums = torch.tensor(_all_reduce(sums.tolist(), device), dtype=torch.float64)
@@ -385,9 +400,11 @@ def _check_resume(path: Path, ckpt: dict, expected: dict) -> None:
                 diffs.append(f"{label} " + ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in changed))
         elif old != new:
             diffs.append(f"{label} {short(old)} -> {short(new)}")
-    old_loss = (ckpt.get("train_config") or {}).get("loss", "l1")  # runs from before the option trained with L1
-    if old_loss != expected["train_config"]["loss"]:
-        diffs.append(f"loss {old_loss!r} -> {expected['train_config']['loss']!r}")
+    old_train = ckpt.get("train_config") or {}
+    for key, before in (("loss", "l1"), ("suppression_weight", 1.0)):  # runs from before an option trained with its default
+        old = old_train.get(key, before)
+        if old != expected["train_config"][key]:
+            diffs.append(f"{key.replace('_', ' ')} {old!r} -> {expected['train_config'][key]!r}")
     if diffs:
         raise EmgseError(f"{path}: cannot resume with other settings ({'; '.join(diffs)}); use the run's settings or another --out")
 
@@ -540,7 +557,7 @@ def train(
         t0 = time.perf_counter()
         result = train_epoch(model, optimizer, loader, device, config, bar, d, epoch=epoch)
         bar.close()
-        val_loss = validate(core, _batches(val_set, config, 0, d, shuffle=False), device, d, config.loss)
+        val_loss = validate(core, _batches(val_set, config, 0, d, shuffle=False), device, d, config.loss, config.suppression_weight)
         seconds = time.perf_counter() - t0
         improved = val_loss < state["best_val"]
         state.update(

@@ -381,3 +381,26 @@ def test_low_snr_judges_the_runs_of_another_loss(tmp_path, capsys):
     assert emg_share(tmp_path, "emgse-tcn") is None
     assert [x.name for x in with_loss((System("audio-mask", "audio-mask"),), "compressed")] == ["audio-mask-comp"]
     assert base_name("emgse-tcn-comp") == "emgse-tcn" and base_name("emgse-tcn") == "emgse-tcn"
+
+
+def test_quality_trains_and_scores_the_compressed_runs_under_their_own_names(tmp_path):
+    """benchmarks/quality.py --loss compressed: the runs train with that loss under '<system>-comp'
+    names, scores go to their own folder, and the same names asked with the other loss are refused."""
+    from benchmarks.quality import train_and_score, with_loss
+
+    from emgse.checkpoint import read_checkpoint
+    from emgse.recipes import System
+    from tests.pipeline import tiny_pipeline
+
+    p = tiny_pipeline(tmp_path / "data")
+    out = tmp_path / "bench"
+    out.mkdir()
+    for name, target in (("mix-train", p["mix"]), ("mix-test", p["mix_test"]), ("prepared", p["prep"])):
+        (out / name).symlink_to(target)
+    systems = with_loss((System("audio-mask", "audio-mask"),), "compressed")
+    scores, params, rtf = train_and_score(out, systems, 1, jobs=1, oracle=False, loss="compressed", scores_name="scores-comp")
+    assert read_checkpoint(out / "runs" / "audio-mask-comp" / "best.pt")["train_config"]["loss"] == "compressed"
+    assert {r["system"] for r in read_scores(out / "scores-comp" / "scores.csv")} == {"noisy", "audio-mask-comp"}
+    assert set(params) == set(rtf) == {"audio-mask-comp"} and not (out / "runs" / "audio-mask").exists()
+    with pytest.raises(EmgseError, match=r"audio-mask-comp: finished with other settings \(loss 'compressed' -> 'l1'\)"):
+        train_and_score(out, systems, 1, jobs=1, oracle=False, loss="l1")

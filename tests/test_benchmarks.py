@@ -404,3 +404,26 @@ def test_quality_trains_and_scores_the_compressed_runs_under_their_own_names(tmp
     assert set(params) == set(rtf) == {"audio-mask-comp"} and not (out / "runs" / "audio-mask").exists()
     with pytest.raises(EmgseError, match=r"audio-mask-comp: finished with other settings \(loss 'compressed' -> 'l1'\)"):
         train_and_score(out, systems, 1, jobs=1, oracle=False, loss="l1")
+
+
+def test_demo_choices_rule_and_table():
+    """benchmarks/demo_choices.py: the selection rule fixed before measuring, on made-up figures."""
+    from benchmarks.demo_choices import choose, means, table_markdown, variant_name
+
+    assert [variant_name(1.0), variant_name(2.0), variant_name(1.0, 18.0)] == ["a1", "a2", "a1-lim18"]
+
+    def seed_rows(pesq_gain, estoi_gain, estoi):
+        return [{"seed": s, "proxy_pesq_gain": pesq_gain, "proxy_estoi_gain": estoi_gain + d, "proxy_worse": s, "proxy_n": 40,
+                 "pesq": 1.1, "stoi": 0.77, "estoi": estoi, "estoi_low": 0.32} for s, d in ((0, -0.001), (1, 0.001))]
+
+    rows = {"a1": seed_rows(0.05, 0.003, 0.52), "a2": seed_rows(0.04, 0.010, 0.52), "a4": seed_rows(0.02, 0.020, 0.52),
+            "a1-lim18": seed_rows(0.05, 0.015, 0.50)}
+    m = means(rows)
+    assert m["a2"]["proxy_estoi_gain"] == pytest.approx(0.010) and m["a1"]["proxy_worse"] == 0.5
+    # a4 loses too much proxy PESQ, a1-lim18 too much simulated ESTOI: a2 has the largest proxy ESTOI gain left
+    assert choose(m) == "a2"
+    m["a2"]["proxy_estoi_gain"] = 0.0035  # within 0.001 of the baseline's: the simpler (listed first) wins
+    assert choose(m) == "a1"
+    text = table_markdown(rows)
+    assert "| a2 | mean | +0.040 | +0.0100 | 0.5 of 40 |" in text and "| a1 | 1 | +0.050 | +0.0040 | 1 of 40 |" in text
+    assert "Chosen by the rule: `a2`" in text

@@ -318,3 +318,13 @@ def test_cli_pairs_mode_with_dnsmos(pair_run, tmp_path, capsys):
     assert [r["system"] for r in rows] == ["noisy", "tiny"] and 1.0 < float(rows[1]["dnsmos_ovrl"]) < 5.0
     assert main(["evaluate", "--pairs", str(small), "--enhanced", str(tmp_path), "--out", str(tmp_path / "o2")]) == 2
     assert "--enhanced belongs to --mixtures mode" in capsys.readouterr().err
+
+
+def test_only_the_evaluation_pairs_are_said_to_be_evaluation_only(pair_run):
+    from emgse.evaluate import is_evaluation_pairs, pairs_table
+
+    _, _, out, rows = pair_run
+    claim = "Evaluation only: never used to train or select models."
+    assert claim in pairs_table(rows, "t").markdown() and claim not in pairs_table(rows, "t", evaluation_only=False).markdown()
+    assert is_evaluation_pairs(Path("x") / "voicebank-demand-test") and not is_evaluation_pairs(Path("runs") / "dev-pairs")
+    assert claim not in (out / "pair_summary.md").read_text()  # a folder named 'pairs' is not the evaluation set

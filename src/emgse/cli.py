@@ -617,7 +617,13 @@ def _dnsmos_line(info: dict) -> str:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from emgse.evaluate import evaluate, evaluate_pairs, pairs_table, summary_markdown
+    from emgse.evaluate import (
+        evaluate,
+        evaluate_pairs,
+        is_evaluation_pairs,
+        pairs_table,
+        summary_markdown,
+    )
 
     if args.pairs is not None:
         for flag, value in (("--enhanced", args.enhanced), ("--systems", args.systems), ("--limit", args.limit), ("--split", args.split)):
@@ -625,7 +631,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
                 raise EmgseError(f"{flag} belongs to --mixtures mode, not --pairs")
         rows = evaluate_pairs(args.pairs, args.checkpoint or [], args.out, systems=args.system, jobs=args.jobs, progress=not args.quiet,
                               dnsmos=args.dnsmos is not False, atten_lim_db=args.atten_lim)
-        print(pairs_table(rows, f"Real recordings: {args.pairs.name}").markdown())
+        print(pairs_table(rows, f"Real recordings: {args.pairs.name}", evaluation_only=is_evaluation_pairs(args.pairs)).markdown())
         print(f"per-file scores: {args.out / 'pair_scores.csv'}")
         return 0
     if args.checkpoint or args.system or args.atten_lim is not None:

@@ -646,7 +646,8 @@ def evaluate_pairs(
     write_text(out / "pair_scores.csv", _csv_text(rows, columns))
     summary = summarize_pairs(rows)
     write_text(out / "pair_summary.csv", _csv_text(summary, [c for c in PAIR_SUMMARY_COLUMNS if c in summary[0]]))
-    write_text(out / "pair_summary.md", pairs_table(rows, f"Real recordings: {Path(pairs_dir).name}").markdown())
+    write_text(out / "pair_summary.md", pairs_table(rows, f"Real recordings: {Path(pairs_dir).name}",
+                                                    evaluation_only=is_evaluation_pairs(pairs_dir)).markdown())
     write_json(out / "pairs.json", {"pairs": str(Path(pairs_dir).resolve()), "files": len(pairs),
                                     "checkpoints": {s: str(Path(c).resolve()) for s, c in zip(names, checkpoints, strict=True)},
                                     "emg": "absent (audio-only mode)", "metrics": list(columns[2:]), "worse_estoi": WORSE_ESTOI,
@@ -678,8 +679,19 @@ def summarize_pairs(rows: list[dict]) -> list[dict]:
     return out
 
 
-def pairs_table(rows: list[dict], title: str) -> Table:
-    """:func:`summarize_pairs` as a :class:`Table`: mean (gain over noisy) per metric and the worse counts."""
+EVALUATION_PAIRS = "voicebank-demand-test"  # the shared real pairs kept for evaluation only
+
+
+def is_evaluation_pairs(pairs_dir: str | Path) -> bool:
+    """Whether ``pairs_dir`` is the evaluation-only VoiceBank-DEMAND set (by its folder name)."""
+    return Path(pairs_dir).name == EVALUATION_PAIRS
+
+
+def pairs_table(rows: list[dict], title: str, *, evaluation_only: bool = True) -> Table:
+    """:func:`summarize_pairs` as a :class:`Table`: mean (gain over noisy) per metric and the worse counts.
+
+    ``evaluation_only``: the note says the pairs were never used to train or select models (true of
+    the VoiceBank-DEMAND pairs; not of a development set such as benchmarks/dev_pairs.py's)."""
     summary = summarize_pairs(rows)
     metrics = [m for m in (*METRICS, *DNSMOS_COLUMNS) if m in summary[0]]
     n = summary[0]["n"]
@@ -688,5 +700,5 @@ def pairs_table(rows: list[dict], title: str) -> Table:
              count(s["worse_estoi"]), count(s["lower_pesq"])] for s in summary]
     header = ["System", "n", *(METRIC_LABELS[m] for m in metrics), f"ESTOI worse by > {WORSE_ESTOI:g}", "PESQ lower"]
     note = (f"Mean over {n} real recordings; in parentheses: the mean paired gain over `{NOISY}`. Every model runs "
-            "audio-only (EMG absent). Evaluation only: never used to train or select models.")
+            "audio-only (EMG absent)." + (" Evaluation only: never used to train or select models." if evaluation_only else ""))
     return Table(title, header, body, [note])

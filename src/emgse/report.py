@@ -606,7 +606,7 @@ def real_speech_section(
                           dnsmos=dnsmos)
     default = pairs.name == REAL_PAIRS.name
     title = REAL_SPEECH_TITLE if default else f"Real speech ({pairs.name}, real recordings)"
-    table = pairs_table(rows, title)
+    table = pairs_table(rows, title, evaluation_only=default)
     n = sum(r["system"] == NOISY for r in rows)
     source = (f"{n} VoiceBank-DEMAND test pairs (Valentini-Botinhao et al. 2016, CC BY 4.0), real recorded noise"
               if default else f"{n} real recorded pairs from {pairs}")

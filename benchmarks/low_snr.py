@@ -36,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emgse.config import LOSS_SUFFIXES  # noqa: E402
+from emgse.config import LOSS_SUFFIXES, split_loss_suffix  # noqa: E402
 from emgse.errors import EmgseError, file_error  # noqa: E402
 from emgse.evaluate import NOISY, read_scores  # noqa: E402
 from emgse.report import EMG_ALONE, FUSION_PAIRS, emg_alone_means, paired_gains, present_pairs  # noqa: E402
@@ -133,7 +133,7 @@ def choose_fusion(scores: list[dict], fusion: str | None = None) -> tuple[str, s
 def emg_alone_system(scores: list[dict], fusion: str) -> str:
     """The EMG-alone run trained with the fusion model's loss (``emg-alone-comp`` beside
     ``emgse-mask-comp``) when it was scored, else :data:`EMG_ALONE`."""
-    suffix = next((x for x in sorted(LOSS_SUFFIXES.values(), key=len, reverse=True) if x and fusion.endswith(x)), "")
+    suffix = LOSS_SUFFIXES[split_loss_suffix(fusion)[1]]
     systems = {r["system"] for r in scores}
     return EMG_ALONE + suffix if EMG_ALONE + suffix in systems else EMG_ALONE
 
@@ -182,8 +182,9 @@ def emg_share_markdown(out: Path, fusion: str) -> str:
     """The second table (see the module docstring), or one line saying it was not measured."""
     share = emg_share(out, fusion)
     if share is None:
+        loss = split_loss_suffix(fusion)[1]
         return (f"What the EMG itself adds to `{fusion}` (intact minus EMG absent): not measured "
-                f"(run `python benchmarks/robustness.py --out {out}{' --loss compressed' if fusion.endswith('-comp') else ''}` first).\n")
+                f"(run `python benchmarks/robustness.py --out {out}{'' if loss == 'l1' else ' --loss ' + loss}` first).\n")
     gains, n = share
     lines = [f"What the EMG itself adds to `{fusion}`: the same model with its EMG intact minus with its EMG absent "
              f"(`benchmarks/robustness.py`'s subset, {n} mixtures; 95% interval over utterances)", "",

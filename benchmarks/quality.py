@@ -52,7 +52,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emgse.config import LOSS_SUFFIXES, LOSSES, AudioConfig, EmgConfig, MixConfig, to_dict  # noqa: E402
+from emgse.config import (  # noqa: E402
+    LOSS_SUFFIXES,
+    LOSSES,
+    AudioConfig,
+    EmgConfig,
+    MixConfig,
+    split_loss_suffix,
+    to_dict,
+)
 from emgse.corpora.csl_emg_array import prepare_csl_emg_array  # noqa: E402
 from emgse.corpora.simulated.config import SimulationConfig  # noqa: E402
 from emgse.corpora.simulated.writer import session_splits, simulate_corpus, simulate_speech_corpus  # noqa: E402
@@ -187,14 +195,6 @@ def with_loss(systems, loss: str) -> tuple[System, ...]:
     return tuple(System(x.name + LOSS_SUFFIXES[loss], x.model, x.channels) for x in systems)
 
 
-def base_name(name: str) -> str:
-    """The system's name without its loss suffix (``emgse-tcn-comp`` -> ``emgse-tcn``)."""
-    for suffix in LOSS_SUFFIXES.values():
-        if suffix and name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
 def train_and_score(
     out: Path, systems, epochs: int, *, seed: int = 0, jobs: int = 2, oracle: bool = True, emg_configs: dict | None = None, dnsmos: bool = False,
     scores_name: str = "scores", audio_config: AudioConfig = AudioConfig(), loss: str = "l1",
@@ -208,7 +208,7 @@ def train_and_score(
     base = {"lr": 1e-3, "batch_size": 16, "patience": 15, "seed": seed, "max_epochs": epochs, "loss": loss}
     params, rtf = {}, {}
     for system in systems:
-        emg_config = (emg_configs or {}).get(base_name(system.name), EmgConfig())
+        emg_config = (emg_configs or {}).get(split_loss_suffix(system.name)[0], EmgConfig())
         summary = _train_system(system, out / "mix-train", out, base, emg_config, True, audio_config)
         params[system.name] = summary["parameters"]
         if system.model == "emg-only":  # the microphone is never read: voiced from EMG (Griffin-Lim phase), no RTF

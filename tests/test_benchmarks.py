@@ -353,8 +353,9 @@ def test_low_snr_judges_the_runs_of_another_loss(tmp_path, capsys):
     import shutil
 
     from benchmarks.low_snr import emg_share, low_snr_targets, main, read_run_scores
-    from benchmarks.quality import base_name, with_loss
+    from benchmarks.quality import with_loss
 
+    from emgse.config import split_loss_suffix
     from emgse.evaluate import write_scores
     from emgse.recipes import System
 
@@ -380,7 +381,8 @@ def test_low_snr_judges_the_runs_of_another_loss(tmp_path, capsys):
     assert n == 3 and gains[0]["estoi"] == pytest.approx(0.04, abs=1e-9)
     assert emg_share(tmp_path, "emgse-tcn") is None
     assert [x.name for x in with_loss((System("audio-mask", "audio-mask"),), "compressed")] == ["audio-mask-comp"]
-    assert base_name("emgse-tcn-comp") == "emgse-tcn" and base_name("emgse-tcn") == "emgse-tcn"
+    assert split_loss_suffix("emgse-tcn-comp")[0] == "emgse-tcn" and split_loss_suffix("emgse-tcn")[0] == "emgse-tcn"
+    assert split_loss_suffix("emgse-tcn-comp")[1] == "compressed" and split_loss_suffix("emgse-tcn")[1] == "l1"
 
 
 def test_quality_trains_and_scores_the_compressed_runs_under_their_own_names(tmp_path):

@@ -22,6 +22,15 @@ LOSSES = ("l1", "compressed")
 # a benchmark folder may hold a system trained with each loss: the run of `audio-mask` trained with
 # the compressed loss is `audio-mask-comp` (benchmarks/quality.py --loss, emgse.report.FUSION_PAIRS)
 LOSS_SUFFIXES = {"l1": "", "compressed": "-comp"}
+
+
+def split_loss_suffix(name: str) -> tuple[str, str]:
+    """A run name as ``(name without its loss suffix, loss)`` (:data:`LOSS_SUFFIXES`):
+    ``emgse-tcn-comp`` -> ``("emgse-tcn", "compressed")``, ``emgse-tcn`` -> ``("emgse-tcn", "l1")``."""
+    for loss, suffix in LOSS_SUFFIXES.items():
+        if suffix and name.endswith(suffix):
+            return name[: -len(suffix)], loss
+    return name, next(loss for loss, suffix in LOSS_SUFFIXES.items() if not suffix)
 LR_SCHEDULES = ("constant", "cosine")  # emgse.train.lr_at
 
 

@@ -26,9 +26,11 @@ from emgse.config import LOSS_SUFFIXES
 from emgse.errors import EmgseError, file_error
 from emgse.evaluate import (
     CATEGORIES,
+    EVALUATION_PAIRS,
     METRIC_LABELS,
     NOISY,
     Table,
+    is_evaluation_pairs,
     read_scores,
     summarize,
     summary_tables,
@@ -570,7 +572,7 @@ def build_report(
 
 
 # --------------------------------------------------------------------------- real speech
-REAL_PAIRS = Path("shared") / "data" / "real-speech" / "voicebank-demand-test"
+REAL_PAIRS = Path("shared") / "data" / "real-speech" / EVALUATION_PAIRS
 REAL_SPEECH_TITLE = "Real speech (VoiceBank-DEMAND test pairs, real noise)"
 
 
@@ -604,7 +606,7 @@ def real_speech_section(
         return None
     rows = evaluate_pairs(pairs, list(checkpoints.values()), out_dir, systems=list(checkpoints), jobs=jobs, progress=progress,
                           dnsmos=dnsmos)
-    default = pairs.name == REAL_PAIRS.name
+    default = is_evaluation_pairs(pairs)
     title = REAL_SPEECH_TITLE if default else f"Real speech ({pairs.name}, real recordings)"
     table = pairs_table(rows, title, evaluation_only=default)
     n = sum(r["system"] == NOISY for r in rows)

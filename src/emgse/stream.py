@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from scipy.signal import lfilter
 
-from emgse.enhance import Enhancer, _refuse_overwrite, check_emg_length
+from emgse.enhance import Enhancer, _refuse_overwrite, check_emg_length, limit_attenuation
 from emgse.errors import EmgseError, file_error
 from emgse.faults import ChannelCheck
 from emgse.features.audio import analysis_window
@@ -286,9 +286,9 @@ class Streamer:
             est, h, c = self.session.run(None, dict(zip(names, feed, strict=True)))
             self.state = (torch.from_numpy(h), torch.from_numpy(c))
             est = est[0]
+        if self.enhancer.floor > 0:  # the attenuation limit, on the levelled log magnitudes as offline
+            est = limit_attenuation(torch.from_numpy(np.asarray(est)), log_mag, self.enhancer.floor).numpy()
         magnitude = np.maximum(np.expm1(est), 0.0) * g  # (257,), the level gain undone
-        if self.enhancer.floor > 0:  # the attenuation limit (emgse.enhance.limit_attenuation)
-            magnitude = np.maximum(magnitude, self.enhancer.floor * np.abs(spec))
         # The noisy phase as a unit phasor (the offline path's polar(magnitude, angle(spec))).
         phasor = np.exp(1j * np.angle(spec)).astype(np.complex64)
         self.ola += np.fft.irfft(magnitude * phasor, n=self.win).astype(np.float32) * self.window

@@ -7,8 +7,9 @@ The README's "keeping more speech" table. Builds the 40-pair development proxy
 (benchmarks/dev_pairs.py: speechocean762 test-half speakers + real test noises at 2.5-17.5 dB;
 needs ../shared) and one `emgse demo` folder (its data, its real-speech section scored on the
 proxy, never on VoiceBank), then trains the demo's `audio-mask` (compressed loss, 3 epochs, lr
-1e-3) with each `--suppression-weight` and seed through `emgse train` exactly as a user would,
-enhances the demo's simulated test with each (and, for the baseline, each `--atten-lim`), scores
+1e-3) with each `--suppression-weight`, each `--wave-loss` (its default weight) and seed through
+`emgse train` exactly as a user would, enhances the demo's simulated test with each (and, for the
+baseline, each `--atten-lim`), scores
 the proxy (`emgse evaluate --pairs`) and the simulated test (`emgse evaluate --mixtures`), and
 prints per-seed rows and means. Every stage is skipped when its output exists, so a rerun with the
 same --out only prints.
@@ -37,14 +38,21 @@ from benchmarks.dev_pairs import DEFAULT_NOISES, DEFAULT_SPEECH  # noqa: E402
 
 WEIGHTS = (1.0, 2.0, 4.0)  # --suppression-weight; 1 is the demo's setting
 LIMITS = (18.0, 12.0)  # --atten-lim (dB) on the baseline's checkpoints
+WAVES = ("sisdr", "mrstft")  # --wave-loss with the baseline's other settings
 MIN_PROXY_PESQ_GAIN = 0.03
 MAX_SIM_ESTOI_LOSS = 0.01
 TIE = 0.001
 
 
-def variant_name(weight: float, limit: float | None = None) -> str:
-    """``a1``, ``a2``, ``a1-lim18`` (the layout's run and system names)."""
-    return f"a{weight:g}" + (f"-lim{limit:g}" if limit is not None else "")
+def variant_name(weight: float, limit: float | None = None, wave: str | None = None) -> str:
+    """``a1``, ``a2``, ``a1-lim18``, ``a1-sisdr`` (the layout's run and system names)."""
+    return f"a{weight:g}" + (f"-{wave}" if wave else "") + (f"-lim{limit:g}" if limit is not None else "")
+
+
+def variant_jobs() -> list[tuple[float, float | None, str | None]]:
+    """Every variant as ``(suppression weight, attenuation limit, wave loss)``, simplest first."""
+    return ([(w, None, None) for w in WEIGHTS] + [(WEIGHTS[0], lim, None) for lim in LIMITS]
+            + [(WEIGHTS[0], None, wave) for wave in WAVES])
 
 
 def _emgse(*args: str) -> None:
@@ -60,15 +68,15 @@ def run_variants(out: Path, seeds: list[int]) -> list[str]:
                         "--speech", str(DEFAULT_SPEECH), "--noises", str(DEFAULT_NOISES)], check=True)
     if not (demo / "report.html").is_file():
         _emgse("demo", "--out", str(demo), "--real-pairs", str(dev), "--quiet")
-    jobs = [(w, None) for w in WEIGHTS] + [(WEIGHTS[0], lim) for lim in LIMITS]
-    for weight, limit in jobs:
+    jobs = variant_jobs()
+    for weight, limit, wave in jobs:
         for seed in seeds:
-            run = out / "runs" / f"{variant_name(weight)}-s{seed}"
-            name = f"{variant_name(weight, limit)}-s{seed}"
+            run = out / "runs" / f"{variant_name(weight, wave=wave)}-s{seed}"
+            name = f"{variant_name(weight, limit, wave)}-s{seed}"
             if not (run / "summary.json").is_file():
                 _emgse("train", "--mixtures", str(demo / "mix-train"), "--model", "audio-mask", "--epochs", "3", "--lr", "1e-3",
                        "--batch-size", "16", "--loss", "compressed", "--suppression-weight", f"{weight:g}", "--seed", str(seed),
-                       "--out", str(run), "--quiet")
+                       *(["--wave-loss", wave] if wave else []), "--out", str(run), "--quiet")
             limit_args = ["--atten-lim", f"{limit:g}"] if limit is not None else []
             if not (out / "enh" / name / ".done").is_file():
                 _emgse("enhance", "--checkpoint", str(run / "best.pt"), "--mixtures", str(demo / "mix-test"), "--out", str(out / "enh"),
@@ -77,13 +85,13 @@ def run_variants(out: Path, seeds: list[int]) -> list[str]:
             if not (out / "dev" / name / "pair_summary.csv").is_file():
                 _emgse("evaluate", "--pairs", str(dev), "--checkpoint", str(run / "best.pt"), "--system", name, "--out", str(out / "dev" / name),
                        "--no-dnsmos", "--quiet", *limit_args)
-    names = [f"{variant_name(w, lim)}-s{s}" for w, lim in jobs for s in seeds]
+    names = [f"{variant_name(w, lim, wave)}-s{s}" for w, lim, wave in jobs for s in seeds]
     scored = out / "sim-scores" / "summary_overall.csv"
     have = {r["system"] for r in csv.DictReader(scored.open())} if scored.is_file() else set()
     if not set(names) <= have:
         _emgse("evaluate", "--mixtures", str(demo / "mix-test"), "--enhanced", str(out / "enh"), "--systems", *names,
                "--out", str(out / "sim-scores"), "--no-dnsmos", "--quiet")
-    return [variant_name(w, lim) for w, lim in jobs]
+    return [variant_name(w, lim, wave) for w, lim, wave in jobs]
 
 
 def read_rows(out: Path, variants: list[str], seeds: list[int]) -> dict[str, list[dict]]:
@@ -128,7 +136,7 @@ def table_markdown(rows: dict[str, list[dict]]) -> str:
             worse = f"{r['proxy_worse']:.1f}" if r["seed"] == "mean" else f"{r['proxy_worse']:d}"
             lines.append(f"| {v} | {r['seed']} | {r['proxy_pesq_gain']:+.3f} | {r['proxy_estoi_gain']:+.4f} | {worse} of {r['proxy_n']:.0f} | "
                          f"{r['pesq']:.3f} / {r['stoi']:.3f} / {r['estoi']:.3f} | {r['estoi_low']:.3f} |")
-    return "\n".join(lines) + f"\n\nChosen by the rule: `{choose(mean)}` (a1 = the demo's setting; aW: --suppression-weight W; -limD: --atten-lim D)."
+    return "\n".join(lines) + f"\n\nChosen by the rule: `{choose(mean)}` (a1 = the demo's setting; aW: --suppression-weight W; -limD: --atten-lim D; -sisdr, -mrstft: --wave-loss)."
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -412,7 +412,7 @@ def test_demo_choices_rule_and_table():
     """benchmarks/demo_choices.py: the selection rule fixed before measuring, on made-up figures."""
     from benchmarks.demo_choices import choose, means, table_markdown, variant_name
 
-    assert [variant_name(1.0), variant_name(2.0), variant_name(1.0, 18.0)] == ["a1", "a2", "a1-lim18"]
+    assert [variant_name(1.0), variant_name(2.0), variant_name(1.0, 18.0), variant_name(1.0, wave="sisdr")] == ["a1", "a2", "a1-lim18", "a1-sisdr"]
 
     def seed_rows(pesq_gain, estoi_gain, estoi):
         return [{"seed": s, "proxy_pesq_gain": pesq_gain, "proxy_estoi_gain": estoi_gain + d, "proxy_worse": s, "proxy_n": 40,
@@ -429,3 +429,23 @@ def test_demo_choices_rule_and_table():
     text = table_markdown(rows)
     assert "| a2 | mean | +0.040 | +0.0100 | 0.5 of 40 |" in text and "| a1 | 1 | +0.050 | +0.0040 | 1 of 40 |" in text
     assert "Chosen by the rule: `a2`" in text
+
+
+def test_wave_weights_match_each_term_to_the_spectral_loss(tmp_path):
+    """benchmarks/wave_weights.py on a demo-shaped folder (mix-train + runs/audio-mask)."""
+    from benchmarks.wave_weights import measure
+
+    from emgse.train import TrainConfig, train
+    from tests.pipeline import tiny_pipeline
+
+    pipe = tiny_pipeline(tmp_path / "p")
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    (demo / "mix-train").symlink_to(pipe["mix"])
+    train(pipe["train"], pipe["val"], demo / "runs" / "audio-mask",
+          TrainConfig(model="audio-mask", loss="compressed", max_epochs=1, batch_size=4, max_steps_per_epoch=2), progress=False)
+    m = measure(demo)
+    assert m["spectral"] > 0
+    for kind in ("sisdr", "mrstft"):
+        assert m[kind] != 0 and m[f"{kind}_weight"] * abs(m[kind]) == pytest.approx(m["spectral"], rel=1e-9)
+    assert m["mrstft"] > 0  # a distance, unlike the negative SI-SDR

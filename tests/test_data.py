@@ -225,3 +225,63 @@ def test_audio_only_share_sets_the_mix_per_epoch_deterministically(with_speech):
     assert picks[0] != picks[1]  # another draw of audio-only segments each epoch
     with pytest.raises(EmgseError, match="below 1"):
         SegmentDataset(store, audio_only=extra, audio_only_share=1.0)
+
+
+def test_add_phases_writes_each_recordings_phase_once_and_segments_carry_them(pipeline, tmp_path):
+    import shutil
+
+    from emgse.data import PHASE_FILES, add_phases
+
+    root = tmp_path / "store"
+    shutil.copytree(pipeline["train"], root)
+    store = FeatureStore.open(root)
+    assert store.noisy_phase is None
+    with pytest.raises(EmgseError, match=r"store: feature store has no phases"):
+        SegmentDataset(store, segment=32, context=4, phases=True)
+    add_phases(root, progress=False)
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith(".")) == []  # no partial file left
+    stamps = [(root / n).stat().st_mtime_ns for n in PHASE_FILES]
+    add_phases(root, progress=False)  # already there: nothing rewritten
+    assert [(root / n).stat().st_mtime_ns for n in PHASE_FILES] == stamps
+    store = FeatureStore.open(root)
+    idx = store.index
+    m, u = idx["mixtures"][3], idx["utterances"][idx["mixtures"][3]["utterance"]]
+    audio, _ = read_audio(pipeline["mix"] / m["path"])
+    from emgse.config import AudioConfig, from_dict
+    from emgse.features.audio import stft
+
+    config = from_dict(AudioConfig, idx["audio_config"])
+    fresh = stft(torch.as_tensor(audio, dtype=torch.float32), config)
+    stored = torch.as_tensor(np.asarray(store.noisy_phase[m["offset"] : m["offset"] + m["frames"]], np.float32))
+    # same phase up to float16 rounding, compared on the unit circle (angles wrap at +-pi)
+    assert (torch.polar(torch.ones_like(stored), stored) - fresh / fresh.abs().clamp_min(1e-12))[fresh.abs() > 1e-6].abs().max() < 5e-3
+    clean, _ = read_audio(idx["data"] + f"/train/{u['utt_id']}.wav")
+    clean_spec = stft(torch.as_tensor(clean, dtype=torch.float32), config)
+    stored = torch.as_tensor(np.asarray(store.clean_phase[u["offset"] : u["offset"] + u["frames"]], np.float32))
+    assert (torch.polar(torch.ones_like(stored), stored) - clean_spec / clean_spec.abs().clamp_min(1e-12))[clean_spec.abs() > 1e-6].abs().max() < 5e-3
+    ds = SegmentDataset(store, segment=32, context=4, random=False, phases=True)
+    item = ds[1]  # frames 32..63 of the first mixture
+    first = idx["mixtures"][0]
+    np.testing.assert_array_equal(item["noisy_phase"].numpy(), np.asarray(store.noisy_phase[first["offset"] + 32 : first["offset"] + 64], np.float32))
+    assert item["clean_phase"].shape == (32, 257) and "noisy_phase" not in SegmentDataset(store, segment=32, context=4)[0]
+
+
+def test_add_phases_names_a_recording_that_no_longer_matches_the_store(pipeline, tmp_path):
+    import shutil
+
+    import soundfile as sf
+
+    from emgse.data import add_phases
+
+    mix = tmp_path / "mix"
+    shutil.copytree(pipeline["mix"], mix)
+    root = tmp_path / "store"
+    shutil.copytree(pipeline["train"], root)
+    index = (root / "index.json").read_text().replace(str(pipeline["mix"].resolve()), str(mix.resolve()))
+    (root / "index.json").write_text(index)
+    m = FeatureStore.open(root).index["mixtures"][0]
+    audio, fs = read_audio(mix / m["path"])
+    sf.write(mix / m["path"], audio[: len(audio) // 2], fs, subtype="FLOAT")
+    with pytest.raises(EmgseError, match=rf"{m['path'].split('/')[-1]}: \d+ frames but the feature store .* holds \d+; rebuild the store"):
+        add_phases(root, progress=False)
+    assert not (root / "noisy_phase.npy").exists() and not list(root.glob(".*partial*"))

@@ -401,3 +401,99 @@ def test_cosine_schedule_decays_step_by_step_and_resumes_exactly(pipeline, tmp_p
     for k in a["state_dict"]:
         torch.testing.assert_close(a["state_dict"][k], b["state_dict"][k], rtol=0, atol=0)
     assert b["optimizer"]["param_groups"][0]["lr"] == pytest.approx(logged[-1])
+
+
+def _segment_batch(pipeline, n=4, segment=32):
+    """A batch of real segments with phases (the store gets them once)."""
+    from emgse.data import add_phases
+
+    add_phases(pipeline["train"], progress=False)
+    ds = SegmentDataset(FeatureStore.open(pipeline["train"]), segment=segment, context=15, random=False, phases=True)
+    return torch.utils.data.default_collate([ds[i] for i in range(n)])
+
+
+def test_rebuilt_segments_are_the_recordings_and_si_sdr_is_scale_invariant(pipeline):
+    from emgse.config import from_dict
+    from emgse.train import rebuild_segments, si_sdr
+
+    config = from_dict(AudioConfig, FeatureStore.open(pipeline["train"]).index["audio_config"])
+    rng = np.random.default_rng(0)
+    wave = torch.as_tensor(rng.standard_normal(64 * 128), dtype=torch.float32)[None]
+    from emgse.features.audio import log_magnitude
+
+    log_mag, phase = log_magnitude(wave, config)
+    rebuilt = rebuild_segments(log_mag, phase, torch.ones(log_mag.shape[:2]), config)
+    # every sample the frames cover, from the first frame's hop to the last frame's end (the signal + its end padding)
+    assert rebuilt.shape == (1, (log_mag.shape[1] - 1) * 128 + 512 - 384)
+    torch.testing.assert_close(rebuilt[:, : wave.shape[1]], wave, atol=1e-4, rtol=1e-4)
+    assert rebuilt[:, wave.shape[1]:].abs().max() < 1e-4
+    noisy = wave + 0.3 * torch.as_tensor(rng.standard_normal(wave.shape), dtype=torch.float32)
+    assert si_sdr(wave, wave) > 60 and si_sdr(3 * noisy, wave) == pytest.approx(si_sdr(noisy, wave), abs=1e-3)
+    assert si_sdr(noisy, wave).item() == pytest.approx(10 * np.log10(1 / 0.09), abs=0.5)  # 0.3 x the signal's RMS: ~10.5 dB
+
+
+def test_waveform_losses_reward_the_clean_recording_skip_silence_and_carry_gradients(pipeline):
+    from emgse.config import from_dict
+    from emgse.train import waveform_loss
+
+    config = from_dict(AudioConfig, FeatureStore.open(pipeline["train"]).index["audio_config"])
+    batch = _segment_batch(pipeline)
+    perfect = {**batch, "noisy_phase": batch["clean_phase"]}  # the clean magnitude with the clean phase
+    assert waveform_loss(batch["clean"], perfect, "sisdr", config) < -40
+    assert waveform_loss(batch["clean"], perfect, "mrstft", config) < 1e-3
+    # the noisy input itself (its magnitude with its phase): SI-SDR near the mixture's SNR (the 4 segments are mixture 0's)
+    snr = FeatureStore.open(pipeline["train"]).index["mixtures"][0]["snr_db"]
+    assert waveform_loss(batch["noisy"], batch, "sisdr", config).item() == pytest.approx(-snr, abs=1.5)
+    assert waveform_loss(batch["noisy"], batch, "mrstft", config) > 0.1
+    # SI-SDR ignores the estimate's level, the multi-resolution STFT loss does not
+    half = torch.log1p(0.5 * torch.expm1(batch["noisy"]))
+    assert waveform_loss(half, batch, "sisdr", config).item() == pytest.approx(waveform_loss(batch["noisy"], batch, "sisdr", config).item(), abs=1e-3)
+    assert waveform_loss(torch.log1p(0.5 * torch.expm1(batch["clean"])), perfect, "mrstft", config) > 0.1
+    # a segment of silent clean speech is left out; all silent: 0 with a gradient path
+    silent = {**batch, "clean": batch["clean"].clone()}
+    silent["clean"][0] = 0.0
+    pred = batch["noisy"].clone().requires_grad_(True)
+    kept = waveform_loss(pred, silent, "sisdr", config)
+    expected = waveform_loss(batch["noisy"][1:], {k: v[1:] for k, v in silent.items()}, "sisdr", config)
+    assert kept.item() == pytest.approx(expected.item(), abs=1e-4)
+    kept.backward()
+    assert torch.isfinite(pred.grad).all() and pred.grad[1:].abs().sum() > 0 and pred.grad[0].abs().sum() == 0
+    none = {**batch, "clean": torch.zeros_like(batch["clean"])}
+    pred = batch["noisy"].clone().requires_grad_(True)
+    zero = waveform_loss(pred, none, "mrstft", config)
+    assert zero.item() == 0.0 and zero.requires_grad
+    with pytest.raises(ValueError, match="wave loss must be one of sisdr, mrstft"):
+        waveform_loss(batch["noisy"], batch, "l2", config)
+
+
+def test_training_with_a_waveform_loss_logs_the_objective_and_refuses_other_settings(pipeline, tmp_path, capsys):
+    from emgse.cli import main
+    from emgse.config import from_dict
+    from emgse.train import WAVE_WEIGHTS
+
+    cfg = TrainConfig(model="audio-mask", max_epochs=2, loss="compressed", wave_loss="sisdr", batch_size=4, max_steps_per_epoch=4)
+    assert cfg.wave_factor == WAVE_WEIGHTS["sisdr"] and TrainConfig().wave_factor == 0.0
+    run = tmp_path / "run"
+    summary = train(pipeline["train"], pipeline["val"], run, dataclasses.replace(cfg, max_epochs=1), progress=False)
+    ckpt = read_checkpoint(run / "best.pt")
+    assert ckpt["train_config"]["wave_loss"] == "sisdr" and ckpt["train_config"]["wave_weight"] == WAVE_WEIGHTS["sisdr"]
+    # the logged validation loss is the whole objective of the saved model: compressed + weight x (-SI-SDR)
+    va = FeatureStore.open(pipeline["val"])
+    model = build_model("audio-mask")
+    model.load_state_dict(ckpt["state_dict"])
+    d = _Dist()
+    loader = _batches(SegmentDataset(va, cfg.segment, 15, random=False, phases=True), cfg, 0, d, shuffle=False)
+    config = from_dict(AudioConfig, va.index["audio_config"])
+    whole = validate(model, loader, torch.device("cpu"), d, cfg, audio_config=config)
+    assert whole == pytest.approx(summary["best_val_loss"], rel=1e-5)
+    assert abs(whole - validate(model, loader, torch.device("cpu"), d, "compressed")) > 1e-4
+    with pytest.raises(EmgseError, match=r"cannot resume with other settings \(wave loss 'sisdr' -> 'mrstft'; wave weight 0.004 -> 0.0057\)"):
+        train(pipeline["train"], pipeline["val"], run, dataclasses.replace(cfg, wave_loss="mrstft"), resume=True, progress=False)
+    assert train(pipeline["train"], pipeline["val"], run, cfg, resume=True, progress=False)["epochs"] == 2
+    with pytest.raises(EmgseError, match=r"model 'emg-only' does not take audio: a waveform loss needs the microphone's phase"):
+        train(pipeline["train"], pipeline["val"], tmp_path / "e", dataclasses.replace(cfg, model="emg-only"), progress=False)
+    with pytest.raises(ValueError, match="wave loss must be one of sisdr, mrstft"):
+        TrainConfig(wave_loss="l2")
+    assert main(["train", "--mixtures", str(pipeline["mix"]), "--out", str(tmp_path / "c"), "--wave-weight", "0.01"]) == 2
+    assert not (tmp_path / "c").exists()
+    assert "training settings: wave weight 0.01: needs a wave loss and a number > 0" in capsys.readouterr().err

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from emgse import __version__
-from emgse.config import LOSSES, LR_SCHEDULES
+from emgse.config import LOSSES, LR_SCHEDULES, WAVE_LOSSES
 from emgse.errors import EmgseError
 
 MAIN_HELP = """\
@@ -359,6 +359,13 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--suppression-weight", type=_suppression_weight, default=None, metavar="ALPHA",
                    help="asymmetric loss: where the estimate falls below the clean target (speech removed) the error "
                         "counts ALPHA times (>= 1; default 1, symmetric), so the model learns to keep speech rather than cut it")
+    p.add_argument("--wave-loss", choices=WAVE_LOSSES, default=None,
+                   help="add a loss on the rebuilt waveform (the estimate with the noisy phase against the clean "
+                        "recording): sisdr (negative SI-SDR in dB) or mrstft (multi-resolution STFT); the logged "
+                        "losses are then the whole objective (default: none, the paper)")
+    p.add_argument("--wave-weight", type=float, default=None, metavar="W",
+                   help="weight of --wave-loss in the objective (> 0; default: the kind's, set so the term matches the "
+                        "compressed spectral loss of the demo's model)")
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
                    help="learning rate over the run: constant (the paper; default), or cosine: decays step by step "
                         "to 0 at the last step of --epochs (for a fixed budget)")
@@ -390,9 +397,13 @@ def _run_train(args: argparse.Namespace) -> int:
         "audio_only_share": args.audio_only_share, "emg_gain_jitter": args.emg_gain_jitter,
         "init_from": str(args.init_from) if args.init_from else None, "loss": args.loss,
         "lr_schedule": args.lr_schedule, "suppression_weight": args.suppression_weight,
+        "wave_loss": args.wave_loss, "wave_weight": args.wave_weight,
     }
     names = {"epochs": "max_epochs", "workers": "num_workers"}
-    train_cfg = dataclasses.replace(train_cfg, **{names.get(k, k): v for k, v in flags.items() if v is not None})
+    try:
+        train_cfg = dataclasses.replace(train_cfg, **{names.get(k, k): v for k, v in flags.items() if v is not None})
+    except ValueError as e:  # TrainConfig's checks (e.g. --wave-weight without --wave-loss)
+        raise EmgseError(f"training settings: {e}") from None
     normalization = args.normalization or sections["emg"].get("normalization") or default_normalization(train_cfg.model)
     emg_flags = {"channels": args.channels, "context": args.context, "normalization": normalization}
     emg_cfg = dataclasses.replace(emg_cfg, **{k: v for k, v in emg_flags.items() if v is not None})

@@ -32,6 +32,9 @@ def split_loss_suffix(name: str) -> tuple[str, str]:
             return name[: -len(suffix)], loss
     return name, next(loss for loss, suffix in LOSS_SUFFIXES.items() if not suffix)
 LR_SCHEDULES = ("constant", "cosine")  # emgse.train.lr_at
+# losses on the rebuilt waveform, added to the spectral loss (emgse.train.waveform_loss): negative
+# SI-SDR, or a multi-resolution STFT loss
+WAVE_LOSSES = ("sisdr", "mrstft")
 
 
 @dataclass(frozen=True)

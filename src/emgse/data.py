@@ -12,6 +12,9 @@ per segment)::
                        ``AudioConfig.level_rms`` (then noisy.npy holds log1p(|STFT| / g))
     STORE/index.json   utterances (offset, frames, has_emg, emg_offset: row in emg.npy or null),
                        mixtures (utterance, offset, frames, gain, ...)
+    STORE/noisy_phase.npy, STORE/clean_phase.npy  (frames, 257) float16 STFT phases (radians) of
+                       the mixtures and of the clean utterances, added on demand by
+                       :func:`add_phases` (the waveform losses rebuild both signals from them)
 
 Clean and EMG features are stored once per utterance, however many mixtures share them. An
 utterance without EMG gets the model input "EMG absent" in every segment: all-zero features
@@ -120,6 +123,12 @@ def absent_emg(frames: int, context: int, dims: int) -> np.ndarray:
     return np.zeros((frames + 2 * context, dims), np.float32)
 
 
+def _clean_paths(rows: list[dict], mixtures_dir: Path, data: Path | None, split: str) -> dict[str, Path]:
+    """Each utterance's clean recording: the prepared corpus's for paired speech, the mixture
+    folder's ``clean`` copy for audio-only speech."""
+    return {r["utt_id"]: (data / split / f"{r['utt_id']}.wav" if r["has_emg"] else mixtures_dir / r["clean"]) for r in rows}
+
+
 def build_store(
     mixtures_dir: str | Path,
     split: str,
@@ -149,7 +158,7 @@ def build_store(
     data = prepared_root(mixtures_dir) if paired else None
     info = CorpusInfo.read(data) if paired else None
     channels = resolve_channels(emg_config.channels, info.emg_channels) if paired else []
-    clean_path = {r["utt_id"]: (data / split / f"{r['utt_id']}.wav" if r["has_emg"] else mixtures_dir / r["clean"]) for r in rows}
+    clean_path = _clean_paths(rows, mixtures_dir, data, split)
     utt_ids = sorted(has_emg)
     utt_frames: dict[str, int] = {}
     with output_dir(out, force=force) as work:
@@ -227,6 +236,59 @@ def build_store(
     return out
 
 
+PHASE_FILES = ("noisy_phase.npy", "clean_phase.npy")
+
+
+def add_phases(root: str | Path, *, progress: bool = True) -> Path:
+    """Write the STFT phases of a built store's mixtures and clean utterances beside its
+    magnitudes (``noisy_phase.npy`` / ``clean_phase.npy``, float16 radians, rows as ``noisy.npy`` /
+    ``clean.npy``), read again from the recordings its index names; nothing when both exist.
+
+    Each file is written to a temporary name and renamed, so an interrupted run leaves none half
+    written. A recording whose frame count no longer matches the store is an error naming it.
+    """
+    root = Path(root)
+    if all((root / name).is_file() for name in PHASE_FILES):
+        return root
+    store = FeatureStore.open(root)
+    index = store.index
+    audio_config = from_dict(AudioConfig, index["audio_config"])
+    mixtures_dir = Path(index["mixtures_dir"])
+    rows = {r["utt_id"]: r for r in read_manifest(mixtures_dir) if r["split"] == index["split"]}
+    data = Path(index["data"]) if index.get("data") else None
+    clean_path = _clean_paths(list(rows.values()), mixtures_dir, data, index["split"])
+
+    def phase_of(path: Path, frames: int) -> np.ndarray:
+        audio, fs = read_audio(path)
+        if fs != audio_config.fs:
+            raise file_error(path, f"sample rate {fs} Hz, expected {audio_config.fs}")
+        phase = log_magnitude(torch.as_tensor(audio, dtype=torch.float32), audio_config)[1].numpy()
+        if phase.shape[0] != frames:
+            raise file_error(path, f"{phase.shape[0]} frames but the feature store {root} holds {frames}; rebuild the store")
+        return phase.astype(np.float16)
+
+    jobs = (
+        ("clean_phase.npy", store.clean.shape[0],
+         [(clean_path[u["utt_id"]], u["offset"], u["frames"]) for u in index["utterances"]]),
+        ("noisy_phase.npy", store.noisy.shape[0],
+         [(mixtures_dir / m["path"], m["offset"], m["frames"]) for m in index["mixtures"]]),
+    )
+    for name, rows_total, items in jobs:
+        if (root / name).is_file():
+            continue
+        tmp = root / f".{name}.partial.npy"
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(rows_total, audio_config.n_bins))
+        try:
+            for path, offset, frames in tqdm(items, desc=f"phases {index['split']}: {name[:-10]}", unit="file", disable=not progress):
+                out[offset : offset + frames] = phase_of(path, frames)
+            out.flush()
+            del out
+            tmp.replace(root / name)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return root
+
+
 def has_emg(utterance: dict) -> bool:
     """Whether a store utterance has EMG features (stores written before audio-only speech: all do)."""
     return bool(utterance.get("has_emg", True))
@@ -247,6 +309,8 @@ class FeatureStore:
     clean: np.ndarray
     emg: np.ndarray
     level: np.ndarray | None = None  # (mixture frames,) level gains, with AudioConfig.level_rms
+    noisy_phase: np.ndarray | None = None  # (mixture frames, 257) float16, once add_phases ran
+    clean_phase: np.ndarray | None = None  # (utterance frames, 257) float16
 
     @classmethod
     def open(cls, root: str | Path) -> FeatureStore:
@@ -260,7 +324,8 @@ class FeatureStore:
             except (OSError, ValueError) as e:
                 raise file_error(path, f"unreadable feature store file ({e})") from None
         level = np.load(root / "level.npy", mmap_mode="r") if (root / "level.npy").is_file() else None
-        return cls(root, index, **arrays, level=level)
+        phases = {name[:-4]: np.load(root / name, mmap_mode="r") for name in PHASE_FILES if (root / name).is_file()}
+        return cls(root, index, **arrays, level=level, **phases)
 
     @property
     def emg_dims(self) -> int:
@@ -307,10 +372,14 @@ class SegmentDataset(torch.utils.data.Dataset):
     contact differently every time): each item's channels get random gains ``exp(N(0, gain_jitter))``,
     applied exactly to the raw TD features (:data:`TD_DEGREES`) before z-scoring. 0 leaves them.
 
+    ``phases``: items also carry the STFT phases (the stores need :func:`add_phases`), for losses
+    on the rebuilt waveform.
+
     Items: ``noisy`` ``(segment, 257)``, ``clean`` ``(segment, 257)``, ``emg``
     ``(segment + 2*context, dims)`` (real neighbouring frames as context, zeros beyond the
     utterance), ``mask`` ``(segment,)`` (0 where a short utterance was padded), ``has_emg`` ``()``
-    (1.0, or 0.0 for audio-only speech).
+    (1.0, or 0.0 for audio-only speech); with ``phases`` also ``noisy_phase`` and ``clean_phase``
+    ``(segment, 257)`` float32 radians (0 where padded).
     """
 
     def __init__(
@@ -326,6 +395,7 @@ class SegmentDataset(torch.utils.data.Dataset):
         audio_only_share: float | None = None,
         target_rms: float | None = None,
         gain_jitter: float = 0.0,
+        phases: bool = False,
     ):
         if audio_only_share is not None and not 0.0 <= audio_only_share < 1.0:
             raise EmgseError(f"audio-only share {audio_only_share}: must be at least 0 and below 1")
@@ -341,6 +411,10 @@ class SegmentDataset(torch.utils.data.Dataset):
         self.gain_jitter = float(gain_jitter)
         self._target_factor: dict[tuple[int, int], float] = {}  # (store, utterance) -> target_rms / its clean RMS
         self.stores = [store] if audio_only is None else [store, audio_only]
+        self.phases = phases
+        for st in self.stores if phases else []:
+            if st.noisy_phase is None or st.clean_phase is None:
+                raise EmgseError(f"{st.root}: feature store has no phases (emgse.data.add_phases writes them)")
         # every mixture as (store number, mixture entry); items index this list
         self.sources = [(s, mix) for s, st in enumerate(self.stores) for mix in st.index["mixtures"]]
         self.mixtures = [mix for _, mix in self.sources]
@@ -413,6 +487,12 @@ class SegmentDataset(torch.utils.data.Dataset):
         else:
             clean[:n] = c if mix["gain"] == 1.0 else np.log1p(mix["gain"] * np.expm1(c))
         mask[:n] = 1.0
+        item = {}
+        if self.phases:
+            for name, source, first in (("noisy_phase", store.noisy_phase, mix["offset"]), ("clean_phase", store.clean_phase, utt["offset"])):
+                phase = np.zeros_like(noisy)
+                phase[:n] = source[first + start : first + stop]
+                item[name] = torch.from_numpy(phase)
         emg = absent_emg(seg, k, self.store.emg_dims)
         if has_emg(utt):
             lo, hi = max(0, start - k), min(frames, start + seg + k)
@@ -428,6 +508,7 @@ class SegmentDataset(torch.utils.data.Dataset):
             "emg": torch.from_numpy(emg),
             "mask": torch.from_numpy(mask),
             "has_emg": torch.tensor(float(has_emg(utt))),
+            **item,
         }
 
 

@@ -36,6 +36,7 @@ from emgse.checkpoint import configs, read_checkpoint, save_checkpoint
 from emgse.config import (
     LOSSES,
     LR_SCHEDULES,
+    WAVE_LOSSES,
     AudioConfig,
     EmgConfig,
     from_dict,
@@ -45,6 +46,7 @@ from emgse.config import (
 from emgse.data import (
     FeatureStore,
     SegmentDataset,
+    add_phases,
     check_audio_only_store,
     check_front_ends,
     check_store_matches,
@@ -52,6 +54,7 @@ from emgse.data import (
     store_settings,
 )
 from emgse.errors import EmgseError, file_error
+from emgse.features.audio import istft
 from emgse.features.emg import ZScore
 from emgse.features.level import LEVEL_RMS
 from emgse.files import write_json, write_text
@@ -89,6 +92,11 @@ class TrainConfig:
     # the loss's over-suppression weight (spectral_loss): >1 makes removing speech cost more than
     # leaving noise in; 1 (the paper) is symmetric
     suppression_weight: float = 1.0
+    # a loss on the rebuilt waveform added to the spectral loss (waveform_loss): None (the paper),
+    # "sisdr" or "mrstft", times wave_weight (None: that kind's WAVE_WEIGHTS entry). With one, the
+    # logged training and validation losses (and the best checkpoint) are the whole objective.
+    wave_loss: str | None = None
+    wave_weight: float | None = None
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -97,6 +105,17 @@ class TrainConfig:
             raise ValueError(f"suppression weight must be at least 1, got {self.suppression_weight!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.wave_loss is not None and self.wave_loss not in WAVE_LOSSES:
+            raise ValueError(f"wave loss must be one of {', '.join(WAVE_LOSSES)}, got {self.wave_loss!r}")
+        if self.wave_weight is not None and (self.wave_loss is None or not self.wave_weight > 0):
+            raise ValueError(f"wave weight {self.wave_weight!r}: needs a wave loss and a number > 0")
+
+    @property
+    def wave_factor(self) -> float:
+        """The waveform loss's weight in the objective (0 without one)."""
+        if self.wave_loss is None:
+            return 0.0
+        return WAVE_WEIGHTS[self.wave_loss] if self.wave_weight is None else self.wave_weight
 
 
 @dataclass
@@ -195,6 +214,94 @@ def auxiliary_loss(model: torch.nn.Module, target: torch.Tensor, mask: torch.Ten
     return sum(weight * spectral_loss(pred, target, mask, kind, suppression_weight)[0] for weight, pred in terms)
 
 
+# The waveform losses' default weights: each makes the term, on the demo's validation set at the demo's
+# trained audio-mask (compressed loss), as large as that model's compressed spectral loss there.
+WAVE_WEIGHTS = {"sisdr": 0.0040, "mrstft": 0.0057}  # benchmarks/wave_weights.py
+MRSTFT_RESOLUTIONS = ((256, 64), (512, 128), (1024, 256))  # (n_fft = window, hop) in samples at 16 kHz
+WAVE_MIN_SNR_DB = -30.0  # segments whose clean target lies this far below the noisy input are left out
+_WAVE_EPS = 1e-8
+
+
+def rebuild_segments(log_mag: torch.Tensor, phase: torch.Tensor, mask: torch.Tensor, audio_config: AudioConfig) -> torch.Tensor:
+    """Waveforms ``(B, samples)`` of segments given as log1p magnitudes and phases ``(B, T, F)``, the
+    frames where ``mask`` ``(B, T)`` is 0 silenced; by the project's inverse STFT (differentiable)."""
+    magnitude = torch.expm1(log_mag).clamp_min(0.0) * mask[..., None]
+    spec = torch.complex(magnitude * torch.cos(phase), magnitude * torch.sin(phase))
+    frames = log_mag.shape[1]
+    length = (frames - 1) * audio_config.hop_length + audio_config.win_length - audio_config.pad_length
+    return istft(spec, length, audio_config)
+
+
+def _valid_segments(noisy: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``(B,)`` segments whose clean target is within :data:`WAVE_MIN_SNR_DB` of the noisy input
+    (spectral energies): a silent stretch has no waveform to match."""
+    energy = lambda m: (torch.expm1(m).clamp_min(0) ** 2 * mask[..., None]).sum((1, 2))  # noqa: E731
+    return energy(target) > energy(noisy) * 10 ** (WAVE_MIN_SNR_DB / 10) + _WAVE_EPS
+
+
+def si_sdr(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Scale-invariant SDR in dB of ``estimate`` against ``reference`` ``(B, samples)``, both made zero-mean: ``(B,)``."""
+    estimate = estimate - estimate.mean(-1, keepdim=True)
+    reference = reference - reference.mean(-1, keepdim=True)
+    scale = (estimate * reference).sum(-1, keepdim=True) / ((reference**2).sum(-1, keepdim=True) + _WAVE_EPS)
+    target = scale * reference
+    return 10 * torch.log10(((target**2).sum(-1) + _WAVE_EPS) / (((estimate - target) ** 2).sum(-1) + _WAVE_EPS))
+
+
+def mrstft_loss(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Multi-resolution STFT loss of ``estimate`` against ``reference`` ``(B, samples)``: the mean
+    over :data:`MRSTFT_RESOLUTIONS` (Hann windows) of spectral convergence
+    ``||S - S_hat||_F / ||S||_F`` plus the mean ``|log S - log S_hat|`` (Yamamoto et al. 2020)."""
+    total = estimate.new_zeros(())
+    for n_fft, hop in MRSTFT_RESOLUTIONS:
+        window = torch.hann_window(n_fft, device=estimate.device, dtype=estimate.dtype)
+
+        def mag(x, n_fft=n_fft, hop=hop, window=window):
+            spec = torch.stft(x, n_fft, hop_length=hop, win_length=n_fft, window=window, center=True, return_complex=True)
+            return (spec.real**2 + spec.imag**2).clamp_min(1e-14).sqrt()
+
+        s, s_hat = mag(reference), mag(estimate)
+        convergence = torch.linalg.vector_norm(s - s_hat) / torch.linalg.vector_norm(s).clamp_min(_WAVE_EPS)
+        total = total + convergence + (torch.log(s) - torch.log(s_hat)).abs().mean()
+    return total / len(MRSTFT_RESOLUTIONS)
+
+
+def waveform_loss(pred: torch.Tensor, batch: dict, kind: str, audio_config: AudioConfig) -> torch.Tensor:
+    """A loss on the rebuilt waveform: the estimate's magnitude ``pred`` ``(B, T, F)`` (log1p) with
+    the noisy phase against the clean target with its own phase (``batch`` from a
+    :class:`SegmentDataset` with ``phases``), both by the same inverse STFT over each segment.
+
+    ``"sisdr"``: the negative SI-SDR (dB) averaged over the segments; ``"mrstft"``:
+    :func:`mrstft_loss` over them. Segments whose clean speech is silent (:func:`_valid_segments`)
+    are left out; 0 (with a gradient path) when none is left.
+    """
+    device = pred.device
+    target = batch["clean"].to(device)
+    mask = batch["mask"].to(device)
+    keep = _valid_segments(batch["noisy"].to(device), target, mask)
+    if not bool(keep.any()):
+        return pred.sum() * 0.0
+    estimate = rebuild_segments(pred[keep], batch["noisy_phase"].to(device)[keep], mask[keep], audio_config)
+    reference = rebuild_segments(target[keep], batch["clean_phase"].to(device)[keep], mask[keep], audio_config)
+    if kind == "sisdr":
+        return -si_sdr(estimate, reference).mean()
+    if kind == "mrstft":
+        return mrstft_loss(estimate, reference)
+    raise ValueError(f"wave loss must be one of {', '.join(WAVE_LOSSES)}, got {kind!r}")
+
+
+def objective(model: torch.nn.Module, pred: torch.Tensor, target: torch.Tensor, batch: dict, config: TrainConfig,
+              audio_config: AudioConfig | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(logged loss, frames, trained objective)`` of a batch: the logged loss is the output's
+    spectral loss plus the weighted waveform loss when there is one (the whole objective, which
+    validation picks the best epoch by); the objective adds any auxiliary term (``emgse-prior``)."""
+    frame_mask = batch["mask"].to(pred.device)
+    loss, n = spectral_loss(pred, target, frame_mask, config.loss, config.suppression_weight)
+    if config.wave_loss is not None:
+        loss = loss + config.wave_factor * waveform_loss(pred, batch, config.wave_loss, audio_config)
+    return loss, n, loss + auxiliary_loss(model, target, frame_mask, config.loss, config.suppression_weight)
+
+
 def _forward(model: torch.nn.Module, batch: dict, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     noisy = batch["noisy"].to(device, non_blocking=True)
     emg = batch["emg"].to(device, non_blocking=True)
@@ -232,8 +339,11 @@ def epoch_steps(loader, config: TrainConfig) -> int:
 
 
 def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm | None, d: _Dist | None = None,
-                epoch: int = 1) -> dict:
-    """One pass over ``loader`` (epoch ``epoch``, 1-based: sets the scheduled learning rate step by step)."""
+                epoch: int = 1, audio_config: AudioConfig | None = None) -> dict:
+    """One pass over ``loader`` (epoch ``epoch``, 1-based: sets the scheduled learning rate step by step).
+
+    The logged loss is the output's spectral loss, or with a waveform loss the whole objective
+    (``audio_config``: the store's front-end, needed to rebuild waveforms)."""
     d = d or _Dist()
     n_steps = epoch_steps(loader, config)
     model.train()
@@ -243,17 +353,15 @@ def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm
     for batch in loader:
         wait += time.perf_counter() - t_fetch
         pred, target = _forward(model, batch, device)
-        frame_mask = batch["mask"].to(device)
-        loss, n = spectral_loss(pred, target, frame_mask, config.loss, config.suppression_weight)
-        objective = loss + auxiliary_loss(model, target, frame_mask, config.loss, config.suppression_weight)  # the logged loss stays the output's
+        loss, n, trained = objective(model, pred, target, batch, config, audio_config)
         if d.world > 1:
             # DDP averages the processes' gradients; weighting each process's mean by its share of
             # the global batch's frames makes that average the gradient of the whole batch's mean.
             global_frames = n.detach().clone()
             dist.all_reduce(global_frames)
-            objective = objective * (n * d.world / global_frames.clamp_min(1))
+            trained = trained * (n * d.world / global_frames.clamp_min(1))
         optimizer.zero_grad(set_to_none=True)
-        objective.backward()
+        trained.backward()
         if config.lr_schedule != "constant":
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(config, epoch - 1 + steps / max(n_steps, 1))
@@ -274,17 +382,21 @@ def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm
 
 
 @torch.no_grad()
-def validate(model, loader, device, d: _Dist, loss: str = "l1", suppression_weight: float = 1.0) -> float:
-    """Mean loss (``loss`` and ``suppression_weight``, see :func:`spectral_loss`) over every frame of
-    ``loader``'s segments (summed over processes under DDP).
+def validate(model, loader, device, d: _Dist, loss: str | TrainConfig = "l1", suppression_weight: float = 1.0,
+             audio_config: AudioConfig | None = None) -> float:
+    """Mean loss over every frame of ``loader``'s segments (summed over processes under DDP): the
+    spectral loss ``loss`` with ``suppression_weight`` (see :func:`spectral_loss`), or, given a
+    :class:`TrainConfig`, its logged loss (:func:`objective`; with a waveform loss the whole
+    objective, ``audio_config`` the store's front-end).
 
     Pass the bare module, not the DDP wrapper: processes may run different numbers of batches.
     """
+    config = loss if isinstance(loss, TrainConfig) else TrainConfig(loss=loss, suppression_weight=suppression_weight)
     model.eval()
     sums = torch.zeros(2, dtype=torch.float64)
     for batch in loader:
         pred, target = _forward(model, batch, device)
-        value, n = spectral_loss(pred, target, batch["mask"].to(device), loss, suppression_weight)
+        value, n, _ = objective(model, pred, target, batch, config, audio_config)
         sums += torch.tensor([value.item() * n.item(), n.item()], dtype=torch.float64)
     if d.world > 1:
         sums = torch.tensor(_all_reduce(sums.tolist(), device), dtype=torch.float64)
@@ -401,7 +513,8 @@ def _check_resume(path: Path, ckpt: dict, expected: dict) -> None:
         elif old != new:
             diffs.append(f"{label} {short(old)} -> {short(new)}")
     old_train = ckpt.get("train_config") or {}
-    for key, before in (("loss", "l1"), ("suppression_weight", 1.0)):  # runs from before an option trained with its default
+    # runs from before an option trained with its default
+    for key, before in (("loss", "l1"), ("suppression_weight", 1.0), ("wave_loss", None), ("wave_weight", None)):
         old = old_train.get(key, before)
         if old != expected["train_config"][key]:
             diffs.append(f"{key.replace('_', ' ')} {old!r} -> {expected['train_config'][key]!r}")
@@ -479,6 +592,16 @@ def train(
     torch.manual_seed(config.seed)
     if d.world > 1 and config.batch_size % d.world:
         raise EmgseError(f"batch size {config.batch_size} is the global batch: it must be a multiple of the {d.world} processes")
+    if config.wave_loss is not None:
+        if not _model_traits(config.model)[2]:
+            raise EmgseError(f"model {config.model!r} does not take audio: a waveform loss needs the microphone's phase (leave out --wave-loss)")
+        config = dataclasses.replace(config, wave_weight=config.wave_factor)  # the checkpoint records the weight used
+        if d.main:  # phases beside the stores' magnitudes, once (other ranks wait for rank 0's files)
+            for store in (train_store, val_store, audio_only_store):
+                if store is not None:
+                    add_phases(store, progress=progress)
+        if d.world > 1:
+            dist.barrier()
     tr, va = FeatureStore.open(train_store), FeatureStore.open(val_store)
     check_store_matches(tr, va)
     audio_config = from_dict(AudioConfig, tr.index["audio_config"])
@@ -499,8 +622,10 @@ def train(
     # a model that never hears the microphone learns clean speech at one level (SegmentDataset)
     target_rms = None if _model_traits(config.model)[2] else LEVEL_RMS
     train_set = SegmentDataset(tr, config.segment, emg_config.context, zscore=z, random=True, seed=config.seed,
-                               audio_only=ao, audio_only_share=share, target_rms=target_rms, gain_jitter=config.emg_gain_jitter)
-    val_set = SegmentDataset(va, config.segment, emg_config.context, zscore=z, random=False, target_rms=target_rms)
+                               audio_only=ao, audio_only_share=share, target_rms=target_rms, gain_jitter=config.emg_gain_jitter,
+                               phases=config.wave_loss is not None)
+    val_set = SegmentDataset(va, config.segment, emg_config.context, zscore=z, random=False, target_rms=target_rms,
+                             phases=config.wave_loss is not None)
 
     args = model_args if model_args is not None else model_args_for(config, tr, emg_config)
     model = build_model(config.model, **args).to(device)
@@ -555,9 +680,9 @@ def train(
         loader = _batches(train_set, config, epoch, d, shuffle=True)
         bar = tqdm(total=epoch_steps(loader, config), desc=f"{config.model} epoch {epoch}", unit="step", leave=False, disable=not (progress and d.main))
         t0 = time.perf_counter()
-        result = train_epoch(model, optimizer, loader, device, config, bar, d, epoch=epoch)
+        result = train_epoch(model, optimizer, loader, device, config, bar, d, epoch=epoch, audio_config=audio_config)
         bar.close()
-        val_loss = validate(core, _batches(val_set, config, 0, d, shuffle=False), device, d, config.loss, config.suppression_weight)
+        val_loss = validate(core, _batches(val_set, config, 0, d, shuffle=False), device, d, config, audio_config=audio_config)
         seconds = time.perf_counter() - t0
         improved = val_loss < state["best_val"]
         state.update(

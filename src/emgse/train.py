@@ -235,7 +235,9 @@ def rebuild_segments(log_mag: torch.Tensor, phase: torch.Tensor, mask: torch.Ten
 def _valid_segments(noisy: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """``(B,)`` segments whose clean target is within :data:`WAVE_MIN_SNR_DB` of the noisy input
     (spectral energies): a silent stretch has no waveform to match."""
-    energy = lambda m: (torch.expm1(m).clamp_min(0) ** 2 * mask[..., None]).sum((1, 2))  # noqa: E731
+    def energy(log_mag: torch.Tensor) -> torch.Tensor:
+        return (torch.expm1(log_mag).clamp_min(0) ** 2 * mask[..., None]).sum((1, 2))
+
     return energy(target) > energy(noisy) * 10 ** (WAVE_MIN_SNR_DB / 10) + _WAVE_EPS
 
 
@@ -269,7 +271,9 @@ def mrstft_loss(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor
 def waveform_loss(pred: torch.Tensor, batch: dict, kind: str, audio_config: AudioConfig) -> torch.Tensor:
     """A loss on the rebuilt waveform: the estimate's magnitude ``pred`` ``(B, T, F)`` (log1p) with
     the noisy phase against the clean target with its own phase (``batch`` from a
-    :class:`SegmentDataset` with ``phases``), both by the same inverse STFT over each segment.
+    :class:`SegmentDataset` with ``phases``), both by the same inverse STFT over each segment. With
+    level normalization both stay in the model's level domain (every frame divided by the same
+    noisy-derived gain), so the two signals are compared on equal terms.
 
     ``"sisdr"``: the negative SI-SDR (dB) averaged over the segments; ``"mrstft"``:
     :func:`mrstft_loss` over them. Segments whose clean speech is silent (:func:`_valid_segments`)

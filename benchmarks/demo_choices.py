@@ -1,7 +1,7 @@
 """The demo's training choices, compared on the development proxy and the demo's simulated test.
 
-    python benchmarks/demo_choices.py --out runs/demo-choices        # about 45 min on 2 CPU cores
-    python benchmarks/demo_choices.py --out runs/demo-choices --seeds 0   # one seed (about 20 min)
+    python benchmarks/demo_choices.py --out runs/demo-choices        # about 70 min on 2 CPU cores
+    python benchmarks/demo_choices.py --out runs/demo-choices --seeds 0   # one seed (about 28 min)
 
 The README's "keeping more speech" table. Builds the 40-pair development proxy
 (benchmarks/dev_pairs.py: speechocean762 test-half speakers + real test noises at 2.5-17.5 dB;

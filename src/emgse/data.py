@@ -38,7 +38,7 @@ from tqdm import tqdm
 from emgse.config import AudioConfig, EmgConfig, from_dict, to_dict
 from emgse.corpora.prepared import CorpusInfo
 from emgse.errors import EmgseError, file_error
-from emgse.features.audio import log_magnitude
+from emgse.features.audio import log_magnitude, stft
 from emgse.features.emg import (
     N_TD,
     TD_NAMES,
@@ -123,6 +123,14 @@ def absent_emg(frames: int, context: int, dims: int) -> np.ndarray:
     return np.zeros((frames + 2 * context, dims), np.float32)
 
 
+def _read_at_rate(path: Path, fs: int) -> np.ndarray:
+    """A recording ``(samples,)`` that must be at the front-end's rate ``fs`` (one-line error naming it)."""
+    audio, rate = read_audio(path)
+    if rate != fs:
+        raise file_error(path, f"sample rate {rate} Hz, expected {fs}")
+    return audio
+
+
 def _clean_paths(rows: list[dict], mixtures_dir: Path, data: Path | None, split: str) -> dict[str, Path]:
     """Each utterance's clean recording: the prepared corpus's for paired speech, the mixture
     folder's ``clean`` copy for audio-only speech."""
@@ -165,9 +173,7 @@ def build_store(
         # Pass 1: clean + EMG per utterance (frame counts are known only after reading).
         clean_parts, emg_parts, emg_offsets, emg_offset = [], [], [], 0
         for utt_id in tqdm(utt_ids, desc=f"features {split}: utterances", unit="utt", disable=not progress):
-            clean, fs = read_audio(clean_path[utt_id])
-            if fs != audio_config.fs:
-                raise file_error(clean_path[utt_id], f"sample rate {fs} Hz, expected {audio_config.fs}")
+            clean = _read_at_rate(clean_path[utt_id], audio_config.fs)
             c = _clean_log_mag(clean, audio_config)
             utt_frames[utt_id] = c.shape[0]
             clean_parts.append(c)
@@ -189,9 +195,7 @@ def build_store(
         level = np.lib.format.open_memmap(work / "level.npy", mode="w+", dtype=np.float32, shape=(total,)) if audio_config.level_rms is not None else None
         mixtures, offset = [], 0
         for r in tqdm(rows, desc=f"features {split}: mixtures", unit="mix", disable=not progress):
-            audio, fs = read_audio(mixtures_dir / r["path"])
-            if fs != audio_config.fs:
-                raise file_error(mixtures_dir / r["path"], f"sample rate {fs} Hz, expected {audio_config.fs}")
+            audio = _read_at_rate(mixtures_dir / r["path"], audio_config.fs)
             m, _, gains = levelled_log_magnitude(torch.as_tensor(audio, dtype=torch.float32), audio_config)
             m = m.numpy()
             frames = utt_frames[r["utt_id"]]
@@ -254,15 +258,13 @@ def add_phases(root: str | Path, *, progress: bool = True) -> Path:
     index = store.index
     audio_config = from_dict(AudioConfig, index["audio_config"])
     mixtures_dir = Path(index["mixtures_dir"])
-    rows = {r["utt_id"]: r for r in read_manifest(mixtures_dir) if r["split"] == index["split"]}
+    rows = [r for r in read_manifest(mixtures_dir) if r["split"] == index["split"]]
     data = Path(index["data"]) if index.get("data") else None
-    clean_path = _clean_paths(list(rows.values()), mixtures_dir, data, index["split"])
+    clean_path = _clean_paths(rows, mixtures_dir, data, index["split"])
 
     def phase_of(path: Path, frames: int) -> np.ndarray:
-        audio, fs = read_audio(path)
-        if fs != audio_config.fs:
-            raise file_error(path, f"sample rate {fs} Hz, expected {audio_config.fs}")
-        phase = log_magnitude(torch.as_tensor(audio, dtype=torch.float32), audio_config)[1].numpy()
+        audio = _read_at_rate(path, audio_config.fs)
+        phase = torch.angle(stft(torch.as_tensor(audio, dtype=torch.float32), audio_config)).numpy()
         if phase.shape[0] != frames:
             raise file_error(path, f"{phase.shape[0]} frames but the feature store {root} holds {frames}; rebuild the store")
         return phase.astype(np.float16)

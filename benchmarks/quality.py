@@ -29,8 +29,9 @@ and `emgse`, the new `emgse-tcn`, the causal models, `emg-alone` (an `emg-only` 
 `emgse voice`: speech from EMG alone, the microphone unused), two oracles on the noisy phase -- `oracle-magnitude`
 (the clean magnitude: the ceiling of the paper's mapping models) and `oracle-irm` (the ideal ratio
 mask: a mask oracle, below it) -- and with --all the bounded-mask family
-(`audio-mask`, `emgse-mask`), `emgse-map` (measured worse, kept for the record) and `emgse-prior`
-(a mask blended with a speech prior predicted from EMG). Prints one table per metric (per SNR and averaged) with
+(`audio-mask`, `emgse-mask`), `emgse-map` (measured worse, kept for the record), `emgse-prior`
+(a mask blended with a speech prior predicted from EMG) and `emgse-snr` (emgse-mask with its EMG
+term opened by an estimate of the input's SNR). Prints one table per metric (per SNR and averaged) with
 parameters, CPU real-time factor and the share of the noisy -> `oracle-magnitude` gap each system
 closes. Stages are
 resumable like the recipes (run again with the same --out to continue); OUT/benchmark.json keeps
@@ -85,13 +86,14 @@ SYSTEMS = (
     System("causal-emgse", "causal-emgse"),
     System("emg-alone", "emg-only"),  # speech from EMG alone (no microphone): emgse.voice
 )
-# --all: the mask family, the variants that measured worse (kept for the record) and `emgse-prior`
-# (issue 12's low-SNR fusion; about 40 more minutes)
+# --all: the mask family, the variants that measured worse (kept for the record), `emgse-prior` and
+# `emgse-snr` (issue 12's low-SNR fusion; about 50 more minutes)
 RECORD_SYSTEMS = (
     System("audio-mask", "audio-mask"),
     System("emgse-mask", "emgse-mask"),
     System("emgse-map", "emgse-map"),
     System("emgse-prior", "emgse-prior"),
+    System("emgse-snr", "emgse-snr"),
 )
 # EMG normalization per system: the paper's models keep the paper's per-utterance min-max; causal
 # models need statistics fitted on training data (min-max over the utterance is not causal), and
@@ -309,7 +311,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--quick", action="store_true", help="CI-sized run (a few minutes)")
-    ap.add_argument("--all", action="store_true", help="also audio-mask, emgse-mask, emgse-map and emgse-prior")
+    ap.add_argument("--all", action="store_true", help="also audio-mask, emgse-mask, emgse-map, emgse-prior and emgse-snr")
     ap.add_argument("--epochs", type=int, default=None, help="epochs per system (default: 4, quick: 1)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)

@@ -34,7 +34,7 @@ from emgse.files import read_json, write_json  # noqa: E402
 from emgse.mixing import read_manifest, write_manifest  # noqa: E402
 from emgse.recipes import enhance_system  # noqa: E402
 
-MODELS = ("emgse", "emgse-tcn", "emgse-mask", "emgse-map", "emgse-prior")
+MODELS = ("emgse", "emgse-tcn", "emgse-mask", "emgse-map", "emgse-prior", "emgse-snr")
 REFERENCE = "audio"
 CHECKED = "emgse-tcn"
 SEEN = (EmgFault("flat", 0.3), EmgFault("noisy", 0.3))  # far outside the check's band: it finds them

@@ -193,6 +193,7 @@ _PAIRS: tuple[tuple[str, str], ...] = (
     ("emgse-mask", "audio-mask"),
     ("emgse-mask-cheek", "audio-mask"),
     ("emgse-prior", "audio-mask"),
+    ("emgse-snr", "audio-mask"),
     ("causal-emgse", "causal-audio"),
 )
 FUSION_PAIRS: tuple[tuple[str, str], ...] = tuple((f + x, a + x) for x in LOSS_SUFFIXES.values() for f, a in _PAIRS)

@@ -206,12 +206,22 @@ def spectral_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, 
 
 def auxiliary_loss(model: torch.nn.Module, target: torch.Tensor, mask: torch.Tensor, kind: str = "l1",
                    suppression_weight: float = 1.0) -> torch.Tensor | float:
-    """Weighted loss (``kind`` and ``suppression_weight``, see :func:`spectral_loss`) of a model's
-    auxiliary predictions (``model.auxiliary()``, e.g. ``emgse-prior``'s EMG speech prior) against
-    the clean target; 0 for models without any."""
+    """Weighted loss of a model's auxiliary predictions (``model.auxiliary()``); 0 for models without any.
+
+    A term ``(weight, prediction)`` is a clean log1p magnitude (``emgse-prior``'s EMG speech prior),
+    scored against the clean target by :func:`spectral_loss` (``kind``, ``suppression_weight``); a term
+    ``(weight, prediction, truth)`` (``emgse-snr``'s speech share, ``(B, T, D)``) is scored by the L1
+    distance to ``truth(target)`` over the frames ``mask`` keeps.
+    """
     core = getattr(model, "module", model)  # DDP wraps the model
-    terms = core.auxiliary() if hasattr(core, "auxiliary") else []
-    return sum(weight * spectral_loss(pred, target, mask, kind, suppression_weight)[0] for weight, pred in terms)
+    total = 0.0
+    for weight, pred, *truth in core.auxiliary() if hasattr(core, "auxiliary") else []:
+        if truth:
+            frames = mask[..., None].expand_as(pred)
+            total = total + weight * ((pred - truth[0](target)).abs() * frames).sum() / frames.sum().clamp_min(1.0)
+        else:
+            total = total + weight * spectral_loss(pred, target, mask, kind, suppression_weight)[0]
+    return total
 
 
 # The waveform losses' default weights: each makes the term, on the demo's validation set at the demo's

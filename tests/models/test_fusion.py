@@ -2,10 +2,18 @@ import pytest
 import torch
 
 from emgse.models import build_model, count_parameters
-from emgse.models.fusion import MaskFusionSE, PriorFusionSE, TemporalEmgEncoder, drop_emg
+from emgse.models.fusion import (
+    MaskFusionSE,
+    PriorFusionSE,
+    SnrGatedSE,
+    TemporalEmgEncoder,
+    band_energies,
+    drop_emg,
+    speech_share,
+)
 from emgse.train import auxiliary_loss
 
-FAMILY = ("emgse-mask", "emgse-map", "emgse-tcn", "emgse-prior")
+FAMILY = ("emgse-mask", "emgse-map", "emgse-tcn", "emgse-prior", "emgse-snr")
 
 
 @pytest.mark.parametrize("name", FAMILY)
@@ -146,3 +154,51 @@ def test_prior_model_auxiliary_loss_and_audio_dropout():
     model.eval()
     model(noisy, emg)
     assert model.auxiliary() == [] and auxiliary_loss(model, clean, mask) == 0  # evaluation: no auxiliary term
+
+
+def test_speech_share_is_the_clean_part_of_the_noisy_band_energy():
+    clean = torch.rand(1, 6, 257) * 2
+    noise = torch.rand(1, 6, 257) * 2
+    noisy = torch.log1p(torch.sqrt(torch.expm1(clean) ** 2 + torch.expm1(noise) ** 2))  # powers add
+    share = speech_share(clean, noisy)
+    expected = band_energies(clean) / (band_energies(clean) + band_energies(noise))
+    torch.testing.assert_close(share, expected)
+    assert share.shape == (1, 6, 9) and torch.all((share > 0) & (share < 1))
+    torch.testing.assert_close(speech_share(noisy, noisy), torch.ones(1, 6, 9))  # all speech
+    torch.testing.assert_close(speech_share(clean * 0, noisy), torch.zeros(1, 6, 9))  # all noise
+    silent = torch.zeros(1, 6, 257)
+    assert torch.all(speech_share(silent, silent) == 0)  # silent input: 0, not NaN
+    torch.testing.assert_close(speech_share(clean + 1, noisy), torch.ones(1, 6, 9))  # clipped to 1
+
+
+def test_snr_gate_opens_the_emg_term_only_where_the_microphone_holds_noise():
+    model = SnrGatedSE(emg_dims=20, context=15).eval()
+    noisy, emg = torch.rand(1, 20, 257) * 4, torch.randn(1, 50, 20)
+    with torch.no_grad():
+        model.share_out.weight.zero_()
+        model.share_out.bias.fill_(50.0)  # estimated speech share 1: a clean microphone
+        torch.testing.assert_close(model(noisy, emg), model(noisy, torch.randn(1, 50, 20)))  # the EMG term is shut
+        assert torch.all(model(noisy, emg) <= noisy + 1e-5)  # still a bounded mask
+        model.share_out.bias.fill_(-50.0)  # speech share 0: all noise, the EMG term fully open
+        assert not torch.allclose(model(noisy, emg), model(noisy, torch.randn(1, 50, 20)))
+    with pytest.raises(ValueError, match="needs EMG"):
+        SnrGatedSE(emg_dims=0)
+
+
+def test_snr_gate_auxiliary_loss_is_the_share_estimate_l1():
+    model = SnrGatedSE(emg_dims=20, context=15, modality_dropout=0.0, channel_dropout=0.0, share_weight=0.5)
+    noisy, emg, clean = torch.rand(2, 30, 257) * 3, torch.randn(2, 60, 20), torch.rand(2, 30, 257)
+    mask = torch.ones(2, 30)
+    mask[1, 20:] = 0  # padded frames do not count
+    assert auxiliary_loss(model, clean, mask) == 0  # nothing before a training forward
+    model.train()
+    model(noisy, emg)
+    share = model.auxiliary()[0][1]
+    error = (share - speech_share(clean, noisy)).abs()
+    aux = auxiliary_loss(model, clean, mask)
+    torch.testing.assert_close(aux, 0.5 * torch.cat([error[0], error[1, :20]]).mean())
+    aux.backward()
+    assert model.share_out.weight.grad.abs().sum() > 0 and model.out.weight.grad is None  # the estimator's own term
+    model.eval()
+    model(noisy, emg)
+    assert model.auxiliary() == [] and auxiliary_loss(model, clean, mask) == 0

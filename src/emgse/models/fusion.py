@@ -3,7 +3,9 @@ gated or concatenation fusion, and modality / channel dropout for graceful degra
 
 Registered: ``emgse-tcn`` (:class:`TcnEmgSE`: the paper's audio path and decoder with the
 convolutional EMG encoder and EMG dropout), ``emgse-prior`` (:class:`PriorFusionSE`: a mask blended
-with a clean-speech prior predicted from EMG, for the low-SNR regime), and three variants of one network,
+with a clean-speech prior predicted from EMG, for the low-SNR regime), ``emgse-snr``
+(:class:`SnrGatedSE`: ``emgse-mask`` whose EMG term opens where an SNR estimate says the microphone
+holds noise), and three variants of one network,
 :class:`MaskFusionSE`: ``emgse-mask`` (mask head, gated fusion), ``emgse-map`` (mapping head,
 concatenation fusion) and ``audio-mask`` (``emgse-mask`` without EMG). The ``hybrid`` head (mask
 and mapping blended per bin) is available as ``MaskFusionSE(output="hybrid")`` but not registered.
@@ -38,6 +40,8 @@ and mapping blended per bin) is available as ``MaskFusionSE(output="hybrid")`` b
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -284,6 +288,70 @@ class PriorFusionSE(nn.Module):
         return [(self.prior_weight, self.prior)] if self.prior is not None else []
 
 
+SPEECH_SHARE_BANDS = (0, 8, 16, 32, 48, 64, 96, 128, 192, 257)
+"""Band-group edges (bins of the 257-bin spectrum, 31.25 Hz each) of ``emgse-snr``'s speech-share estimate."""
+
+
+def band_energies(log_mag: torch.Tensor, edges: tuple[int, ...] = SPEECH_SHARE_BANDS) -> torch.Tensor:
+    """Energy of a log1p magnitude in band groups: ``(B, T, F) -> (B, T, len(edges) - 1)``."""
+    power = torch.expm1(log_mag).clamp_min(0.0) ** 2
+    return torch.stack([power[..., lo:hi].sum(-1) for lo, hi in zip(edges[:-1], edges[1:], strict=True)], dim=-1)
+
+
+def speech_share(clean_log_mag: torch.Tensor, noisy_log_mag: torch.Tensor, edges: tuple[int, ...] = SPEECH_SHARE_BANDS) -> torch.Tensor:
+    """The share of the noisy energy that is speech, per frame and band group, clipped to [0, 1]:
+    ``clean / noisy`` band energy, ``(B, T, F), (B, T, F) -> (B, T, bands)`` (0 where the input is silent)."""
+    noisy = band_energies(noisy_log_mag, edges)
+    return (band_energies(clean_log_mag, edges) / noisy.clamp_min(1e-10)).clamp(0.0, 1.0) * (noisy > 1e-10)
+
+
+class SnrGatedSE(MaskFusionSE):
+    """``emgse-snr``: ``emgse-mask`` whose EMG term is opened by an estimate of the input's SNR.
+
+    ``(B, T, 257), (B, T + 2K, dims) -> (B, T, 257)``. A small estimator (the noisy band-group
+    log energies ``log(E + 1e-4)`` beside the spectrogram encoding ``a``, a 1-layer bidirectional LSTM of
+    ``share_hidden`` per direction, a sigmoid) predicts the **speech share** ``r`` (B, T, bands): how much
+    of the noisy energy in each band group is speech (:func:`speech_share`), trained by its own L1 term
+    against the truth (:meth:`auxiliary`, weight ``share_weight``). Fusion is the gate of
+    ``emgse-mask`` scaled by the frame's noise share: ``h = a + (1 - mean_b r) * sigmoid(W [a; e; r]) * U e``
+    -- where the microphone holds speech the EMG adds little, where it holds noise the EMG term opens.
+    Decoder, mask head and EMG dropout as ``emgse-mask``.
+    """
+
+    def __init__(self, emg_dims: int = 175, context: int = 15, n_bins: int = N_BINS, hidden: int = 256, emg_hidden: int = 128,
+                 share_hidden: int = 64, share_weight: float = 0.5, modality_dropout: float = 0.2, channel_dropout: float = 0.1,
+                 n_td: int = 5):
+        if emg_dims <= 0:
+            raise ValueError("emgse-snr needs EMG (emg_dims > 0)")
+        super().__init__(emg_dims, context, n_bins, hidden, emg_hidden, modality_dropout=modality_dropout,
+                         channel_dropout=channel_dropout, n_td=n_td)
+        bands = len(SPEECH_SHARE_BANDS) - 1
+        self.share_weight = share_weight
+        self.share_lstm = nn.LSTM(hidden + bands, share_hidden, batch_first=True, bidirectional=True)
+        self.share_out = nn.Linear(2 * share_hidden, bands)
+        self.gate = nn.Linear(hidden + emg_hidden + bands, hidden)
+        self._aux: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def forward(self, log_mag: torch.Tensor, emg: torch.Tensor | None = None) -> torch.Tensor:
+        a = self.spectrogram_encoder(log_mag)  # (B, T, H)
+        level = torch.log(band_energies(log_mag) + 1e-4)  # (B, T, bands): the level LayerNorm takes from a
+        s, _ = self.share_lstm(torch.cat([a, level], dim=-1))
+        share = torch.sigmoid(self.share_out(s))  # (B, T, bands)
+        e = self.emg_encoder(emg_input(self, log_mag, emg))  # (B, T, E)
+        opening = 1.0 - share.mean(-1, keepdim=True)  # (B, T, 1)
+        a = a + opening * torch.sigmoid(self.gate(torch.cat([a, e, share], dim=-1))) * self.emg_proj(e)
+        h, _ = self.lstm(a)  # (B, T, 2H)
+        self._aux = (share, log_mag) if self.training else None
+        return apply_mask(self.out(h), log_mag)
+
+    def auxiliary(self) -> list[tuple]:
+        """``[(weight, predicted share, clean target -> true share)]`` of the last training forward."""
+        if self._aux is None:
+            return []
+        share, log_mag = self._aux
+        return [(self.share_weight, share, partial(speech_share, noisy_log_mag=log_mag))]
+
+
 OUTPUTS = ("mask", "map", "hybrid")
 FUSIONS = ("gate", "concat")
 
@@ -298,4 +366,5 @@ def emgse_map(emg_dims: int = 175, context: int = 15, **kwargs) -> MaskFusionSE:
     return MaskFusionSE(emg_dims, context, **{"output": "map", "fusion": "concat", "encoder_norm": False, **kwargs})
 
 
-MODELS = {"emgse-mask": MaskFusionSE, "audio-mask": audio_mask, "emgse-map": emgse_map, "emgse-tcn": TcnEmgSE, "emgse-prior": PriorFusionSE}
+MODELS = {"emgse-mask": MaskFusionSE, "audio-mask": audio_mask, "emgse-map": emgse_map, "emgse-tcn": TcnEmgSE, "emgse-prior": PriorFusionSE,
+          "emgse-snr": SnrGatedSE}

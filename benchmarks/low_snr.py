@@ -36,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emgse.config import LOSS_SUFFIXES, split_loss_suffix  # noqa: E402
+from emgse.config import LOSS_SUFFIXES, RUN_SUFFIXES, split_run_name  # noqa: E402
 from emgse.errors import EmgseError, file_error  # noqa: E402
 from emgse.evaluate import NOISY, read_scores  # noqa: E402
 from emgse.report import EMG_ALONE, FUSION_PAIRS, emg_alone_means, paired_gains, present_pairs  # noqa: E402
@@ -131,9 +131,10 @@ def choose_fusion(scores: list[dict], fusion: str | None = None) -> tuple[str, s
 
 
 def emg_alone_system(scores: list[dict], fusion: str) -> str:
-    """The EMG-alone run trained with the fusion model's loss (``emg-alone-comp`` beside
-    ``emgse-mask-comp``) when it was scored, else :data:`EMG_ALONE`."""
-    suffix = LOSS_SUFFIXES[split_loss_suffix(fusion)[1]]
+    """The EMG-alone run trained with the fusion model's spectral loss (``emg-alone-comp`` beside
+    ``emgse-mask-comp`` and ``emgse-mask-comp-sisdr``: EMG alone takes no waveform loss) when it was
+    scored, else :data:`EMG_ALONE`."""
+    suffix = LOSS_SUFFIXES[split_run_name(fusion)[1]]
     systems = {r["system"] for r in scores}
     return EMG_ALONE + suffix if EMG_ALONE + suffix in systems else EMG_ALONE
 
@@ -170,7 +171,7 @@ def emg_share(out: Path, fusion: str) -> tuple[list[dict], int] | None:
     subset of ``out`` (paired gains as :func:`emgse.report.paired_gains`) and the number of mixtures;
     None when that subset was not scored for ``fusion``."""
     intact, absent = f"{fusion}@none", f"{fusion}@absent"
-    for suffix in LOSS_SUFFIXES.values():
+    for suffix in RUN_SUFFIXES:
         path = out / ROBUST_SCORES.parent.with_name(ROBUST_SCORES.parent.name + suffix) / ROBUST_SCORES.name
         rows = read_scores(path) if path.is_file() else []
         if {intact, absent} <= {r["system"] for r in rows}:
@@ -182,9 +183,10 @@ def emg_share_markdown(out: Path, fusion: str) -> str:
     """The second table (see the module docstring), or one line saying it was not measured."""
     share = emg_share(out, fusion)
     if share is None:
-        loss = split_loss_suffix(fusion)[1]
+        _, loss, wave = split_run_name(fusion)
+        options = ("" if loss == "l1" else f" --loss {loss}") + (f" --wave-loss {wave}" if wave else "")
         return (f"What the EMG itself adds to `{fusion}` (intact minus EMG absent): not measured "
-                f"(run `python benchmarks/robustness.py --out {out}{'' if loss == 'l1' else ' --loss ' + loss}` first).\n")
+                f"(run `python benchmarks/robustness.py --out {out}{options}` first).\n")
     gains, n = share
     lines = [f"What the EMG itself adds to `{fusion}`: the same model with its EMG intact minus with its EMG absent "
              f"(`benchmarks/robustness.py`'s subset, {n} mixtures; 95% interval over utterances)", "",

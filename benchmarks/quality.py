@@ -5,6 +5,8 @@
     python benchmarks/quality.py --out runs/quality-quick --quick
     python benchmarks/quality.py --out runs/quality --all --loss compressed --systems audio-mask emgse-mask
                                                                 # the same systems trained with the compressed loss
+    python benchmarks/quality.py --out runs/quality --all --loss compressed --wave-loss sisdr --systems audio-mask emgse-mask
+                                                                # ... plus a loss on the rebuilt waveform
     python benchmarks/quality.py --out runs/quality-speech --speech ../shared/data/speech/speechocean762
                                                                 # recorded speech + SIMULATED EMG
 
@@ -16,7 +18,11 @@ and 3 speakers of the test half, all 6 utterances each, chosen by seed; training
 only the systems named. `--loss compressed` trains with power-law compressed magnitudes instead of
 the paper's L1 on log1p magnitudes (`emgse train --loss`); those runs are named `<system>-comp`, so
 one folder holds both, and their scores and tables carry the same suffix (`scores-comp`,
-`tables/quality-comp.md`, `real-speech-comp`).
+`tables/quality-comp.md`, `real-speech-comp`). `--wave-loss sisdr|mrstft` adds a loss on the
+rebuilt waveform at its default weight (`emgse train --wave-loss`); its name follows the loss's:
+`<system>-comp-sisdr`, `scores-comp-sisdr` (`emgse.config.run_suffix`). `emg-alone` hears no
+microphone and takes no waveform loss: with one it is left out (the low-SNR table uses the
+`emg-alone` run of the same spectral loss).
 
 SIMULATED EMG: the corpus comes from `emgse simulate`; the figures are not results on real EMG.
 
@@ -54,12 +60,15 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emgse.config import (  # noqa: E402
-    LOSS_SUFFIXES,
     LOSSES,
+    RUN_SUFFIXES,
+    WAVE_LOSSES,
     AudioConfig,
     EmgConfig,
     MixConfig,
+    run_suffix,
     split_loss_suffix,
+    split_run_name,
     to_dict,
 )
 from emgse.corpora.csl_emg_array import prepare_csl_emg_array  # noqa: E402
@@ -191,23 +200,25 @@ def build_data(out: Path, s: dict, quick: bool, seed: int = 0, emg_snr_db: float
     return noise_train, noise_test
 
 
-def with_loss(systems, loss: str) -> tuple[System, ...]:
-    """``systems`` named for the runs trained with ``loss`` (``audio-mask`` -> ``audio-mask-comp``:
-    :data:`emgse.config.LOSS_SUFFIXES`), so one folder holds the runs of either loss side by side."""
-    return tuple(System(x.name + LOSS_SUFFIXES[loss], x.model, x.channels) for x in systems)
+def with_loss(systems, loss: str, wave_loss: str | None = None) -> tuple[System, ...]:
+    """``systems`` named for the runs trained with ``loss`` and ``wave_loss`` (``audio-mask`` ->
+    ``audio-mask-comp``, ``audio-mask-comp-sisdr``: :func:`emgse.config.run_suffix`), so one folder
+    holds the runs of every loss side by side."""
+    return tuple(System(x.name + run_suffix(loss, wave_loss), x.model, x.channels) for x in systems)
 
 
 def train_and_score(
     out: Path, systems, epochs: int, *, seed: int = 0, jobs: int = 2, oracle: bool = True, emg_configs: dict | None = None, dnsmos: bool = False,
-    scores_name: str = "scores", audio_config: AudioConfig = AudioConfig(), loss: str = "l1",
+    scores_name: str = "scores", audio_config: AudioConfig = AudioConfig(), loss: str = "l1", wave_loss: str | None = None,
 ) -> tuple[list[dict], dict, dict]:
     """Train, enhance and score ``systems`` (plus the oracles); returns ``(scores, params, rtf)``.
 
     Scores are kept per system under ``out/scores/systems`` and merged into ``out/<scores_name>``.
-    ``loss``: the training loss (:data:`emgse.config.LOSSES`); the systems' names should carry its
+    ``loss`` and ``wave_loss``: the training losses (:data:`emgse.config.LOSSES`,
+    :data:`~emgse.config.WAVE_LOSSES` at its default weight); the systems' names should carry their
     suffix (:func:`with_loss`). ``emg_configs`` is keyed by the names without it.
     """
-    base = {"lr": 1e-3, "batch_size": 16, "patience": 15, "seed": seed, "max_epochs": epochs, "loss": loss}
+    base = {"lr": 1e-3, "batch_size": 16, "patience": 15, "seed": seed, "max_epochs": epochs, "loss": loss, "wave_loss": wave_loss}
     params, rtf = {}, {}
     for system in systems:
         emg_config = (emg_configs or {}).get(split_loss_suffix(system.name)[0], EmgConfig())
@@ -284,11 +295,18 @@ def tables_markdown(scores: list[dict], params: dict, rtf: dict) -> str:
     return "\n".join(lines)
 
 
+def losses_label(suffix: str) -> str:
+    """``"-comp-sisdr"`` -> ``", compressed loss + sisdr"``: the losses a table's runs trained with."""
+    _, loss, wave = split_run_name("x" + suffix)
+    return "" if not suffix else f", {loss} loss" + (f" + {wave}" if wave else "")
+
+
+# every table a benchmark folder may keep, in report order: the studies, then each loss's own tables
 TABLES = (("quality", "Quality benchmark"), ("robustness", "Robustness to failing EMG"), ("ablation-channels", "Ablation: channel sets"),
           ("ablation-context", "Ablation: EMG context width"), ("ablation-normalization", "Ablation: EMG normalization"), ("ablation-noise-type", "Ablation: speech vs nonspeech noise"),
           ("ablation-emg-snr", "Ablation: EMG quality"), ("real-speech", REAL_SPEECH_TITLE), ("low-snr", "Low-SNR targets"),
-          ("quality-comp", "Quality benchmark, compressed loss"), ("robustness-comp", "Robustness to failing EMG, compressed loss"),
-          ("real-speech-comp", REAL_SPEECH_TITLE + ", compressed loss"))
+          *((f"{key}{x}", f"{title}{losses_label(x)}") for x in RUN_SUFFIXES[1:]
+            for key, title in (("quality", "Quality benchmark"), ("robustness", "Robustness to failing EMG"), ("real-speech", REAL_SPEECH_TITLE))))
 
 
 def record_run(out: Path, settings: dict, audio_config: AudioConfig, epochs: int, seed: int, speech: Path | None) -> None:
@@ -323,10 +341,23 @@ def main() -> None:
     ap.add_argument("--loss", choices=LOSSES, default="l1",
                     help="training loss of every system (default l1, the paper's); compressed: power-law compressed magnitudes, "
                          "the runs named <system>-comp beside the l1 ones, scores in OUT/scores-comp")
+    ap.add_argument("--wave-loss", choices=WAVE_LOSSES, default=None,
+                    help="also a loss on the rebuilt waveform, at its default weight (emgse train --wave-loss); the runs named "
+                         "<system><loss suffix>-<wave loss>, e.g. audio-mask-comp-sisdr; emg-alone is left out (no microphone)")
     ap.add_argument("--real-pairs", type=Path, default=None,
                     help="real clean/noisy pairs to also score every system on (evaluation only; default: "
                          "../shared/data/real-speech/voicebank-demand-test when present)")
     args = ap.parse_args()
+    systems = SYSTEMS + (RECORD_SYSTEMS if args.all else ())  # checked before anything is written
+    if args.systems:
+        unknown = sorted(set(args.systems) - {x.name for x in systems})
+        if unknown:
+            ap.error(f"unknown system(s) {', '.join(unknown)}; known: {', '.join(x.name for x in systems)}")
+        systems = tuple(x for x in systems if x.name in args.systems)
+    if args.wave_loss:  # a waveform loss needs the microphone's signal to rebuild
+        if args.systems and any(x.model == "emg-only" for x in systems):
+            ap.error("--wave-loss: emg-alone hears no microphone and takes no waveform loss; leave it out of --systems")
+        systems = tuple(x for x in systems if x.model != "emg-only")
     s, audio_config = run_settings(args.quick, args.speech)
     epochs = args.epochs or s["epochs"]
     try:
@@ -335,16 +366,11 @@ def main() -> None:
         sys.exit(f"error: {e}")
     started = time.perf_counter()
     noise_train, noise_test = build_data(args.out, s, args.quick, args.seed, speech=args.speech)
-    systems = SYSTEMS + (RECORD_SYSTEMS if args.all else ())
-    if args.systems:
-        unknown = sorted(set(args.systems) - {x.name for x in systems})
-        if unknown:
-            ap.error(f"unknown system(s) {', '.join(unknown)}; known: {', '.join(x.name for x in systems)}")
-        systems = tuple(x for x in systems if x.name in args.systems)
-    suffix = LOSS_SUFFIXES[args.loss]
-    systems = with_loss(systems, args.loss)
+    suffix = run_suffix(args.loss, args.wave_loss)
+    systems = with_loss(systems, args.loss, args.wave_loss)
     scores, params, rtf = train_and_score(args.out, systems, epochs, seed=args.seed, jobs=args.jobs, emg_configs=EMG_CONFIGS,
-                                          dnsmos=not args.no_dnsmos, audio_config=audio_config, loss=args.loss, scores_name="scores" + suffix)
+                                          dnsmos=not args.no_dnsmos, audio_config=audio_config, loss=args.loss, wave_loss=args.wave_loss,
+                                          scores_name="scores" + suffix)
     if args.speech:
         meta = json.loads((args.out / "prepared" / "corpus.json").read_text())
         # counted from the run's own speaker links (a run may have been given other speakers than the defaults)
@@ -355,7 +381,7 @@ def main() -> None:
         corpus = (f"SIMULATED EMG, not real EMG; eSpeak voices): {s['speakers']} speakers "
                   f"({s['test']} test, {s['val']} validation, unseen in training), {s['utterances']} utterances, ")
     text = (f"Quality benchmark ({'quick' if args.quick else 'full'}; " + corpus
-            + f"{epochs} epochs per system, loss {args.loss}, train noises {', '.join(Path(n).name for n in noise_train)}, "
+            + f"{epochs} epochs per system, loss {args.loss}{' + ' + args.wave_loss if args.wave_loss else ''}, train noises {', '.join(Path(n).name for n in noise_train)}, "
             f"test noises {', '.join(Path(n).name for n in noise_test)}; this invocation {(time.perf_counter() - started) / 60:.1f} min "
             f"(stages finished earlier are skipped)\n\n"
             + tables_markdown(scores, params, rtf))

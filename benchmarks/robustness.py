@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.quality import save_table  # noqa: E402
 
-from emgse.config import LOSS_SUFFIXES, LOSSES  # noqa: E402
+from emgse.config import LOSSES, WAVE_LOSSES, run_suffix  # noqa: E402
 from emgse.errors import EmgseError  # noqa: E402
 from emgse.evaluate import evaluate, summarize  # noqa: E402
 from emgse.faults import EmgFault  # noqa: E402
@@ -56,14 +56,14 @@ def subset_mixtures(source: Path, target: Path, every: int) -> Path:
 
 
 def robustness_table(out: Path, every: int = 6, *, jobs: int = 2, models=MODELS, faults=FAULTS, progress: bool = True,
-                     reference: str = REFERENCE, loss: str = "l1") -> str:
+                     reference: str = REFERENCE, loss: str = "l1", wave_loss: str | None = None) -> str:
     """Enhance and score the fault grid on the checkpoints ``out/runs/<model>/best.pt``, against the
     audio-only ``reference``; the table as markdown.
 
-    ``loss``: the runs trained with that loss (``benchmarks/quality.py --loss``): every model and the
-    reference take its run-name suffix (:data:`emgse.config.LOSS_SUFFIXES`), scores go to
-    ``out/scores-robust<suffix>``."""
-    suffix = LOSS_SUFFIXES[loss]
+    ``loss``, ``wave_loss``: the runs trained with those losses (``benchmarks/quality.py --loss
+    --wave-loss``): every model and the reference take their run-name suffix
+    (:func:`emgse.config.run_suffix`), scores go to ``out/scores-robust<suffix>``."""
+    suffix = run_suffix(loss, wave_loss)
     models, reference, checked = [m + suffix for m in models], reference + suffix, CHECKED + suffix
     checkpoint = lambda model: out / "runs" / model / "best.pt"  # noqa: E731
     if not checkpoint(reference).is_file():
@@ -121,13 +121,16 @@ def main() -> None:
                     "audio-mask for the mask family)")
     ap.add_argument("--loss", choices=LOSSES, default="l1",
                     help="the runs trained with this loss (benchmarks/quality.py --loss; compressed: the '-comp' runs)")
+    ap.add_argument("--wave-loss", choices=WAVE_LOSSES, default=None,
+                    help="the runs trained with this waveform loss as well (benchmarks/quality.py --wave-loss; e.g. the '-comp-sisdr' runs)")
     args = ap.parse_args()
     try:
-        text = robustness_table(args.out, args.every, jobs=args.jobs, reference=args.reference, loss=args.loss)
+        text = robustness_table(args.out, args.every, jobs=args.jobs, reference=args.reference, loss=args.loss,
+                                wave_loss=args.wave_loss)
     except EmgseError as e:
         sys.exit(f"error: {e}")
     print("\n" + text)
-    save_table(args.out, "robustness" + LOSS_SUFFIXES[args.loss], text)
+    save_table(args.out, "robustness" + run_suffix(args.loss, args.wave_loss), text)
 
 
 if __name__ == "__main__":

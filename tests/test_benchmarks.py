@@ -112,6 +112,14 @@ def test_robustness_table_runs_every_fault_on_tiny_models(tmp_path):
     assert "PESQ vs `audio-mask-comp`" in text and text.count("| emgse-tcn-comp |") == 2
     assert {r["system"] for r in read_scores(tmp_path / "scores-robust-comp" / "scores.csv")} == {
         "noisy", "audio-mask-comp", "emgse-tcn-comp@none", "emgse-tcn-comp@absent"}
+    # --wave-loss sisdr as well: the '-comp-sisdr' runs
+    for name in ("audio-mask", "emgse-tcn"):
+        (tmp_path / "runs" / f"{name}-comp").rename(tmp_path / "runs" / f"{name}-comp-sisdr")
+    text = robustness_table(tmp_path, every=1, jobs=1, progress=False, models=("emgse-tcn",), faults=FAULTS[:2], reference="audio-mask",
+                            loss="compressed", wave_loss="sisdr")
+    assert "PESQ vs `audio-mask-comp-sisdr`" in text and text.count("| emgse-tcn-comp-sisdr |") == 2
+    assert {r["system"] for r in read_scores(tmp_path / "scores-robust-comp-sisdr" / "scores.csv")} == {
+        "noisy", "audio-mask-comp-sisdr", "emgse-tcn-comp-sisdr@none", "emgse-tcn-comp-sisdr@absent"}
 
 
 def test_robustness_help_works():
@@ -383,6 +391,48 @@ def test_low_snr_judges_the_runs_of_another_loss(tmp_path, capsys):
     assert [x.name for x in with_loss((System("audio-mask", "audio-mask"),), "compressed")] == ["audio-mask-comp"]
     assert split_loss_suffix("emgse-tcn-comp")[0] == "emgse-tcn" and split_loss_suffix("emgse-tcn")[0] == "emgse-tcn"
     assert split_loss_suffix("emgse-tcn-comp")[1] == "compressed" and split_loss_suffix("emgse-tcn")[1] == "l1"
+    # runs trained with a waveform loss as well: judged as any pair, EMG alone of the same spectral loss
+    for name in ("audio", "emgse-tcn"):
+        rows = [{**r, "system": f"{name}-comp-sisdr", "estoi": r["estoi"] + (0.1 if name == "emgse-tcn" else 0.0)}
+                for r in read_scores(systems / f"{name}-comp" / "scores.csv")]
+        write_scores(systems / f"{name}-comp-sisdr" / "scores.csv", rows)
+        (systems / f"{name}-comp-sisdr" / ".complete").write_text("ok\n")
+    fusion, audio, rows = low_snr_targets(read_run_scores(tmp_path), {})
+    assert (fusion, audio) == ("emgse-tcn-comp-sisdr", "audio-comp-sisdr") and rows[0].measured == pytest.approx(0.42, abs=1e-9)
+    assert rows[-1].label == "EMG alone (`emg-alone-comp`): ESTOI"
+    assert main(["--out", str(tmp_path), "--no-report"]) == 0
+    assert f"(run `python benchmarks/robustness.py --out {tmp_path} --loss compressed --wave-loss sisdr` first)" in capsys.readouterr().out
+
+
+def test_run_names_carry_both_losses():
+    from benchmarks.quality import TABLES, with_loss
+
+    from emgse.config import RUN_SUFFIXES, run_suffix, split_run_name
+    from emgse.recipes import System
+    from emgse.report import FUSION_PAIRS
+
+    assert run_suffix() == "" and run_suffix("compressed") == "-comp" and run_suffix("compressed", "sisdr") == "-comp-sisdr"
+    assert run_suffix("l1", "mrstft") == "-mrstft" and len(set(RUN_SUFFIXES)) == 6 and RUN_SUFFIXES[0] == ""
+    for name in ("emgse-mask", "emgse-tcn-chin", "emg-alone"):
+        for loss, wave in (("l1", None), ("compressed", None), ("l1", "sisdr"), ("compressed", "mrstft")):
+            assert split_run_name(name + run_suffix(loss, wave)) == (name, loss, wave)
+    assert [x.name for x in with_loss((System("audio-mask", "audio-mask"),), "compressed", "sisdr")] == ["audio-mask-comp-sisdr"]
+    assert ("emgse-mask-comp-sisdr", "audio-mask-comp-sisdr") in FUSION_PAIRS and ("emgse-snr-mrstft", "audio-mask-mrstft") in FUSION_PAIRS
+    titles = dict(TABLES)
+    assert titles["quality-comp"] == "Quality benchmark, compressed loss"
+    assert titles["real-speech-comp-sisdr"].endswith(", compressed loss + sisdr") and titles["quality-mrstft"].endswith(", l1 loss + mrstft")
+
+
+def test_quality_refuses_a_waveform_loss_for_emg_alone_before_writing(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "quality.py"
+    out = tmp_path / "bench"
+    result = subprocess.run([sys.executable, str(script), "--out", str(out), "--wave-loss", "sisdr", "--systems", "emg-alone"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "emg-alone hears no microphone" in result.stderr and not out.exists()
 
 
 def test_quality_trains_and_scores_the_compressed_runs_under_their_own_names(tmp_path):
@@ -406,6 +456,14 @@ def test_quality_trains_and_scores_the_compressed_runs_under_their_own_names(tmp
     assert set(params) == set(rtf) == {"audio-mask-comp"} and not (out / "runs" / "audio-mask").exists()
     with pytest.raises(EmgseError, match=r"audio-mask-comp: finished with other settings \(loss 'compressed' -> 'l1'\)"):
         train_and_score(out, systems, 1, jobs=1, oracle=False, loss="l1")
+    # --wave-loss: its own runs and scores beside; the finished ones refuse another waveform loss
+    systems = with_loss((System("audio-mask", "audio-mask"),), "compressed", "sisdr")
+    train_and_score(out, systems, 1, jobs=1, oracle=False, loss="compressed", wave_loss="sisdr", scores_name="scores-comp-sisdr")
+    config = read_checkpoint(out / "runs" / "audio-mask-comp-sisdr" / "best.pt")["train_config"]
+    assert (config["loss"], config["wave_loss"], config["wave_weight"]) == ("compressed", "sisdr", 0.004)
+    assert {r["system"] for r in read_scores(out / "scores-comp-sisdr" / "scores.csv")} == {"noisy", "audio-mask-comp-sisdr"}
+    with pytest.raises(EmgseError, match=r"audio-mask-comp-sisdr: finished with other settings \(wave_loss 'sisdr' -> 'mrstft'\)"):
+        train_and_score(out, systems, 1, jobs=1, oracle=False, loss="compressed", wave_loss="mrstft")
 
 
 def test_demo_choices_rule_and_table():

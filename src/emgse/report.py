@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from emgse.config import LOSS_SUFFIXES
+from emgse.config import RUN_SUFFIXES
 from emgse.errors import EmgseError, file_error
 from emgse.evaluate import (
     CATEGORIES,
@@ -182,8 +182,8 @@ EMG_ALONE = "emg-alone"  # speech from EMG alone (emgse voice): no microphone, t
 GAIN_METRICS = ("pesq", "stoi", "estoi")
 # Each fusion system and its same-budget audio-only partner: the same audio path and training, no EMG.
 # A system not listed here gets no gain curve (pass ``pairs=`` to write_report/build_report for others).
-# Each pair also stands with both runs trained with another loss (``emgse-mask-comp`` / ``audio-mask-comp``,
-# :data:`emgse.config.LOSS_SUFFIXES`).
+# Each pair also stands with both runs trained with other losses (``emgse-mask-comp`` / ``audio-mask-comp``,
+# ``emgse-mask-comp-sisdr`` / ``audio-mask-comp-sisdr``: :data:`emgse.config.RUN_SUFFIXES`).
 _PAIRS: tuple[tuple[str, str], ...] = (
     ("emgse", "audio"),
     ("emgse-cheek", "audio"),
@@ -196,7 +196,7 @@ _PAIRS: tuple[tuple[str, str], ...] = (
     ("emgse-snr", "audio-mask"),
     ("causal-emgse", "causal-audio"),
 )
-FUSION_PAIRS: tuple[tuple[str, str], ...] = tuple((f + x, a + x) for x in LOSS_SUFFIXES.values() for f, a in _PAIRS)
+FUSION_PAIRS: tuple[tuple[str, str], ...] = tuple((f + x, a + x) for x in RUN_SUFFIXES for f, a in _PAIRS)
 
 
 def present_pairs(scores: list[dict], pairs: Sequence[tuple[str, str]] = FUSION_PAIRS) -> list[tuple[str, str]]:

@@ -39,6 +39,7 @@ from benchmarks.quality import (  # noqa: E402
     build_data,
     run_settings,
     save_table,
+    score_real_speech,
     train_and_score,
 )
 
@@ -90,6 +91,9 @@ def main() -> None:
     ap.add_argument("--pair", default="emgse-tcn,audio", help="emg-snr study: EMG model,audio-only model")
     ap.add_argument("--speech", type=Path, default=None,
                     help="the recorded-speech quality run's speech folder (as given to benchmarks/quality.py --speech)")
+    ap.add_argument("--real-pairs", type=Path, default=None,
+                    help="real clean/noisy pairs to also score the study's systems on (channels, context, normalization; "
+                         "evaluation only; default: ../shared/data/real-speech/voicebank-demand-test when present)")
     args = ap.parse_args()
     if args.speech and (args.quick or args.study == "emg-snr"):
         ap.error("--speech goes with the channels, context and normalization studies of a full run")
@@ -107,7 +111,8 @@ def main() -> None:
             # emgse-tcn (z-score EMG): with the paper's min-max EMGSE gets no gain from EMG at all here
             tcn = [System("emgse-tcn", "emgse-tcn", "all"), System("emgse-tcn-cheek", "emgse-tcn", "cheek"), System("emgse-tcn-chin", "emgse-tcn", "chin")]
             configs = {x.name: ZSCORE for x in tcn}
-            scores, _, _ = train_and_score(args.out, [*tcn, System("audio", "audio")], epochs, jobs=args.jobs, oracle=False, emg_configs=configs,
+            systems = [*tcn, System("audio", "audio")]
+            scores, _, _ = train_and_score(args.out, systems, epochs, jobs=args.jobs, oracle=False, emg_configs=configs,
                                            scores_name="scores-channels", audio_config=audio_config)
             text = gain_table(scores, "audio", f"Channel sets: all 35 vs cheek 28 vs chin 7 (emgse-tcn; {corpus})")
         elif args.study == "normalization":
@@ -124,6 +129,8 @@ def main() -> None:
             text = gain_table(scores, "audio", f"EMG context width: +-5, +-10, +-15 frames (paper EMGSE with z-score EMG; {corpus})")
     print("\n" + text)
     save_table(args.out, f"ablation-{args.study}", text)
+    if args.study in ("channels", "context", "normalization"):  # the study's models on real recordings, EMG absent
+        score_real_speech(args.out, systems, f"real-speech-ablation-{args.study}", args.real_pairs, jobs=args.jobs)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@
 Trains nothing: reads the scores benchmarks/quality.py keeps per system (OUT/scores/systems/<name>/
 scores.csv, else the merged OUT/scores/scores.csv) and the parameter counts of its runs
 (OUT/runs/<name>/summary.json). Prints the table, keeps it as OUT/tables/low-snr.md and rebuilds
-OUT/report.html with it.
+OUT/report.html with it. Below the targets, "what was tried": every scored fusion model (what it is,
+its losses) with its gains over its audio-only partner at -11 and -6 dB.
 
 The best fusion model (default: the largest ESTOI gain at -11 dB over its own audio-only partner,
 among the (fusion, audio-only) pairs of emgse.report.FUSION_PAIRS that were scored) must:
@@ -95,14 +96,25 @@ def read_run_scores(out: Path) -> list[dict]:
     return read_scores(merged)
 
 
+def read_run_summaries(out: Path) -> dict[str, dict]:
+    """The ``summary.json`` of each of the run's trained systems (``runs/<name>/``), by name."""
+    summaries = {}
+    for path in sorted((out / "runs").glob("*/summary.json")):
+        try:
+            summaries[path.parent.name] = json.loads(path.read_text())
+        except ValueError as e:
+            raise file_error(path, f"not JSON ({e})") from None
+    return summaries
+
+
 def read_parameters(out: Path) -> dict[str, int]:
     """Parameter counts of the run's trained systems (``runs/<name>/summary.json``)."""
     counts = {}
-    for path in sorted((out / "runs").glob("*/summary.json")):
+    for name, summary in read_run_summaries(out).items():
         try:
-            counts[path.parent.name] = int(json.loads(path.read_text())["parameters"])
+            counts[name] = int(summary["parameters"])
         except (ValueError, KeyError, TypeError) as e:
-            raise file_error(path, f"no parameter count ({e})") from None
+            raise file_error(out / "runs" / name / "summary.json", f"no parameter count ({e})") from None
     return counts
 
 
@@ -198,8 +210,36 @@ def emg_share_markdown(out: Path, fusion: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def low_snr_markdown(out: Path, scores: list[dict], params: dict[str, int], fusion: str | None = None) -> str:
-    """The printed table: a title naming the data, the chosen model and why, one row per target."""
+def tried_markdown(scores: list[dict], summaries: dict[str, dict] | None = None) -> str:
+    """What was tried: every scored fusion model against its audio-only partner at -11 and -6 dB,
+    with what it is (its registered model's one-line description, from the run's ``summary.json``
+    when given) and the losses it trained with (from its name, :func:`emgse.config.split_run_name`)."""
+    from emgse.models import MODELS, describe
+
+    pairs = present_pairs(scores, FUSION_PAIRS)
+    gains = paired_gains(scores, pairs, metrics=("estoi", "stoi", "pesq"))
+    lines = ["What was tried: every fusion model scored in this run against its same-budget audio-only partner "
+             "(paired gains on the same mixtures; 95% interval over utterances)", "",
+             "| fusion | audio-only partner | model | losses | ESTOI -11 dB | STOI -11 dB | PESQ -11 dB | ESTOI -6 dB |",
+             "|---|---|---|---|---:|---:|---:|---:|"]
+    for fusion, audio in pairs:
+        mine = [g for g in gains if g["fusion"] == fusion]
+        cells = []
+        for snr, metric in ((LOW_SNR, "estoi"), (LOW_SNR, "stoi"), (LOW_SNR, "pesq"), (MID_SNR, "estoi")):
+            value, (lo, hi) = _gain(mine, snr, metric)
+            cells.append("-" if not np.isfinite(value) else f"{value:+.3f}" + (f" [{lo:+.3f}, {hi:+.3f}]" if np.isfinite(lo) else ""))
+        model = (summaries or {}).get(fusion, {}).get("model")
+        what = f"`{model}`: {describe(model)}" if model in MODELS else "-"
+        _, loss, wave = split_run_name(fusion)
+        losses = loss + (f" + {wave}" if wave else "")
+        lines.append(f"| `{fusion}` | `{audio}` | {what} | {losses} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def low_snr_markdown(out: Path, scores: list[dict], params: dict[str, int], fusion: str | None = None,
+                     summaries: dict[str, dict] | None = None) -> str:
+    """The printed table: a title naming the data, the chosen model and why, one row per target; then
+    what was tried (:func:`tried_markdown`) and what the EMG itself adds (:func:`emg_share_markdown`)."""
     fusion, audio, rows = low_snr_targets(scores, params, fusion)
     _, _, low = choose_fusion(scores, fusion)
     mine = [r for r in scores if r["system"] == fusion]
@@ -211,14 +251,14 @@ def low_snr_markdown(out: Path, scores: list[dict], params: dict[str, int], fusi
         f"Low-SNR targets (SIMULATED EMG, the quality run in `{out}`: {utts} test utterances x {noises} noises x SNRs {snrs} dB): "
         f"`{fusion}` against the same-budget `{audio}`; {met} of {len(rows)} met",
         "",
-        "Candidates (ESTOI gain at -11 dB over their audio-only partner): "
+        "Candidates (ESTOI gain at -11 dB over their audio-only partner; the largest is judged unless --fusion names one): "
         + ", ".join(f"`{f}` {v:+.3f}" if np.isfinite(v) else f"`{f}` -" for f, v in low.items()) + ".",
         "",
         "| target | wanted | measured | 95% interval | status |",
         "|---|---:|---:|---:|---|",
     ]
     lines += ["| " + " | ".join(t.cells()) + " |" for t in rows]
-    return "\n".join(lines) + "\n\n" + emg_share_markdown(out, fusion)
+    return "\n".join(lines) + "\n\n" + tried_markdown(scores, summaries) + "\n" + emg_share_markdown(out, fusion)
 
 
 def save_gain_plot(scores: list[dict], path: Path) -> None:
@@ -243,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         scores = read_run_scores(args.out)
-        text = low_snr_markdown(args.out, scores, read_parameters(args.out), args.fusion)
+        text = low_snr_markdown(args.out, scores, read_parameters(args.out), args.fusion, read_run_summaries(args.out))
     except EmgseError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

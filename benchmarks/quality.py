@@ -76,15 +76,31 @@ from emgse.corpora.simulated.config import SimulationConfig  # noqa: E402
 from emgse.corpora.simulated.writer import session_splits, simulate_corpus, simulate_speech_corpus  # noqa: E402
 from emgse.enhance import Enhancer  # noqa: E402
 from emgse.errors import EmgseError  # noqa: E402
-from emgse.evaluate import NOISY, evaluate, read_scores, summarize, write_scores, write_summaries  # noqa: E402
+from emgse.evaluate import (  # noqa: E402
+    HELPS_REAL_SPEECH,
+    NOISY,
+    PairsTarget,
+    evaluate,
+    read_scores,
+    summarize,
+    write_scores,
+    write_summaries,
+)
 from emgse.features.level import with_level  # noqa: E402
 from emgse.files import output_dir, read_audio, read_npy, write_text  # noqa: E402
 from emgse.metrics import METRICS  # noqa: E402
 from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
 from emgse.oracle import CEILING, ORACLES, oracle_mixtures  # noqa: E402
-from emgse.recipes import System, _stage, _train_system, enhance_system, record_settings, run_once  # noqa: E402
+from emgse.recipes import (  # noqa: E402
+    System,
+    _stage,
+    _train_system,
+    enhance_system,
+    record_settings,
+    run_once,
+    voice_system,
+)
 from emgse.report import REAL_SPEECH_TITLE, build_report, real_speech_section  # noqa: E402
-from emgse.voice import voice_mixtures  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "noise"
 SYSTEMS = (
@@ -225,8 +241,7 @@ def train_and_score(
         summary = _train_system(system, out / "mix-train", out, base, emg_config, True, audio_config)
         params[system.name] = summary["parameters"]
         if system.model == "emg-only":  # the microphone is never read: voiced from EMG (Griffin-Lim phase), no RTF
-            run_once(out / "enhanced" / system.name, f"voice {system.name}", lambda n=system.name: voice_mixtures(
-                out / "runs" / n / "best.pt", out / "mix-test", out / "enhanced", system=n, force=True))
+            voice_system(out / "runs" / system.name / "best.pt", out / "mix-test", out / "enhanced", system.name)
             continue
         enhance_system(out / "runs" / system.name / "best.pt", out / "mix-test", out / "enhanced", system.name)
         rtf[system.name] = real_time_factor(out / "runs" / system.name / "best.pt", out / "mix-test", out / "prepared")
@@ -304,7 +319,9 @@ def losses_label(suffix: str) -> str:
 # every table a benchmark folder may keep, in report order: the studies, then each loss's own tables
 TABLES = (("quality", "Quality benchmark"), ("robustness", "Robustness to failing EMG"), ("ablation-channels", "Ablation: channel sets"),
           ("ablation-context", "Ablation: EMG context width"), ("ablation-normalization", "Ablation: EMG normalization"), ("ablation-noise-type", "Ablation: speech vs nonspeech noise"),
-          ("ablation-emg-snr", "Ablation: EMG quality"), ("real-speech", REAL_SPEECH_TITLE), ("low-snr", "Low-SNR targets"),
+          ("ablation-emg-snr", "Ablation: EMG quality"), ("real-speech", REAL_SPEECH_TITLE),
+          *((f"real-speech-ablation-{x}", f"{REAL_SPEECH_TITLE}, {x} ablation") for x in ("channels", "context", "normalization")),
+          ("low-snr", "Low-SNR targets"),
           *((f"{key}{x}", f"{title}{losses_label(x)}") for x in RUN_SUFFIXES[1:]
             for key, title in (("quality", "Quality benchmark"), ("robustness", "Robustness to failing EMG"), ("real-speech", REAL_SPEECH_TITLE))))
 
@@ -387,13 +404,25 @@ def main() -> None:
             + tables_markdown(scores, params, rtf))
     print("\n" + text)
     save_table(args.out, "quality" + suffix, text)
+    # trained on recorded speech, a model must help real recordings (issue 10's second target): judged per system
+    score_real_speech(args.out, systems, "real-speech" + suffix, args.real_pairs, jobs=args.jobs, dnsmos=not args.no_dnsmos,
+                      target=HELPS_REAL_SPEECH if args.speech else None)
+
+
+def score_real_speech(out: Path, systems, name: str, real_pairs: Path | None, *, jobs: int = 2, dnsmos: bool = False,
+                      target: PairsTarget | None = None) -> str | None:
+    """Score the trained ``systems`` of ``out`` on the real pairs (``real_pairs``, else the shared
+    VoiceBank-DEMAND pairs when present; evaluation only) into ``out/<name>``, print the section and
+    keep it as ``tables/<name>.md``; None (nothing run) without pairs. ``target``: each system judged
+    against it as well (:class:`emgse.evaluate.PairsTarget`)."""
     # the real pairs have no EMG: a model that never hears the microphone (emg-alone) has nothing to read there
-    heard = {x.name: args.out / "runs" / x.name / "best.pt" for x in systems if x.model != "emg-only"}
-    real = (real_speech_section(heard, args.out / f"real-speech{suffix}", args.real_pairs, jobs=args.jobs, dnsmos=not args.no_dnsmos)
-            if heard else None)
-    if real:  # EMG absent: every model runs audio-only on real recordings
-        print(f"\n{real[0]}\n\n{real[1]}")
-        save_table(args.out, "real-speech" + suffix, real[1])
+    heard = {x.name: out / "runs" / x.name / "best.pt" for x in systems if x.model != "emg-only"}
+    real = real_speech_section(heard, out / name, real_pairs, jobs=jobs, dnsmos=dnsmos, target=target) if heard else None
+    if real is None:
+        return None
+    print(f"\n{real[0]}\n\n{real[1]}")  # EMG absent: every model runs audio-only on real recordings
+    save_table(out, name, real[1])
+    return real[1]
 
 
 if __name__ == "__main__":

@@ -182,9 +182,10 @@ def fake_quality_run(out, emg_alone_estoi: float = 0.25):
         (out / "scores" / "systems" / system / ".complete").write_text("ok\n")
         merged += rows
     write_scores(out / "scores" / "scores.csv", merged)
-    for system, n in (("audio", 3_513_081), ("emgse", 4_638_381), ("emgse-tcn", 3_766_653), ("emg-alone", 3_000_000)):
+    for system, n, model in (("audio", 3_513_081, "audio"), ("emgse", 4_638_381, "emgse"), ("emgse-tcn", 3_766_653, "emgse-tcn"),
+                             ("emg-alone", 3_000_000, "emg-only")):
         (out / "runs" / system).mkdir(parents=True)
-        (out / "runs" / system / "summary.json").write_text(json.dumps({"parameters": n}))
+        (out / "runs" / system / "summary.json").write_text(json.dumps({"parameters": n, "model": model}))
 
 
 def test_low_snr_table_met_and_missed_arithmetic(tmp_path, capsys):
@@ -224,6 +225,13 @@ def test_low_snr_table_met_and_missed_arithmetic(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| -11 dB: STOI gain over `audio` | >= +0.080 | +0.050 |" in printed and "4 of 8 met" in printed
     assert "| EMG alone (`emg-alone`): ESTOI | >= 0.300 | 0.250 |  | missed by 0.050 |" in printed and "SIMULATED EMG" in printed
+    # what was tried: every scored pair, what its model is, its losses and its gains at -11 / -6 dB
+    from emgse.models import describe
+
+    tried = printed.split("What was tried")[1].split("What the EMG itself adds")[0]
+    assert f"| `emgse-tcn` | `audio` | `emgse-tcn`: {describe('emgse-tcn')} | l1 | +0.120 [" in tried
+    assert f"| `emgse` | `audio` | `emgse`: {describe('emgse')} | l1 | +0.020 [+0.020, +0.020] |" in tried
+    assert describe("emgse-tcn").startswith("the paper's audio path")  # not "``emgse-tcn``: the paper's ..."
     assert (tmp_path / "tables" / "low-snr.md").read_text().strip() == printed.strip().rsplit("\nwrote ", 1)[0].strip()
     page = (tmp_path / "report.html").read_text()
     assert "<h2>Low-SNR targets</h2>" in page and "<h2>Fusion gain over audio-only</h2>" in page and "with EMG alone" in page
@@ -507,3 +515,42 @@ def test_wave_weights_match_each_term_to_the_spectral_loss(tmp_path):
     for kind in ("sisdr", "mrstft"):
         assert m[kind] != 0 and m[f"{kind}_weight"] * abs(m[kind]) == pytest.approx(m["spectral"], rel=1e-9)
     assert m["mrstft"] > 0  # a distance, unlike the negative SI-SDR
+
+
+def test_level_benchmark_prints_spread_and_verdict(tmp_path, capsys):
+    from benchmarks.level import main, spread_verdict
+
+    from tests.test_evaluate import write_pairs
+    from tests.test_stream import make_checkpoint
+
+    assert spread_verdict(0.0) == "met" and spread_verdict(0.0204) == "met" and spread_verdict(0.036) == "missed by 0.016"
+    pairs = write_pairs(tmp_path / "pairs", rates=(16000,))
+    ckpt = make_checkpoint(tmp_path / "tiny.pt", "causal-audio")
+    main(["--checkpoint", str(ckpt), "--pairs", str(pairs), "--gains", "0.1", "1"])
+    printed = capsys.readouterr().out
+    assert "Level robustness on 1 real pairs of pairs" in printed
+    assert printed.count("| tiny | ") == 3 and printed.count("| noisy | ") == 3  # 2 gains + the spread row each
+    spread_row = [line for line in printed.splitlines() if line.startswith("| tiny |")][-1]  # the spread table's row
+    assert "target: STOI spread <= 0.02" in printed and (spread_row.endswith("| met |") or "| missed by " in spread_row)
+
+
+def test_score_real_speech_keeps_the_section_of_the_microphone_models(tmp_path, capsys):
+    # used by quality.py (real-speech<suffix>) and ablations.py (real-speech-ablation-<study>)
+    from benchmarks.quality import TABLES, score_real_speech
+
+    from emgse.evaluate import HELPS_REAL_SPEECH
+    from emgse.recipes import System
+    from tests.test_evaluate import write_pairs
+    from tests.test_stream import make_checkpoint
+
+    fake_quality_run(tmp_path)  # save_table rebuilds the run's report from its scores
+    pairs = write_pairs(tmp_path / "pairs", rates=(16000,))
+    (tmp_path / "runs" / "tiny").mkdir(parents=True)
+    make_checkpoint(tmp_path / "runs" / "tiny" / "best.pt", "causal-audio")
+    systems = [System("tiny", "causal-audio"), System("emg-alone", "emg-only")]  # emg-alone: no checkpoint needed, never run
+    text = score_real_speech(tmp_path, systems, "real-speech-ablation-channels", pairs, jobs=1, target=HELPS_REAL_SPEECH)
+    assert "| tiny | 1 |" in text and "emg-alone" not in text and "Target: helps real recordings" in text
+    assert (tmp_path / "tables" / "real-speech-ablation-channels.md").read_text().strip() == text.strip()
+    assert "| tiny | 1 |" in capsys.readouterr().out
+    assert "real-speech-ablation-channels" in dict(TABLES) and "channels ablation</h2>" in (tmp_path / "report.html").read_text()
+    assert score_real_speech(tmp_path, [System("emg-alone", "emg-only")], "x", pairs) is None  # nothing heard the microphone

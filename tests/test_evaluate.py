@@ -328,3 +328,31 @@ def test_only_the_evaluation_pairs_are_said_to_be_evaluation_only(pair_run):
     assert claim in pairs_table(rows, "t").markdown() and claim not in pairs_table(rows, "t", evaluation_only=False).markdown()
     assert is_evaluation_pairs(Path("x") / "voicebank-demand-test") and not is_evaluation_pairs(Path("runs") / "dev-pairs")
     assert claim not in (out / "pair_summary.md").read_text()  # a folder named 'pairs' is not the evaluation set
+
+
+def test_pairs_target_verdicts_on_known_scores():
+    from emgse.evaluate import HELPS_REAL_SPEECH, NO_HARM, NOISY, PairsTarget
+
+    def rows(system, pesq, estoi, n=5):  # per-file scores: noisy at 2.0 / 0.8, `system` shifted per file
+        out = []
+        for i in range(n):
+            out.append({"system": NOISY, "file": f"f{i}", "pesq": 2.0, "stoi": 0.9, "estoi": 0.8, "si_sdr": 5.0})
+            out.append({"system": system, "file": f"f{i}", "pesq": 2.0 + pesq[i], "stoi": 0.9, "estoi": 0.8 + estoi[i], "si_sdr": 6.0})
+        return out
+
+    # mean gains +0.30 PESQ, +0.012 ESTOI, no file worse: helps
+    good = rows("good", [0.3] * 5, [0.012] * 5)
+    table = HELPS_REAL_SPEECH.table(good)
+    assert table.rows == [["good", "+0.300", "+0.012", "0 of 5", "met"]]
+    assert "PESQ gain (>= +0.25)" in table.header and "files ESTOI worse by > 0.02 (<= 0)" in table.header
+    # one file loses 0.03 ESTOI: mean ESTOI gain (0.012*4 - 0.03)/5 = 0.0036, short by 0.0064 -> 0.006 at 3 decimals
+    one_bad = rows("one-bad", [0.3] * 5, [0.012] * 4 + [-0.03])
+    verdict = HELPS_REAL_SPEECH.table(one_bad).rows[0][-1]
+    assert verdict == "missed: ESTOI gain short by 0.006; 1 files worse (at most 0)"
+    # the demo's check allows 2 worse files and asks only for no mean loss
+    assert NO_HARM.table(one_bad).rows[0][-1] == "met"
+    three_bad = rows("three-bad", [0.1] * 5, [0.04, 0.04, -0.03, -0.03, -0.03])  # mean -0.002
+    assert NO_HARM.table(three_bad).rows[0][-1] == "missed: ESTOI gain short by 0.002; 3 files worse (at most 2)"
+    # a gain that rounds to the threshold at the printed precision counts as met; noisy is never judged
+    edge = PairsTarget("t", pesq_gain=0.25, estoi_gain=0.0, max_worse=0).table(rows("edge", [0.2496] * 5, [0.0] * 5))
+    assert [r[0] for r in edge.rows] == ["edge"] and edge.rows[0][-1] == "met"

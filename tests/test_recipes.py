@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from emgse.checkpoint import read_checkpoint
@@ -59,6 +60,7 @@ def test_demo_tiny(tmp_path):
     assert "SIMULATED EMG" in html and "<audio" in html
     assert "<h2>Fusion gain over audio-only</h2>" in html and "<td>emgse-mask - audio-mask</td>" in html  # one utterance: no interval
     assert "<h2>Real speech (pairs, real recordings)</h2>" in html and "<td>emgse-mask</td><td>1</td>" in html
+    assert "Target: does no harm to real recordings" in html  # each model judged (emgse.evaluate.NO_HARM)
     assert [r["system"] for r in read_scores(out / "real-speech" / "pair_scores.csv")] == ["noisy", "audio-mask", "emgse-mask"]
     for name in ("audio-mask", "emgse-mask"):
         assert (out / "runs" / name / "best.pt").is_file()
@@ -133,8 +135,10 @@ def test_gaddy_recipe_cli_on_format_faithful_corpus(tmp_path):
     assert meta["split_file"].endswith("testset_largedev.json") and meta["utterances"] == {"train": 6, "val": 1, "test": 2}
     assert (meta["emg_fs"], meta["emg_channels"], meta["audio_target"]) == (1000, 8, "<i>_audio_clean.flac")
     rows = read_scores(out / "scores" / "scores.csv")
-    assert {r["system"] for r in rows} == {"noisy", "audio", "emgse"}
+    assert {r["system"] for r in rows} == {"noisy", "audio", "emgse", "emg-alone"}  # EMG alone: voiced, no microphone
     assert {r["noise"] for r in rows} == {"talker", "pink"}  # pink added as the 18th EMGSE test noise
+    alone = {(r["utt_id"], r["snr_db"], r["noise"]): r["estoi"] for r in rows if r["system"] == "emg-alone"}
+    assert len(set(alone.values())) == 2  # one output per test utterance, whatever the noise or SNR
     assert {float(r["snr_db"]) for r in rows} == {-11.0, -6.0, -1.0, 4.0}
     assert {r["utt_id"] for r in rows} == {"5-5_1", "5-5_2"}  # the test sentences of the split file
     train = {line.split(",")[0] for line in (out / "mix-train" / "mixtures.csv").read_text().splitlines()[1:]}
@@ -144,6 +148,18 @@ def test_gaddy_recipe_cli_on_format_faithful_corpus(tmp_path):
 
     assert len(torch.load(out / "runs" / "emgse" / "best.pt", weights_only=True)["channels"]) == 8
     assert "SEMamba-EMG" in (out / "report.html").read_text()
+    # silent speech: the corpus's mouthed EMG (silent_parallel_data) voiced by the recipe's EMG-alone model
+    silent = subprocess.run([sys.executable, "-m", "emgse", "prepare", "gaddy", "--corpus", str(corpus), "--out", str(tmp_path / "p"),
+                             "--silent"], capture_output=True, text=True, timeout=600)
+    assert silent.returncode == 0, silent.stderr[-2000:]
+    voiced = subprocess.run([sys.executable, "-m", "emgse", "voice", "--checkpoint", str(out / "runs" / "emg-alone" / "best.pt"),
+                             "--folder", str(tmp_path / "p" / "silent" / "test"), "--out", str(tmp_path / "spoken"), "--quiet"],
+                            capture_output=True, text=True, timeout=600)
+    assert voiced.returncode == 0, voiced.stderr[-2000:]
+    import soundfile as sf
+
+    speech, fs = sf.read(tmp_path / "spoken" / "silent_5-4_3.wav")
+    assert fs == 16000 and len(speech) == 800 * 16 and np.isfinite(speech).all()  # 0.8 s of EMG at 1000 Hz -> 0.8 s of speech
     r2 = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r2.returncode == 0 and r2.stdout.count("done already, skipped") >= 5
     r3 = subprocess.run([*cmd, "--audio", "raw"], capture_output=True, text=True, timeout=600)

@@ -131,7 +131,14 @@ def test_real_speech_section(scored, tmp_path):
     heading, text = real_speech_section({"tiny": ckpt}, tmp_path / "real", pairs, jobs=1, progress=False, dnsmos=False)
     assert heading == "Real speech (pairs, real recordings)"
     assert text.startswith("2 real recorded pairs from") and "| tiny | 2 |" in text and "ESTOI worse by > 0.02" in text
-    assert (tmp_path / "real" / "pair_scores.csv").is_file()
+    assert (tmp_path / "real" / "pair_scores.csv").is_file() and "Target:" not in text
+    # with a target, a verdict table follows the scores (its arithmetic: tests/test_evaluate.py)
+    from emgse.evaluate import HELPS_REAL_SPEECH
+
+    _, judged = real_speech_section({"tiny": ckpt}, tmp_path / "real2", pairs, jobs=1, progress=False, dnsmos=False,
+                                    target=HELPS_REAL_SPEECH)
+    assert judged.startswith(text.split("per-file")[0]) and "### Target: helps real recordings" in judged
+    assert "| tiny | " in judged.split("### Target")[1] and ("| met |" in judged or "missed: " in judged)
     page = write_report(tmp_path / "r.html", out / "scores.csv", sections=[(heading, text)]).read_text()
     assert f"<h2>{heading}</h2>" in page and "<td>tiny</td><td>2</td>" in page
     assert find_real_pairs(pairs) == pairs
@@ -205,6 +212,13 @@ def test_report_has_fusion_gain_figure_and_emg_alone_line_only_when_scored(tmp_p
     assert table.rows[0][:2] == ["emgse - audio", "PESQ"] and len(table.rows) == 3 and "EMG alone" in table.notes[-1]
     pngs = data_uris(page, "image/png")
     assert len(pngs) == 3 and all(p.startswith(PNG_MAGIC) for p in pngs)
+
+    # an EMG-alone run of another loss gets its own line, named, beside the plain one
+    comp = [{**r, "system": "emg-alone-comp", "estoi": r["estoi"] + 0.01} for r in scores if r["system"] == "emg-alone"]
+    fig = plot_fusion_gains(scores + comp)
+    assert {"EMG alone", "EMG alone (emg-alone-comp)"} <= legend_labels(fig)
+    assert sum("EMG alone" in note for note in fusion_gain_table(scores + comp).notes) == 2
+    assert "<code>emg-alone</code>, <code>emg-alone-comp</code>" in write_report(tmp_path / "comp.html", scores + comp).read_text()
 
     without = [r for r in scores if r["system"] != "emg-alone"]
     assert "EMG alone" not in legend_labels(plot_fusion_gains(without))

@@ -267,14 +267,13 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
 def _run_models(args: argparse.Namespace) -> int:
     import inspect
 
-    from emgse.models import MODELS, build_model, count_parameters
+    from emgse.models import MODELS, build_model, count_parameters, describe
 
     print(f"{'model':<16} {'parameters':>12}  description (EMG: {args.channels} channels x 5 TD features, context +-{args.context})")
     for name, ctor in MODELS.items():
         params = inspect.signature(ctor).parameters
         kwargs = {k: v for k, v in (("emg_dims", args.channels * 5), ("context", args.context)) if k in params}
-        doc = next(iter((inspect.getdoc(ctor) or "").splitlines()), "")
-        print(f"{name:<16} {count_parameters(build_model(name, **kwargs)):>12,}  {doc}")
+        print(f"{name:<16} {count_parameters(build_model(name, **kwargs)):>12,}  {describe(name)}")
     return 0
 
 
@@ -766,7 +765,8 @@ def _add_recipe(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--noise-train", nargs="+", required=True, help="training noises (e.g. the 100 Hu noises folder)")
     r.add_argument("--noise-test", nargs="+", required=True, help="test noises (e.g. the 17/18 EMGSE test noises folder)")
     r.add_argument("--out", required=True, type=Path, help="output folder")
-    r.add_argument("--systems", nargs="+", default=["audio", "emgse", "emgse-cheek", "emgse-chin"], help="systems to train")
+    r.add_argument("--systems", nargs="+", default=["audio", "emgse", "emgse-cheek", "emgse-chin", "emg-alone"],
+                   help="systems to train (emg-alone: an emg-only model voiced with no microphone, the 'EMG alone' row)")
     r.add_argument("--epochs", type=int, default=500, help="maximum epochs")
     r.add_argument("--test", type=_parse_ranges, default="0-40", help="utterance (folder) numbers for test (authors: 0000-0040)")
     r.add_argument("--val", type=_parse_ranges, default="41-60", help="utterance numbers for validation")
@@ -799,7 +799,9 @@ def _add_recipe(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--audio", default="clean", choices=["clean", "raw"],
                    help="enhancement target: <i>_audio_clean.flac (noise-reduced) or <i>_audio.flac (as recorded)")
     g.add_argument("--no-nonparallel", action="store_true", help="train on the voiced parallel data only")
-    g.add_argument("--systems", nargs="+", default=["audio", "emgse"], help="models to train (audio = audio-only baseline)")
+    g.add_argument("--systems", nargs="+", default=["audio", "emgse", "emg-alone"],
+                   help="models to train (audio = audio-only baseline; emg-alone: an emg-only model voiced with no microphone, "
+                        "the 'EMG alone' row)")
     g.add_argument("--per-utterance", type=int, default=1, help="training noises per utterance and SNR")
     g.add_argument("--epochs", type=int, default=500, help="maximum epochs")
     g.add_argument("--max-minutes", type=float, default=None, help="training budget per system (default: none)")

@@ -702,3 +702,49 @@ def pairs_table(rows: list[dict], title: str, *, evaluation_only: bool = True) -
     note = (f"Mean over {n} real recordings; in parentheses: the mean paired gain over `{NOISY}`. Every model runs "
             "audio-only (EMG absent)." + (" Evaluation only: never used to train or select models." if evaluation_only else ""))
     return Table(title, header, body, [note])
+
+
+@dataclass(frozen=True)
+class PairsTarget:
+    """What a model must do on real pairs, judged on :func:`summarize_pairs`: a mean PESQ and a mean
+    ESTOI gain over ``noisy`` of at least ``pesq_gain`` / ``estoi_gain``, and at most ``max_worse``
+    files whose ESTOI falls more than :data:`WORSE_ESTOI` below the noisy input's."""
+
+    label: str
+    pesq_gain: float = 0.0
+    estoi_gain: float = 0.0
+    max_worse: int = 0
+
+    def shortfalls(self, summary_row: dict) -> list[str]:
+        """The conditions ``summary_row`` misses, each with by how much (``[]``: the target is met).
+        Gains are judged at the precision they are printed with (3 decimals)."""
+        out = []
+        for metric, wanted in (("pesq", self.pesq_gain), ("estoi", self.estoi_gain)):
+            short = wanted - round(summary_row[f"{metric}_gain"], 3)
+            if not short <= 0:  # NaN (not scored) counts as missed
+                out.append(f"{METRIC_LABELS[metric]} gain short by {short:.3f}" if math.isfinite(short) else f"{METRIC_LABELS[metric]} not scored")
+        worse = summary_row["worse_estoi"]
+        if worse > self.max_worse:
+            out.append(f"{worse} files worse (at most {self.max_worse})")
+        return out
+
+    def table(self, rows: list[dict], title: str | None = None) -> Table:
+        """One row per system (``noisy`` left out): its gains, its worse count and the verdict."""
+        summary = [s for s in summarize_pairs(rows) if s["system"] != NOISY]
+        n = summary[0]["n"] if summary else 0
+        header = ["System", f"PESQ gain (>= {self.pesq_gain:+.2f})", f"ESTOI gain (>= {self.estoi_gain:+.2f})",
+                  f"files ESTOI worse by > {WORSE_ESTOI:g} (<= {self.max_worse})", "verdict"]
+        body = []
+        for s in summary:
+            missed = self.shortfalls(s)
+            body.append([s["system"], f"{round(s['pesq_gain'], 3) + 0.0:+.3f}", f"{round(s['estoi_gain'], 3) + 0.0:+.3f}",
+                         f"{s['worse_estoi']} of {n}", "met" if not missed else "missed: " + "; ".join(missed)])
+        return Table(title or f"Target: {self.label}", header, body,
+                     [f"Mean paired gains over `{NOISY}` on {n} real recordings; every model runs audio-only (EMG absent)."])
+
+
+# The demo's check (issue 10): a fresh-machine model must not make real recordings worse on average,
+# and at most 2 files (of VoiceBank-DEMAND's 25) may lose more than WORSE_ESTOI.
+NO_HARM = PairsTarget("does no harm to real recordings", pesq_gain=0.0, estoi_gain=0.0, max_worse=2)
+# ... and a model trained on recorded speech must clearly help them, harming no file.
+HELPS_REAL_SPEECH = PairsTarget("helps real recordings", pesq_gain=0.25, estoi_gain=0.01, max_worse=0)

@@ -45,6 +45,9 @@ class System:
 
 
 PAPER_SYSTEMS = (System("audio", "audio"), System("emgse", "emgse", "all"), System("emgse-cheek", "emgse", "cheek"), System("emgse-chin", "emgse", "chin"))
+# speech from EMG alone: an `emg-only` model voiced with no microphone (emgse.voice), the "EMG alone"
+# row of a quality table -- how much speech the EMG carries, the limit of enhancement at -inf dB
+EMG_ALONE = System("emg-alone", "emg-only")
 
 
 def _log(message: str) -> None:
@@ -126,6 +129,15 @@ def enhance_system(checkpoint: Path, mixtures: Path, enhanced_root: Path, system
     )
 
 
+def voice_system(checkpoint: Path, mixtures: Path, enhanced_root: Path, system: str, *, progress: bool = True) -> Path:
+    """Voice the EMG of ``mixtures`` with an ``emg-only`` checkpoint into ``enhanced_root/<system>``
+    once (:func:`emgse.voice.voice_mixtures`; the microphone is never read)."""
+    from emgse.voice import voice_mixtures
+
+    return run_once(enhanced_root / system, f"voice {system}",
+                    lambda: voice_mixtures(checkpoint, mixtures, enhanced_root, system=system, force=True, progress=progress))
+
+
 def _check_finished_run(run: Path, system: System, base: dict) -> None:
     """Refuse (one line) to reuse a finished run trained with other settings than ``base`` (its
     ``train_config.yaml``; keys it lacks take today's defaults, e.g. ``loss`` 'l1'), which would
@@ -167,7 +179,8 @@ def _enhance_score_report(out: Path, systems: list[System], title: str, notes: l
 
     mix_test = out / "mix-test"
     for system in systems:
-        enhance_system(out / "runs" / system.name / "best.pt", mix_test, out / "enhanced", system.name, progress=progress)
+        produce = voice_system if system.model == "emg-only" else enhance_system
+        produce(out / "runs" / system.name / "best.pt", mix_test, out / "enhanced", system.name, progress=progress)
     names = [s.name for s in systems]
     _stage("score noisy + " + ", ".join(names), False)
     scores = evaluate(mix_test, out / "enhanced", names, out / "scores", jobs=jobs, progress=progress)
@@ -296,10 +309,12 @@ def run_demo(
 
     Real speech: the trained models are also scored on real recorded pairs (``real_pairs``, else
     ``../shared/data/real-speech/voicebank-demand-test`` when present) into ``OUT/real-speech/``,
-    as a section of the report (:func:`emgse.report.real_speech_section`; evaluation only)."""
+    as a section of the report (:func:`emgse.report.real_speech_section`; evaluation only), with each
+    model judged against :data:`emgse.evaluate.NO_HARM` (met, or by how much it is missed)."""
     from emgse.corpora.csl_emg_array import prepare_csl_emg_array
     from emgse.corpora.simulated.config import SimulationConfig
     from emgse.corpora.simulated.writer import session_splits, simulate_corpus
+    from emgse.evaluate import NO_HARM
     from emgse.features.level import with_level
     from emgse.mixing import NoiseBank, mix_corpus
     from emgse.report import real_speech_section
@@ -332,7 +347,7 @@ def run_demo(
         _train_system(system, out / "mix-train", out, base, EmgConfig(), progress, with_level())
     _stage("real speech (evaluation only)", False)
     real = real_speech_section({s.name: out / "runs" / s.name / "best.pt" for s in systems}, out / "real-speech", real_pairs,
-                               jobs=config.jobs, progress=progress)
+                               jobs=config.jobs, progress=progress, target=NO_HARM)
     scores = _enhance_score_report(
         out,
         systems,
@@ -395,7 +410,7 @@ class PaperConfig:
     batch_size: int = 16
     seed: int = 0
     jobs: int = 2
-    systems: tuple[str, ...] = ("audio", "emgse", "emgse-cheek", "emgse-chin")
+    systems: tuple[str, ...] = ("audio", "emgse", "emgse-cheek", "emgse-chin", "emg-alone")
 
 
 def run_paper_recipe(
@@ -418,7 +433,7 @@ def run_paper_recipe(
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    known = {s.name: s for s in PAPER_SYSTEMS}
+    known = {s.name: s for s in (*PAPER_SYSTEMS, EMG_ALONE)}
     unknown = [s for s in config.systems if s not in known]
     if unknown:
         raise EmgseError(f"unknown system(s) {', '.join(unknown)} (known: {', '.join(known)})")
@@ -467,7 +482,7 @@ class GaddyConfig:
     batch_size: int = 16
     seed: int = 0
     jobs: int = 2
-    systems: tuple[str, ...] = ("audio", "emgse")
+    systems: tuple[str, ...] = ("audio", "emgse", "emg-alone")
 
 
 def run_gaddy_recipe(
@@ -485,16 +500,17 @@ def run_gaddy_recipe(
 
     ``split_file``: the corpus's ``testset_largedev.json`` (``"auto"`` finds it beside ``emg_data``;
     without it sentences are split at random). ``config.systems`` are registered model names
-    trained on all 8 channels (``audio`` is the audio-only baseline).
+    trained on all 8 channels (``audio`` is the audio-only baseline) or ``emg-alone``
+    (:data:`EMG_ALONE`: speech from the EMG alone, the silent-speech limit).
     """
     from emgse.corpora.gaddy import prepare_gaddy
     from emgse.models import MODELS
 
     out = Path(out)
-    unknown = [s for s in config.systems if s not in MODELS]
+    unknown = [s for s in config.systems if s not in MODELS and s != EMG_ALONE.name]
     if unknown:
-        raise EmgseError(f"unknown system(s) {', '.join(unknown)} (known models: {', '.join(MODELS)})")
-    systems = [System(s, s) for s in config.systems]
+        raise EmgseError(f"unknown system(s) {', '.join(unknown)} (known: {EMG_ALONE.name}, the models {', '.join(MODELS)})")
+    systems = [EMG_ALONE if s == EMG_ALONE.name else System(s, s) for s in config.systems]
     out.mkdir(parents=True, exist_ok=True)
     record_settings(out / "recipe.json", {
         "recipe": "gaddy", "corpus": str(Path(corpus).resolve()), "split_file": str(split_file), "config": dataclasses.asdict(config),

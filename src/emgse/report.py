@@ -29,6 +29,7 @@ from emgse.evaluate import (
     EVALUATION_PAIRS,
     METRIC_LABELS,
     NOISY,
+    PairsTarget,
     Table,
     is_evaluation_pairs,
     read_scores,
@@ -273,11 +274,19 @@ def emg_alone_means(scores: list[dict], metrics: Sequence[str] = GAIN_METRICS, s
     return out
 
 
+def emg_alone_levels(scores: list[dict], metrics: Sequence[str] = GAIN_METRICS) -> dict[str, dict[str, float]]:
+    """:func:`emg_alone_means` of every EMG-alone run scored, by name: :data:`EMG_ALONE` and its runs
+    with other losses (``emg-alone-comp``), in :data:`emgse.config.RUN_SUFFIXES` order."""
+    names = dict.fromkeys(EMG_ALONE + x for x in RUN_SUFFIXES)
+    return {name: level for name in names if (level := emg_alone_means(scores, metrics, name)) is not None}
+
+
 def plot_fusion_gains(scores: list[dict], pairs: Sequence[tuple[str, str]] = FUSION_PAIRS):
     """Fusion against audio-only, per SNR, for PESQ, STOI and ESTOI (a 2x3 figure); None without a pair.
 
     Top row: the mean scores of each fusion system (solid) and its audio-only partner (dashed), with
-    EMG alone as a horizontal line when :data:`EMG_ALONE` was scored: where the audio-only curve
+    EMG alone as a horizontal line when :data:`EMG_ALONE` was scored (one per loss, e.g. also
+    ``emg-alone-comp``, each in its own dotted style): where the audio-only curve
     falls below that line, EMG alone carries more than the microphone model. Bottom row: the paired
     gain fusion - audio-only with its 95% interval over utterances as a band.
     """
@@ -286,7 +295,7 @@ def plot_fusion_gains(scores: list[dict], pairs: Sequence[tuple[str, str]] = FUS
         return None
     plt = _pyplot()
     gains = paired_gains(scores, present)
-    level = emg_alone_means(scores)
+    levels = emg_alone_levels(scores)  # one line per EMG-alone run scored
     by_snr = summarize([r for r in scores if r["system"] in {s for p in present for s in p}], "snr_db", GAIN_METRICS)
     snrs = sorted({r["snr_db"] for r in by_snr})
     colors = {s: f"C{i}" for i, s in enumerate(dict.fromkeys(s for p in present for s in p))}
@@ -297,8 +306,9 @@ def plot_fusion_gains(scores: list[dict], pairs: Sequence[tuple[str, str]] = FUS
             pts = [(r["snr_db"], r[m]) for r in by_snr if r["system"] == system]
             dashed = system not in {f for f, _ in present}
             top.plot(*zip(*pts, strict=True), color=colors[system], linestyle="--" if dashed else "-", marker="o", ms=3.5, label=system)
-        if level is not None and np.isfinite(level[m]):
-            top.axhline(level[m], color="k", linestyle=":", lw=1.4, label="EMG alone")
+        for (name, level), style in zip(levels.items(), (":", "-.", (0, (1, 3)), (0, (5, 5))), strict=False):
+            if np.isfinite(level[m]):
+                top.axhline(level[m], color="k", linestyle=style, lw=1.4, label="EMG alone" if name == EMG_ALONE else f"EMG alone ({name})")
         _style_snr_axis(top, METRIC_LABELS[m], snrs)
         for fusion, audio in present:
             rows = [r for r in gains if r["fusion"] == fusion and r["audio"] == audio]
@@ -341,9 +351,8 @@ def fusion_gain_table(scores: list[dict], pairs: Sequence[tuple[str, str]] = FUS
             rows.append([f"{fusion} - {audio}", METRIC_LABELS[m], *(cell(mine.get(s), m) for s in snrs), cell(total, m)])
     notes = ["Paired difference on the same mixtures; ± the half-width of the 95% Student-t interval over utterances "
              "(none with one utterance)."]
-    level = emg_alone_means(scores)
-    if level is not None:
-        notes.append(f"EMG alone (`{EMG_ALONE}`, every SNR): " + ", ".join(f"{METRIC_LABELS[m]} {level[m]:.3f}" for m in GAIN_METRICS) + ".")
+    for name, level in emg_alone_levels(scores).items():
+        notes.append(f"EMG alone (`{name}`, every SNR): " + ", ".join(f"{METRIC_LABELS[m]} {level[m]:.3f}" for m in GAIN_METRICS) + ".")
     return Table("Fusion gain over the same-budget audio-only model", ["Pair", "Metric", *(f"{s:g} dB" for s in snrs), "all"], rows, notes)
 
 
@@ -526,11 +535,12 @@ def write_report(
         parts.append(f'<img class="plot" alt="gain over noisy by noise category" src="{png_data_uri(gain_fig)}">')
     fusion_fig = plot_fusion_gains(scores, pairs)
     if fusion_fig is not None:
-        emg_line = emg_alone_means(scores) is not None
+        emg_runs = list(emg_alone_levels(scores))
+        emg_line = bool(emg_runs)
         parts.append("<h2>Fusion gain over audio-only</h2>")
         parts.append('<p class="note">Top: fusion (solid) and its same-budget audio-only model (dashed)'
-                     + (f"; dotted: EMG alone (<code>{EMG_ALONE}</code>), where the audio-only curve falls below it EMG "
-                        "carries more than the microphone" if emg_line else "")
+                     + (f"; dotted: EMG alone ({', '.join(f'<code>{n}</code>' for n in emg_runs)}), where the audio-only curve "
+                        "falls below it EMG carries more than the microphone" if emg_line else "")
                      + ". Bottom: the paired gain fusion - audio-only, band: 95% interval over utterances.</p>")
         alt = "fusion gain over audio-only against SNR" + (", with EMG alone" if emg_line else "")
         parts.append(f'<img class="plot" alt="{alt}" src="{png_data_uri(fusion_fig)}">')
@@ -596,10 +606,14 @@ def real_speech_section(
     jobs: int = 2,
     progress: bool = True,
     dnsmos: bool = True,
+    target: PairsTarget | None = None,
 ) -> tuple[str, str] | None:
     """Score ``{system: checkpoint}`` on real recorded pairs (:func:`emgse.evaluate.evaluate_pairs`,
     into ``out_dir``) and return the report section ``(heading, markdown)``; None when no pairs folder
-    is given or found (:func:`find_real_pairs`). The pairs are for evaluation only."""
+    is given or found (:func:`find_real_pairs`). The pairs are for evaluation only.
+
+    ``target``: also judge every system against it (:meth:`emgse.evaluate.PairsTarget.table`: met, or
+    which condition is missed and by how much), as a second table of the section."""
     from emgse.evaluate import evaluate_pairs, pairs_table
 
     pairs = find_real_pairs(pairs_dir)
@@ -614,4 +628,6 @@ def real_speech_section(
     source = (f"{n} VoiceBank-DEMAND test pairs (Valentini-Botinhao et al. 2016, CC BY 4.0), real recorded noise"
               if default else f"{n} real recorded pairs from {pairs}")
     text = "\n".join(table.markdown().splitlines()[2:])  # the heading is the section's
+    if target is not None:
+        text += "\n" + target.table(rows).markdown()
     return title, f"{source}; per-file scores in `{Path(out_dir) / 'pair_scores.csv'}`.\n\n{text}"

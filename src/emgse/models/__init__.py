@@ -8,6 +8,7 @@ to an estimate of the clean log1p magnitude ``(batch, frames, 257)``.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 
 import torch
@@ -35,6 +36,15 @@ def build_model(name: str, **kwargs) -> torch.nn.Module:
         return MODELS[name](**kwargs)
     except TypeError as e:
         raise EmgseError(f"model {name!r}: bad arguments ({e})") from None
+
+
+def describe(name: str) -> str:
+    """A registered model in one line: the first line of its constructor's docstring, without a
+    leading ````name``:```` that repeats the name."""
+    if name not in MODELS:
+        raise EmgseError(f"unknown model {name!r} (known: {', '.join(MODELS)})")
+    line = next(iter((inspect.getdoc(MODELS[name]) or "").splitlines()), "")
+    return line.removeprefix(f"``{name}``: ")
 
 
 def uses_emg(model: torch.nn.Module) -> bool:

@@ -334,11 +334,18 @@ def record_run(out: Path, settings: dict, audio_config: AudioConfig, epochs: int
 
 
 def save_table(out: Path, name: str, text: str) -> None:
-    """Keep a printed table as ``out/tables/<name>.md`` and rebuild ``out/report.html`` with every table kept."""
+    """Keep a printed table as ``out/tables/<name>.md`` and rebuild ``out/report.html`` with every table kept.
+
+    The report's scores are the paper-loss run's (``out/scores``), else those of the first other loss
+    scored (``out/scores-comp``, ...: a folder that only ran ``--loss compressed``); with none yet,
+    only the table is kept."""
     write_text(out / "tables" / f"{name}.md", text.strip() + "\n")
+    scores = next((path for x in RUN_SUFFIXES if (path := out / f"scores{x}" / "scores.csv").is_file()), None)
+    if scores is None:
+        return
     sections = [(title, (out / "tables" / f"{key}.md").read_text()) for key, title in TABLES if (out / "tables" / f"{key}.md").is_file()]
     mix = out / "mix-test" if (out / "mix-test").is_dir() else None  # no listening examples without the mixtures
-    build_report(out / "report.html", out / "scores" / "scores.csv", mixtures_dir=mix, enhanced_root=out / "enhanced",
+    build_report(out / "report.html", scores, mixtures_dir=mix, enhanced_root=out / "enhanced",
                  title="emgse quality benchmark", notes=["SIMULATED EMG: not results on real EMG."], sections=sections)
 
 

@@ -554,3 +554,16 @@ def test_score_real_speech_keeps_the_section_of_the_microphone_models(tmp_path, 
     assert "| tiny | 1 |" in capsys.readouterr().out
     assert "real-speech-ablation-channels" in dict(TABLES) and "channels ablation</h2>" in (tmp_path / "report.html").read_text()
     assert score_real_speech(tmp_path, [System("emg-alone", "emg-only")], "x", pairs) is None  # nothing heard the microphone
+
+
+def test_save_table_in_a_folder_that_only_ran_another_loss(tmp_path):
+    # `quality.py --loss compressed` on a fresh folder: its scores are in scores-comp, not scores
+    from benchmarks.quality import save_table
+
+    save_table(tmp_path, "quality-comp", "| a | b |")  # nothing scored yet: the table is kept, no report
+    assert (tmp_path / "tables" / "quality-comp.md").read_text() == "| a | b |\n" and not (tmp_path / "report.html").exists()
+    fake_quality_run(tmp_path)
+    (tmp_path / "scores").rename(tmp_path / "scores-comp")
+    save_table(tmp_path, "quality-comp", "| a | b |")
+    page = (tmp_path / "report.html").read_text()
+    assert "emgse quality benchmark" in page and "<td>emgse-tcn</td>" in page

@@ -348,7 +348,7 @@ def test_pairs_target_verdicts_on_known_scores():
     # one file loses 0.03 ESTOI: mean ESTOI gain (0.012*4 - 0.03)/5 = 0.0036, short by 0.0064 -> 0.006 at 3 decimals
     one_bad = rows("one-bad", [0.3] * 5, [0.012] * 4 + [-0.03])
     verdict = HELPS_REAL_SPEECH.table(one_bad).rows[0][-1]
-    assert verdict == "missed: ESTOI gain short by 0.006; 1 files worse (at most 0)"
+    assert verdict == "missed: ESTOI gain short by 0.006; 1 file worse (at most 0)"
     # the demo's check allows 2 worse files and asks only for no mean loss
     assert NO_HARM.table(one_bad).rows[0][-1] == "met"
     three_bad = rows("three-bad", [0.1] * 5, [0.04, 0.04, -0.03, -0.03, -0.03])  # mean -0.002

@@ -725,7 +725,7 @@ class PairsTarget:
                 out.append(f"{METRIC_LABELS[metric]} gain short by {short:.3f}" if math.isfinite(short) else f"{METRIC_LABELS[metric]} not scored")
         worse = summary_row["worse_estoi"]
         if worse > self.max_worse:
-            out.append(f"{worse} files worse (at most {self.max_worse})")
+            out.append(f"{worse} file{'' if worse == 1 else 's'} worse (at most {self.max_worse})")
         return out
 
     def table(self, rows: list[dict], title: str | None = None) -> Table:

@@ -629,5 +629,5 @@ def real_speech_section(
               if default else f"{n} real recorded pairs from {pairs}")
     text = "\n".join(table.markdown().splitlines()[2:])  # the heading is the section's
     if target is not None:
-        text += "\n" + target.table(rows).markdown()
+        text += "\n\n" + target.table(rows).markdown()
     return title, f"{source}; per-file scores in `{Path(out_dir) / 'pair_scores.csv'}`.\n\n{text}"

@@ -231,7 +231,7 @@ def test_low_snr_table_met_and_missed_arithmetic(tmp_path, capsys):
     tried = printed.split("What was tried")[1].split("What the EMG itself adds")[0]
     assert f"| `emgse-tcn` | `audio` | `emgse-tcn`: {describe('emgse-tcn')} | l1 | +0.120 [" in tried
     assert f"| `emgse` | `audio` | `emgse`: {describe('emgse')} | l1 | +0.020 [+0.020, +0.020] |" in tried
-    assert describe("emgse-tcn").startswith("the paper's audio path")  # not "``emgse-tcn``: the paper's ..."
+    assert describe("emgse-tcn").startswith("The paper's audio path")  # not "``emgse-tcn``: the paper's ..."
     assert (tmp_path / "tables" / "low-snr.md").read_text().strip() == printed.strip().rsplit("\nwrote ", 1)[0].strip()
     page = (tmp_path / "report.html").read_text()
     assert "<h2>Low-SNR targets</h2>" in page and "<h2>Fusion gain over audio-only</h2>" in page and "with EMG alone" in page

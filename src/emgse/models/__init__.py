@@ -40,11 +40,15 @@ def build_model(name: str, **kwargs) -> torch.nn.Module:
 
 def describe(name: str) -> str:
     """A registered model in one line: the first line of its constructor's docstring, without a
-    leading ````name``:```` that repeats the name."""
+    leading ````name``:```` that repeats the name (the rest then starts with a capital)."""
     if name not in MODELS:
         raise EmgseError(f"unknown model {name!r} (known: {', '.join(MODELS)})")
     line = next(iter((inspect.getdoc(MODELS[name]) or "").splitlines()), "")
-    return line.removeprefix(f"``{name}``: ")
+    prefix = f"``{name}``: "
+    if not line.startswith(prefix):
+        return line
+    rest = line.removeprefix(prefix)
+    return rest[:1].upper() + rest[1:]
 
 
 def uses_emg(model: torch.nn.Module) -> bool:

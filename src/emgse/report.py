@@ -277,7 +277,7 @@ def emg_alone_means(scores: list[dict], metrics: Sequence[str] = GAIN_METRICS, s
 def emg_alone_levels(scores: list[dict], metrics: Sequence[str] = GAIN_METRICS) -> dict[str, dict[str, float]]:
     """:func:`emg_alone_means` of every EMG-alone run scored, by name: :data:`EMG_ALONE` and its runs
     with other losses (``emg-alone-comp``), in :data:`emgse.config.RUN_SUFFIXES` order."""
-    names = dict.fromkeys(EMG_ALONE + x for x in RUN_SUFFIXES)
+    names = (EMG_ALONE + x for x in RUN_SUFFIXES)  # the suffixes are distinct, so are the names
     return {name: level for name in names if (level := emg_alone_means(scores, metrics, name)) is not None}
 
 

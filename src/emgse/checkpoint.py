@@ -65,3 +65,18 @@ def configs(ckpt: dict) -> tuple[AudioConfig, EmgConfig]:
     legacy = {"window_periodic": True}
     return (from_dict(AudioConfig, {**legacy, **ckpt["audio_config"]}),
             from_dict(EmgConfig, {**legacy, **ckpt["emg_config"]}))
+
+
+def export_checkpoint(source: str | Path, dest: str | Path, *, half: bool = True, card: dict | None = None) -> dict:
+    """Write the inference part of checkpoint ``source`` to ``dest`` (atomically): no optimizer or
+    trainer state, floating weights stored as float16 when ``half`` (they load into a float32
+    model unchanged in shape; :func:`load_model` casts them), ``card`` (where the weights come
+    from: data, steps, device, scores) under ``"card"``. Returns the written dict."""
+    ckpt = read_checkpoint(source)
+    payload = {k: v for k, v in ckpt.items() if k not in ("optimizer", "trainer", "format", "format_version", "emgse_version")}
+    if half:
+        payload["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
+    if card is not None:
+        payload["card"] = card
+    save_checkpoint(dest, payload)
+    return payload

@@ -302,11 +302,17 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "train",
-        help="train a model (audio, emgse, emg-only) on mixtures of a prepared corpus",
+        help="train a model (audio, emgse, emg-only) on mixtures drawn on the fly, or on fixed mixtures",
         description=(
-            "Train on the train/val mixtures of MIX (made by `emgse mix --split train val ...`).\n"
-            "Features are computed once per split into MIX/features/<channels>-<normalization>-<hash>/\n"
-            "(the hash covers every front-end setting, so changed settings never reuse old features).\n"
+            "Two ways to get training mixtures:\n"
+            "  on the fly (recommended): --noise SRC... with --data PREPARED (a corpus with EMG: its train\n"
+            "    split trains, val validates) and/or --speech DIR... (audio-only speech; without --data,\n"
+            "    --val-share of its speakers validate). Every batch is mixed anew on the training device:\n"
+            "    random utterance and --crop, random noise and offset, SNR uniform in --snr, level in\n"
+            "    --level; an epoch is --steps-per-epoch batches. Nothing is written but the run folder.\n"
+            "  fixed (the paper's protocol): --mixtures MIX (made by `emgse mix --split train val ...`);\n"
+            "    features are computed once per split into MIX/features/<channels>-<normalization>-<hash>/\n"
+            "    (the hash covers every front-end setting, so changed settings never reuse old features).\n"
             "Input level normalization (default on; --no-level-norm for the paper's raw spectra) divides\n"
             "each STFT frame by the input's running RMS, so the model does not depend on the input's gain.\n"
             "The paper's recipe: L1 on log1p magnitude, Adam 1e-4, batch 16, 64-frame segments,\n"
@@ -322,7 +328,25 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         ),
         formatter_class=_Formatter,
     )
-    p.add_argument("--mixtures", required=True, type=Path, help="mixture folder holding train and val mixtures")
+    p.add_argument("--mixtures", type=Path, default=None, help="fixed mixtures: a folder holding train and val mixtures")
+    p.add_argument("--data", type=Path, default=None, help="on the fly: a prepared corpus with EMG (train and val splits)")
+    p.add_argument("--speech", nargs="+", type=Path, default=None, metavar="DIR",
+                   help="on the fly: folders of audio-only speech (any layout; .wav/.flac at >= 16 kHz)")
+    p.add_argument("--noise", nargs="+", default=None, metavar="SRC",
+                   help="on the fly: noise folders, files or generated names (white, pink, babble, ...)")
+    p.add_argument("--val-noise", nargs="+", default=None, metavar="SRC", help="on the fly: validation noises (default --noise)")
+    p.add_argument("--val-share", type=float, default=0.05, metavar="SHARE",
+                   help="on the fly without --data: share of --speech's speakers held out for validation")
+    p.add_argument("--snr", nargs=2, type=float, default=None, metavar=("LOW", "HIGH"), help="on the fly: SNR range in dB (default -5 20)")
+    p.add_argument("--level", nargs=2, type=float, default=None, metavar=("LOW", "HIGH"),
+                   help="on the fly: mixture RMS range in dBFS (default -35 -15)")
+    p.add_argument("--crop", type=float, default=None, metavar="S", help="on the fly: crop length in seconds (default 2)")
+    p.add_argument("--reverb-prob", type=float, default=None, metavar="P",
+                   help="on the fly: share of crops whose speech passes a synthetic room (default 0)")
+    p.add_argument("--steps-per-epoch", type=int, default=None, metavar="N", help="on the fly: batches per epoch (default 200)")
+    p.add_argument("--val-crops", type=int, default=None, metavar="N", help="on the fly: crops in the fixed validation set (default 256)")
+    p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default=None,
+                   help="autocast of the forward pass (default fp32; bf16 or fp16 on a GPU for speed)")
     p.add_argument("--out", required=True, type=Path, help="run folder for logs and checkpoints")
     p.add_argument("--config", type=Path, default=None, help="YAML with 'train', 'emg' and 'audio' sections")
     p.add_argument("--model", default=None, choices=sorted(MODELS), help="model (default emgse)")
@@ -385,7 +409,7 @@ def _run_train(args: argparse.Namespace) -> int:
         train,
     )
 
-    section_names = ("train", "emg", "audio")
+    section_names = ("train", "emg", "audio", "sampler")
     sections = load_yaml_sections(args.config, section_names) if args.config else {n: {} for n in section_names}
     train_cfg = from_dict(TrainConfig, sections["train"])
     emg_cfg = from_dict(EmgConfig, sections["emg"])
@@ -396,7 +420,7 @@ def _run_train(args: argparse.Namespace) -> int:
         "audio_only_share": args.audio_only_share, "emg_gain_jitter": args.emg_gain_jitter,
         "init_from": str(args.init_from) if args.init_from else None, "loss": args.loss,
         "lr_schedule": args.lr_schedule, "suppression_weight": args.suppression_weight,
-        "wave_loss": args.wave_loss, "wave_weight": args.wave_weight,
+        "wave_loss": args.wave_loss, "wave_weight": args.wave_weight, "precision": args.precision,
     }
     names = {"epochs": "max_epochs", "workers": "num_workers"}
     try:
@@ -419,6 +443,13 @@ def _run_train(args: argparse.Namespace) -> int:
     from emgse.features.level import LEVEL_RMS, with_level
 
     audio_cfg = with_level(level_rms=LEVEL_RMS if args.level_norm else None)
+    on_the_fly = args.data is not None or args.speech is not None
+    if on_the_fly == (args.mixtures is not None):
+        raise EmgseError("give either --mixtures (fixed mixtures) or --data/--speech with --noise (mixed on the fly)")
+    if on_the_fly:
+        return _train_on_the_fly(args, train_cfg, emg_cfg, audio_cfg, sections["sampler"], progress)
+    if args.noise or sections["sampler"]:
+        raise EmgseError("--noise and the mixing settings are for training on the fly (--data/--speech), not --mixtures")
     train_store = store_for(args.mixtures, "train", emg_cfg, audio_config=audio_cfg, progress=progress)
     val_store = store_for(args.mixtures, "val", emg_cfg, audio_config=audio_cfg, progress=progress)
     audio_only_store = None
@@ -426,10 +457,39 @@ def _run_train(args: argparse.Namespace) -> int:
         audio_only_store = store_for(args.audio_only_mix, "train", emg_cfg, audio_config=audio_cfg, progress=progress)
     summary = train(train_store, val_store, args.out, train_cfg, resume=args.resume, progress=progress, context=emg_cfg.context,
                     audio_only_store=audio_only_store)
+    _print_trained(summary, args.out)
+    return 0
+
+
+def _print_trained(summary: dict, out: Path) -> None:
     print(
         f"{summary['model']}: best val loss {summary['best_val_loss']:.4f} at epoch {summary['best_epoch']} "
-        f"of {summary['epochs']} ({summary['stop_reason']}, {summary['seconds']:.0f} s) -> {args.out / 'best.pt'}"
+        f"of {summary['epochs']} ({summary['stop_reason']}, {summary['seconds']:.0f} s) -> {out / 'best.pt'}"
     )
+
+
+def _train_on_the_fly(args: argparse.Namespace, train_cfg, emg_cfg, audio_cfg, sampler_section: dict, progress: bool) -> int:
+    """``emgse train --data/--speech --noise``: :func:`emgse.train.train_from_sources`."""
+    import dataclasses
+
+    from emgse.config import from_dict
+    from emgse.sampler import SamplerConfig
+    from emgse.train import train_from_sources
+
+    if not args.noise:
+        raise EmgseError("training on the fly needs --noise (noise folders, files or generated names such as white babble)")
+    if args.audio_only_mix is not None:
+        raise EmgseError("--audio-only-mix is for --mixtures; on the fly, give the audio-only speech folders to --speech")
+    flags = {"snr_db": args.snr and tuple(args.snr), "level_dbfs": args.level and tuple(args.level), "crop_s": args.crop,
+             "reverb_prob": args.reverb_prob, "steps_per_epoch": args.steps_per_epoch, "val_crops": args.val_crops}
+    try:
+        sampler_cfg = dataclasses.replace(from_dict(SamplerConfig, sampler_section), **{k: v for k, v in flags.items() if v is not None})
+    except ValueError as e:
+        raise EmgseError(f"mixing settings: {e}") from None
+    summary = train_from_sources(args.out, train_cfg, noise=args.noise, data=args.data, speech=args.speech, val_noise=args.val_noise,
+                                 val_share=args.val_share, sampler_config=sampler_cfg, audio_config=audio_cfg, emg_config=emg_cfg,
+                                 resume=args.resume, progress=progress)
+    _print_trained(summary, args.out)
     return 0
 
 

@@ -60,7 +60,8 @@ from emgse.features.level import LEVEL_RMS
 from emgse.files import write_json, write_text
 from emgse.models import build_model, count_parameters, uses_audio, uses_emg
 
-LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "best_val_loss", "seconds", "data_wait", "steps", "lr")
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}  # TrainConfig.precision -> autocast dtype
+LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "best_val_loss", "seconds", "data_wait", "steps", "lr", "frames_per_s")
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,13 @@ class TrainConfig:
     # logged training and validation losses (and the best checkpoint) are the whole objective.
     wave_loss: str | None = None
     wave_weight: float | None = None
+    # autocast of the forward pass: "fp32" (off), "bf16" or "fp16" (with a gradient scaler on a GPU);
+    # the losses are computed in float32 either way
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if not self.suppression_weight >= 1.0:
@@ -316,10 +322,15 @@ def objective(model: torch.nn.Module, pred: torch.Tensor, target: torch.Tensor, 
     return loss, n, loss + auxiliary_loss(model, target, frame_mask, config.loss, config.suppression_weight)
 
 
-def _forward(model: torch.nn.Module, batch: dict, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def _forward(model: torch.nn.Module, batch: dict, device: torch.device, precision: str = "fp32") -> tuple[torch.Tensor, torch.Tensor]:
+    """``(estimate, clean target)`` of a batch, the forward pass under ``precision``'s autocast
+    (the estimate returned in float32, so every loss is computed in float32)."""
     noisy = batch["noisy"].to(device, non_blocking=True)
     emg = batch["emg"].to(device, non_blocking=True)
-    return model(noisy, emg), batch["clean"].to(device, non_blocking=True)
+    dtype = PRECISIONS[precision]
+    with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+        pred = model(noisy, emg)
+    return pred.float(), batch["clean"].to(device, non_blocking=True)
 
 
 def _batches(dataset: SegmentDataset, config: TrainConfig, epoch: int, d: _Dist, shuffle: bool) -> torch.utils.data.DataLoader:
@@ -353,11 +364,13 @@ def epoch_steps(loader, config: TrainConfig) -> int:
 
 
 def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm | None, d: _Dist | None = None,
-                epoch: int = 1, audio_config: AudioConfig | None = None) -> dict:
+                epoch: int = 1, audio_config: AudioConfig | None = None, scaler: torch.amp.GradScaler | None = None) -> dict:
     """One pass over ``loader`` (epoch ``epoch``, 1-based: sets the scheduled learning rate step by step).
 
     The logged loss is the output's spectral loss, or with a waveform loss the whole objective
-    (``audio_config``: the store's front-end, needed to rebuild waveforms)."""
+    (``audio_config``: the store's front-end, needed to rebuild waveforms). ``scaler``: the
+    gradient scaler of fp16 training. Returns the loss, frames, steps, the share of time spent
+    waiting for data and the frames of speech trained on per second (this process's)."""
     d = d or _Dist()
     n_steps = epoch_steps(loader, config)
     model.train()
@@ -366,7 +379,7 @@ def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm
     t_fetch = time.perf_counter()
     for batch in loader:
         wait += time.perf_counter() - t_fetch
-        pred, target = _forward(model, batch, device)
+        pred, target = _forward(model, batch, device, config.precision)
         loss, n, trained = objective(model, pred, target, batch, config, audio_config)
         if d.world > 1:
             # DDP averages the processes' gradients; weighting each process's mean by its share of
@@ -375,24 +388,31 @@ def train_epoch(model, optimizer, loader, device, config: TrainConfig, bar: tqdm
             dist.all_reduce(global_frames)
             trained = trained * (n * d.world / global_frames.clamp_min(1))
         optimizer.zero_grad(set_to_none=True)
-        trained.backward()
         if config.lr_schedule != "constant":
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(config, epoch - 1 + steps / max(n_steps, 1))
-        optimizer.step()
+        if scaler is not None:
+            scaler.scale(trained).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            trained.backward()
+            optimizer.step()
         total += loss.item() * n.item()
         frames += n.item()
         steps += 1
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(loss=f"{total / max(frames, 1):.4f}")
+            bar.set_postfix(loss=f"{total / max(frames, 1):.4f}", frames_s=f"{frames / max(time.perf_counter() - start, 1e-9):,.0f}")
         if config.max_steps_per_epoch and steps >= config.max_steps_per_epoch:
             break
         t_fetch = time.perf_counter()
     seconds = time.perf_counter() - start
+    own_frames = frames
     if d.world > 1:  # the epoch's loss over every process's frames
         total, frames = _all_reduce([total, frames], device)
-    return {"loss": total / max(frames, 1), "frames": frames, "steps": steps, "data_wait": wait / max(seconds, 1e-9)}
+    return {"loss": total / max(frames, 1), "frames": frames, "steps": steps, "data_wait": wait / max(seconds, 1e-9),
+            "frames_per_s": own_frames / max(seconds, 1e-9)}
 
 
 @torch.no_grad()
@@ -409,7 +429,7 @@ def validate(model, loader, device, d: _Dist, loss: str | TrainConfig = "l1", su
     model.eval()
     sums = torch.zeros(2, dtype=torch.float64)
     for batch in loader:
-        pred, target = _forward(model, batch, device)
+        pred, target = _forward(model, batch, device, config.precision)
         value, n, _ = objective(model, pred, target, batch, config, audio_config)
         sums += torch.tensor([value.item() * n.item(), n.item()], dtype=torch.float64)
     if d.world > 1:
@@ -512,14 +532,15 @@ def _check_resume(path: Path, ckpt: dict, expected: dict) -> None:
     """A resumed run must continue the model it started: same model, arguments, channels, front-end
     and loss (the best validation loss so far is in its units)."""
     labels = {"model_name": "model", "model_args": "model arguments", "channels": "EMG channels",
-              "emg_config": "EMG settings", "audio_config": "audio settings"}
+              "emg_config": "EMG settings", "audio_config": "audio settings", "sampler_config": "mixing settings"}
+    labels = {k: v for k, v in labels.items() if k in expected or k in ckpt}
 
     def short(v):
         return f"{len(v)} channels {v[:3]}...{v[-1:]}" if isinstance(v, list) and len(v) > 8 else repr(v)
 
     diffs = []
     for key, label in labels.items():
-        old, new = ckpt.get(key), expected[key]
+        old, new = ckpt.get(key), expected.get(key)
         if isinstance(old, dict) and isinstance(new, dict):
             changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
             if changed:
@@ -560,7 +581,7 @@ def warm_start(model: torch.nn.Module, path: str | Path, audio_config: AudioConf
     return len(matched), len(own)
 
 
-def model_args_for(config: TrainConfig, store: FeatureStore, emg_config: EmgConfig) -> dict:
+def model_args_for(config: TrainConfig, emg_dims: int, emg_config: EmgConfig) -> dict:
     """Data-dependent constructor arguments: ``emg_dims`` and ``context`` where the model takes them."""
     import inspect
 
@@ -571,10 +592,44 @@ def model_args_for(config: TrainConfig, store: FeatureStore, emg_config: EmgConf
     params = inspect.signature(MODELS[config.model]).parameters
     args = {}
     if "emg_dims" in params:
-        args["emg_dims"] = store.emg_dims
+        args["emg_dims"] = int(emg_dims)
     if "context" in params:
         args["context"] = emg_config.context
     return args
+
+
+@dataclass
+class TrainingData:
+    """What the training loop needs from a data source (a feature store or the on-the-fly sampler):
+    ``epoch_batches(epoch)`` (this process's training batches of an epoch, 1-based; ``len()`` gives
+    the steps), ``val_batches()`` (every validation batch of this process), the front-end
+    (``audio_config``, ``emg_config``), the EMG layout (``emg_dims``, ``emg_fs``, ``emg_channels``,
+    ``channels``, ``zscore``), ``target_rms`` (see :class:`emgse.data.SegmentDataset`), a
+    ``description`` for the opening line and ``summary`` entries of its own."""
+
+    epoch_batches: object
+    val_batches: object
+    audio_config: AudioConfig
+    emg_config: EmgConfig
+    emg_dims: int
+    emg_fs: float
+    emg_channels: int
+    channels: list[int]
+    zscore: ZScore | None
+    target_rms: float | None
+    description: str
+    summary: dict = dataclasses.field(default_factory=dict)
+
+
+def _checked_config(config: TrainConfig, d: _Dist) -> TrainConfig:
+    """Checks every data source shares; the waveform loss's weight made explicit (the checkpoint records it)."""
+    if d.world > 1 and config.batch_size % d.world:
+        raise EmgseError(f"batch size {config.batch_size} is the global batch: it must be a multiple of the {d.world} processes")
+    if config.wave_loss is not None:
+        if not _model_traits(config.model)[2]:
+            raise EmgseError(f"model {config.model!r} does not take audio: a waveform loss needs the microphone's phase (leave out --wave-loss)")
+        config = dataclasses.replace(config, wave_weight=config.wave_factor)
+    return config
 
 
 def train(
@@ -589,7 +644,8 @@ def train(
     context: int | None = None,
     audio_only_store: str | Path | None = None,
 ) -> dict:
-    """Train a model on a feature store; returns a summary (best epoch, losses, timings).
+    """Train a model on a feature store (the paper's fixed mixtures); returns a summary (best epoch,
+    losses, timings).
 
     ``run_dir`` receives ``config.yaml``, ``log.csv``, ``last.pt``, ``best.pt``, ``summary.json``.
     ``context``: EMG context frames per side; default the store's. Stores hold per-frame features
@@ -599,17 +655,12 @@ def train(
     ``audio_only_store``: a store of audio-only speech (``emgse mix --speech-only``) whose
     segments join training with EMG absent, at ``config.audio_only_share`` of each epoch
     (:func:`audio_only_share`); validation and the z-score statistics use paired data only.
+    Mixtures drawn on the fly instead: :func:`train_sampled`.
     """
-    run_dir = Path(run_dir)
     device = _device(config.device)
     d = _setup_distributed(device.type)
-    torch.manual_seed(config.seed)
-    if d.world > 1 and config.batch_size % d.world:
-        raise EmgseError(f"batch size {config.batch_size} is the global batch: it must be a multiple of the {d.world} processes")
+    config = _checked_config(config, d)
     if config.wave_loss is not None:
-        if not _model_traits(config.model)[2]:
-            raise EmgseError(f"model {config.model!r} does not take audio: a waveform loss needs the microphone's phase (leave out --wave-loss)")
-        config = dataclasses.replace(config, wave_weight=config.wave_factor)  # the checkpoint records the weight used
         if d.main:  # phases beside the stores' magnitudes, once (other ranks wait for rank 0's files)
             for store in (train_store, val_store, audio_only_store):
                 if store is not None:
@@ -641,21 +692,131 @@ def train(
     val_set = SegmentDataset(va, config.segment, emg_config.context, zscore=z, random=False, target_rms=target_rms,
                              phases=config.wave_loss is not None)
 
-    args = model_args if model_args is not None else model_args_for(config, tr, emg_config)
+    def epoch_batches(epoch: int):
+        train_set.set_epoch(epoch)
+        return _batches(train_set, config, epoch, d, shuffle=True)
+
+    audio_only_note = f" ({train_set.absent_segments} of them audio-only, EMG absent)" if ao is not None else ""
+    data = TrainingData(
+        epoch_batches, lambda: _batches(val_set, config, 0, d, shuffle=False), audio_config, emg_config, tr.emg_dims,
+        float(tr.index["emg_fs"]), int(tr.index["emg_channels"]), list(tr.index["channels"]), zscore, target_rms,
+        f"{len(train_set)} training{audio_only_note} / {len(val_set)} validation segments",
+        {"audio_only_mixtures": len(ao) if ao is not None else 0, "audio_only_share": share if ao is not None else None},
+    )
+    return fit(data, run_dir, config, resume=resume, progress=progress, model_args=model_args, device=device, d=d)
+
+
+class SampledEpoch:
+    """An epoch of on-the-fly batches: step ``i`` of epoch ``e`` is the sampler's batch
+    ``(e - 1) * steps + i`` (so a resumed run draws exactly the batches it would have), ``size``
+    crops each (this process's share of the global batch)."""
+
+    def __init__(self, sampler, epoch: int, steps: int, size: int):
+        self.sampler, self.epoch, self.steps, self.size = sampler, epoch, steps, size
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self):
+        first = (self.epoch - 1) * self.steps
+        for i in range(self.steps):
+            yield self.sampler.batch(first + i, self.size)
+
+
+def train_sampled(
+    train_speech,
+    val_speech,
+    noise,
+    run_dir: str | Path,
+    config: TrainConfig = TrainConfig(),
+    *,
+    sampler_config=None,
+    val_noise=None,
+    audio_config: AudioConfig | None = None,
+    emg_config: EmgConfig = EmgConfig(),
+    resume: bool = False,
+    progress: bool = True,
+    model_args: dict | None = None,
+    absent_share: float | None = None,
+) -> dict:
+    """Train on mixtures drawn on the fly (:mod:`emgse.sampler`) on the training device.
+
+    ``train_speech``, ``val_speech``: :class:`emgse.sampler.SpeechPool` (on the CPU; moved to the
+    device here); ``noise`` (and ``val_noise``, default ``noise``): :class:`emgse.sampler.NoisePool`;
+    ``sampler_config``: :class:`emgse.sampler.SamplerConfig`; ``audio_config``: the front-end
+    (default: the level rule on); ``emg_config``: the EMG front-end the pools' features were made
+    with (its ``context`` sets the margins). Each epoch is ``sampler_config.steps_per_epoch`` steps of
+    ``config.batch_size`` crops; validation is a fixed, seeded set of ``val_crops`` crops of
+    ``val_speech``. ``absent_share``: see :class:`emgse.sampler.MixtureSampler`. The run folder is
+    as :func:`train`'s, with ``sampler_config.yaml`` beside.
+    """
+    from emgse.features.level import with_level
+    from emgse.sampler import MixtureSampler, SamplerConfig
+
+    sampler_config = sampler_config or SamplerConfig()
+    audio_config = audio_config or with_level()
+    device = _device(config.device)
+    d = _setup_distributed(device.type)
+    config = _checked_config(config, d)
+    check_normalization(config.model, emg_config.normalization)
+    uses = _model_traits(config.model)
+    if uses[1] and not (train_speech.emg_dims and bool(train_speech.has_emg.any())):
+        raise EmgseError(f"model {config.model!r} uses EMG but the training speech has none (give a prepared corpus with EMG)")
+    if config.emg_gain_jitter and emg_config.normalization == "minmax":
+        raise EmgseError("EMG gain jitter needs raw features (z-score or none): per-utterance min-max removes the gains")
+    target_rms = None if uses[2] else LEVEL_RMS
+    common = {"context": emg_config.context, "target_rms": target_rms, "phases": config.wave_loss is not None}
+    sampler = MixtureSampler(train_speech.to(device), noise.to(device), sampler_config, audio_config, **common,
+                             emg_gain_jitter=config.emg_gain_jitter, seed=config.seed, rank=d.rank, absent_share=absent_share)
+    val_sampler = MixtureSampler(val_speech.to(device), (val_noise or noise).to(device), sampler_config, audio_config, **common,
+                                 seed=config.seed, rank=0)
+    val_all = val_sampler.fixed_batches(sampler_config.val_crops, config.batch_size)
+    val_mine = val_all[d.rank :: d.world]
+    size = config.batch_size // d.world
+    steps = sampler_config.steps_per_epoch
+    data = TrainingData(
+        lambda epoch: SampledEpoch(sampler, epoch, steps, size), lambda: val_mine, audio_config, emg_config,
+        train_speech.emg_dims, train_speech.emg_fs or 2000.0, train_speech.emg_channels, list(train_speech.channels),
+        train_speech.zscore, target_rms,
+        f"mixed on the fly from {len(train_speech)} utterances x {len(noise.names)} noises "
+        f"({steps} steps of {config.batch_size} x {sampler_config.crop_s:g} s per epoch); {sampler_config.val_crops} validation crops "
+        f"from {len(val_speech)} utterances",
+        {"training_data": "on the fly", "train_utterances": len(train_speech), "noises": len(noise.names)},
+    )
+    if d.main:
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        save_config(sampler_config, Path(run_dir) / "sampler_config.yaml")
+    return fit(data, run_dir, config, resume=resume, progress=progress, model_args=model_args, device=device, d=d,
+               extra={"sampler_config": to_dict(sampler_config)})
+
+
+def fit(data: TrainingData, run_dir: str | Path, config: TrainConfig, *, resume: bool = False, progress: bool = True,
+        model_args: dict | None = None, device: torch.device | None = None, d: _Dist | None = None,
+        extra: dict | None = None) -> dict:
+    """The training loop over any :class:`TrainingData`: build the model (or resume it), then epochs of
+    :func:`train_epoch` and :func:`validate`, writing the run folder (see :func:`train`)."""
+    run_dir = Path(run_dir)
+    device = device or _device(config.device)
+    d = d or _Dist()
+    torch.manual_seed(config.seed)
+    audio_config, emg_config = data.audio_config, data.emg_config
+    args = model_args if model_args is not None else model_args_for(config, data.emg_dims, emg_config)
     model = build_model(config.model, **args).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    scaler = torch.amp.GradScaler(device.type) if config.precision == "fp16" and device.type == "cuda" else None
     state = {"epoch": 0, "best_val": math.inf, "best_epoch": 0, "stale": 0, "elapsed": 0.0}
     base = {
         "model_name": config.model,
         "model_args": args,
         "audio_config": to_dict(audio_config),
         "emg_config": to_dict(emg_config),
-        "emg_fs": float(tr.index["emg_fs"]),
-        "emg_channels": int(tr.index["emg_channels"]),
-        "channels": list(tr.index["channels"]),
-        "zscore": zscore.to_dict() if zscore else None,
+        "emg_fs": float(data.emg_fs),
+        "emg_channels": int(data.emg_channels),
+        "channels": list(data.channels),
+        "zscore": data.zscore.to_dict() if data.zscore else None,
         "train_config": to_dict(config),
-        "target_rms": target_rms,  # None: the clean target at its mixture's level
+        "target_rms": data.target_rms,  # None: the clean target at its mixture's level
+        **(extra or {}),
     }
     last, best = run_dir / "last.pt", run_dir / "best.pt"
     if resume and last.is_file():
@@ -679,24 +840,22 @@ def train(
         save_config(config, run_dir / "train_config.yaml")
         save_config(emg_config, run_dir / "emg_config.yaml")
         save_config(audio_config, run_dir / "audio_config.yaml")
-        n_params = count_parameters(core)
-        audio_only_note = f" ({train_set.absent_segments} of them audio-only, EMG absent)" if ao is not None else ""
         tqdm.write(
-            f"{config.model}: {n_params:,} parameters; {len(train_set)} training{audio_only_note} / {len(val_set)} validation segments; "
+            f"{config.model}: {count_parameters(core):,} parameters; {data.description}; "
             f"device {device}{f' x {d.world} processes' if d.world > 1 else ''}"
+            f"{'' if config.precision == 'fp32' else f', {config.precision} autocast'}"
         )
 
     started = time.perf_counter() - state["elapsed"]
     stop_reason = "max_epochs"
     for epoch in range(state["epoch"] + 1, config.max_epochs + 1):
         torch.manual_seed(_epoch_seed(config.seed, epoch))  # dropout
-        train_set.set_epoch(epoch)
-        loader = _batches(train_set, config, epoch, d, shuffle=True)
+        loader = data.epoch_batches(epoch)
         bar = tqdm(total=epoch_steps(loader, config), desc=f"{config.model} epoch {epoch}", unit="step", leave=False, disable=not (progress and d.main))
         t0 = time.perf_counter()
-        result = train_epoch(model, optimizer, loader, device, config, bar, d, epoch=epoch, audio_config=audio_config)
+        result = train_epoch(model, optimizer, loader, device, config, bar, d, epoch=epoch, audio_config=audio_config, scaler=scaler)
         bar.close()
-        val_loss = validate(core, _batches(val_set, config, 0, d, shuffle=False), device, d, config, audio_config=audio_config)
+        val_loss = validate(core, data.val_batches(), device, d, config, audio_config=audio_config)
         seconds = time.perf_counter() - t0
         improved = val_loss < state["best_val"]
         state.update(
@@ -721,12 +880,14 @@ def train(
                     "data_wait": f"{result['data_wait']:.4f}",
                     "steps": result["steps"],
                     "lr": f"{optimizer.param_groups[0]['lr']:.6g}",  # the last step's
+                    "frames_per_s": f"{result['frames_per_s']:.0f}",
                 }
             )
             _write_log(run_dir / "log.csv", log_rows)
             tqdm.write(
                 f"{config.model} epoch {epoch}: train {result['loss']:.4f}  val {val_loss:.4f}"
-                f"{'  *best*' if improved else ''}  ({seconds:.1f} s, data wait {100 * result['data_wait']:.1f}%)"
+                f"{'  *best*' if improved else ''}  ({seconds:.1f} s, {result['frames_per_s']:,.0f} frames/s, "
+                f"data wait {100 * result['data_wait']:.1f}%)"
             )
         stop = state["stale"] >= config.patience
         budget = config.max_minutes is not None and state["elapsed"] / 60 >= config.max_minutes
@@ -748,11 +909,65 @@ def train(
         "seconds": round(state["elapsed"], 2),
         "processes": d.world,
         "device": str(device),
-        "audio_only_mixtures": len(ao) if ao is not None else 0,
-        "audio_only_share": share if ao is not None else None,
+        **data.summary,
     }
     if d.main:
         write_json(run_dir / "summary.json", summary)
     if d.world > 1:
         dist.barrier()
     return summary
+
+
+def train_from_sources(
+    run_dir: str | Path,
+    config: TrainConfig = TrainConfig(),
+    *,
+    noise: list[str | Path],
+    data: str | Path | None = None,
+    speech: list[str | Path] | None = None,
+    val_noise: list[str | Path] | None = None,
+    val_share: float = 0.05,
+    sampler_config=None,
+    audio_config: AudioConfig | None = None,
+    emg_config: EmgConfig = EmgConfig(),
+    resume: bool = False,
+    progress: bool = True,
+    model_args: dict | None = None,
+) -> dict:
+    """Train on mixtures drawn on the fly from recordings (``emgse train --data/--speech --noise``).
+
+    ``data``: a prepared corpus with EMG (its ``train`` split trains, ``val`` validates); ``speech``:
+    folders of audio-only speech, which join training with EMG absent (at
+    ``config.audio_only_share`` of the crops for an EMG model, see :func:`audio_only_share`) and,
+    without ``data``, give the validation speech too (``val_share`` of their speakers held out,
+    :func:`emgse.sampler.speech_folders`); ``noise`` (``val_noise``, default the same): noise
+    sources as :meth:`emgse.mixing.NoiseBank.from_sources` takes them; ``model_args``: the model's
+    constructor arguments (None: the defaults with the data's EMG layout). See :func:`train_sampled`.
+    """
+    from emgse.mixing import NoiseBank
+    from emgse.sampler import NoisePool, SpeechPool, corpus_split, speech_folders
+
+    if data is None and not speech:
+        raise EmgseError("nothing to train on: give a prepared corpus (--data) or speech folders (--speech)")
+    if not 0.0 <= val_share < 1.0:
+        raise EmgseError(f"validation share {val_share!r}: must be in [0, 1)")
+    check_normalization(config.model, emg_config.normalization)
+    share = audio_only_share(config.model, config.audio_only_share)
+    bank = NoiseBank.from_sources(list(noise))
+    val_bank = NoiseBank.from_sources(list(val_noise)) if val_noise else bank
+    extra_train, extra_val = speech_folders(speech, val_share=0.0 if data is not None else val_share, seed=config.seed) if speech else (([], []), ([], []))
+    if data is not None:
+        audio, ids, feats, meta = corpus_split(data, "train", emg_config)
+        v_audio, v_ids, v_feats, _ = corpus_split(data, "val", emg_config)
+        zscore = "fit" if emg_config.normalization == "zscore" else None
+        train_pool = SpeechPool.build(audio + extra_train[0], ids + extra_train[1], emg=feats + [None] * len(extra_train[0]),
+                                      zscore=zscore, emg_meta=meta)
+        val_pool = SpeechPool.build(v_audio, v_ids, emg=v_feats, zscore=train_pool.zscore, emg_meta=meta)
+    else:
+        if not extra_val[0]:
+            raise EmgseError("no validation speech: give --val-share > 0 (speech held out of --speech) or a prepared corpus (--data)")
+        train_pool = SpeechPool.build(*extra_train)
+        val_pool = SpeechPool.build(*extra_val)
+    return train_sampled(train_pool, val_pool, NoisePool.from_bank(bank), run_dir, config, sampler_config=sampler_config,
+                         val_noise=NoisePool.from_bank(val_bank), audio_config=audio_config, emg_config=emg_config,
+                         resume=resume, progress=progress, model_args=model_args, absent_share=share)

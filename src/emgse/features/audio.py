@@ -70,8 +70,17 @@ def stft(audio: torch.Tensor, config: AudioConfig = AudioConfig()) -> torch.Tens
         raise ValueError(f"audio of {n} samples is shorter than one {config.win_length}-sample frame")
     total = (frames - 1) * config.hop_length + config.win_length
     pad = config.pad_length
-    x = F.pad(x, (pad, max(0, total - pad - n)))[..., :total]
-    spec = torch.stft(
+    spec = stft_frames(F.pad(x, (pad, max(0, total - pad - n)))[..., :total], config)
+    return spec[0] if squeeze else spec
+
+
+def stft_frames(x: torch.Tensor, config: AudioConfig = AudioConfig()) -> torch.Tensor:
+    """The STFT of a signal that already holds every sample its frames span, no padding added:
+    frame ``i`` is samples ``[i*hop, i*hop + win)`` of ``x`` ``(batch, samples)``; returns
+    ``(batch, (samples - win) // hop + 1, bins)`` complex. :func:`stft` pads and calls it; a crop
+    cut with its frames' left context (the on-the-fly sampler) gets exactly the frames of the
+    whole recording."""
+    return torch.stft(
         x,
         n_fft=config.n_fft,
         hop_length=config.hop_length,
@@ -80,7 +89,6 @@ def stft(audio: torch.Tensor, config: AudioConfig = AudioConfig()) -> torch.Tens
         center=False,
         return_complex=True,
     ).transpose(-1, -2)  # (batch, frames, bins)
-    return spec[0] if squeeze else spec
 
 
 def istft(spec: torch.Tensor, length: int, config: AudioConfig = AudioConfig()) -> torch.Tensor:

@@ -92,6 +92,30 @@ def frame_gains(audio: np.ndarray, config: AudioConfig) -> np.ndarray | None:
     return (np.maximum(rms[lead:], FLOOR) / config.level_rms).astype(np.float32)
 
 
+def segment_gains(segments: torch.Tensor, config: AudioConfig, lead: int) -> torch.Tensor:
+    """:func:`frame_gains` of a batch of segments, in torch on their device: ``segments``
+    ``(batch, hops * hop)`` is the recording (its running RMS starts at its first sample), and
+    frame ``i`` ends with hop ``i + lead``; returns ``(batch, hops - lead)`` float32.
+
+    The running average is the closed form ``sum_k a^(j-k) p_k = a^j * cumsum(a^-k p_k)`` in
+    float64 (exact to rounding for segments of minutes; the sampler's are seconds long).
+    """
+    if config.level_rms is None:
+        raise ValueError("segment_gains needs AudioConfig.level_rms")
+    hop = config.hop_length
+    batch, n = segments.shape
+    if n % hop:
+        raise ValueError(f"segments of {n} samples are not whole {hop}-sample hops")
+    power = segments.to(torch.float64).reshape(batch, n // hop, hop).square().mean(-1)  # (batch, hops)
+    k = torch.arange(n // hop, device=segments.device, dtype=torch.float64)
+    log_a = float(np.log(_alpha(config)))
+    grow = torch.exp(-log_a * k)  # a^-k
+    num = torch.cumsum(power * grow, -1) / grow
+    den = torch.cumsum(grow, -1) / grow
+    rms = torch.sqrt(num / den)[:, lead:]
+    return (rms.clamp_min(FLOOR) / config.level_rms).to(torch.float32)
+
+
 class RunningLevel:
     """:func:`frame_gains` one hop at a time (edge-padded frame grid: frame ``j`` ends with hop ``j``)."""
 

@@ -32,8 +32,11 @@ def save_checkpoint(path: str | Path, payload: dict) -> None:
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    """Load and check a checkpoint dict (weights only: no code is unpickled)."""
-    path = Path(path)
+    """Load and check a checkpoint dict (weights only: no code is unpickled). ``path`` may name a
+    checkpoint that ships with emgse (``"pretrained"``, :func:`emgse.resources.checkpoint_path`)."""
+    from emgse.resources import checkpoint_path
+
+    path = checkpoint_path(path)
     if not path.is_file():
         raise file_error(path, "checkpoint not found")
     try:

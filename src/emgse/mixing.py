@@ -507,12 +507,19 @@ def read_manifest(path: str | Path) -> list[dict]:
         if missing:
             raise file_error(path, f"missing column(s) {', '.join(missing)}")
         rows = list(reader)
-    for row in rows:
-        for key in ("snr_db", "gain", "noise_scale", "rt60_s"):
-            if row.get(key) not in (None, ""):
-                row[key] = float(row[key])
-        if row.get("offset") not in (None, ""):
-            row["offset"] = int(row["offset"])
+    for line, row in enumerate(rows, start=2):
+        if None in row or None in row.values():  # a row cut short (or too long): a truncated or hand-broken file
+            raise file_error(path, f"line {line} does not have the header's {len(reader.fieldnames)} fields (a truncated file?)")
+        try:
+            for key in ("snr_db", "gain", "noise_scale", "rt60_s"):
+                if row.get(key) not in (None, ""):
+                    row[key] = float(row[key])
+            if row.get("offset") not in (None, ""):
+                row["offset"] = int(row["offset"])
+        except ValueError as e:
+            raise file_error(path, f"line {line}: {e}") from None
+        if not all(np.isfinite(row[k]) for k in ("snr_db", "gain") if isinstance(row.get(k), float)):
+            raise file_error(path, f"line {line}: snr_db or gain is not finite")
         if not row.get("category"):
             row["category"] = noise_category(row["noise"])
         flag = row.get("has_emg") or "1"

@@ -41,7 +41,7 @@ def read_checkpoint(path: str | Path) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for corrupt/truncated files
-        first = (str(e).strip().splitlines() or [""])[0][:120]
+        first = (str(e).strip().splitlines() or [""])[0].split(". ")[0][:120]
         raise file_error(path, f"unreadable or corrupt checkpoint ({type(e).__name__}{': ' + first if first else ''})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise file_error(path, "not an emgse checkpoint")

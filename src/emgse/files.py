@@ -183,7 +183,7 @@ def check_output(out: str | Path, *, inputs: Iterable[str | Path] = (), force: b
     for given in inputs:
         p = Path(given).resolve()
         if p == resolved:
-            raise file_error(out, "output would overwrite an input file")
+            raise file_error(out, f"output would overwrite an input {'folder' if Path(given).is_dir() else 'file'}")
         if folder and resolved in p.parents:
             raise file_error(out, f"output folder holds the input {given} (it would be replaced)")
     base = _nearest_existing(out.absolute())
@@ -259,15 +259,16 @@ def handle_stale_partials(out: str | Path) -> None:
                   file=sys.stderr)
 
 
-def prepare_output_dir(out: str | Path, *, force: bool = False) -> Path:
+def prepare_output_dir(out: str | Path, *, force: bool = False, inputs: Iterable[str | Path] = ()) -> Path:
     """Create an empty sibling work folder for a stage whose final output is the folder ``out``.
 
     The stage writes into the returned folder and calls :func:`commit_output_dir` at the end, so
     ``out`` only ever appears complete. An existing non-empty ``out`` is an error unless ``force``.
     The work folder, ``<out>.partial-<pid>-<random>``, gets the usual mode of new folders.
+    ``inputs``: folders and files the stage reads, which ``out`` must neither be nor hold.
     """
     out = Path(out)
-    check_output(out, force=force, folder=True)
+    check_output(out, force=force, folder=True, inputs=inputs)
     handle_stale_partials(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -291,15 +292,20 @@ def commit_output_dir(work: Path, out: str | Path) -> None:
 
 
 @contextlib.contextmanager
-def output_dir(out: str | Path, *, force: bool = False) -> Iterator[Path]:
+def output_dir(out: str | Path, *, force: bool = False, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
     """Context manager around :func:`prepare_output_dir` / :func:`commit_output_dir`.
 
-    On an exception the work folder is removed and ``out`` is left as it was.
+    On an exception the work folder (and any parent folder made for it, if empty) is removed and
+    ``out`` is left as it was.
     """
-    work = prepare_output_dir(out, force=force)
+    new_parents = [p for p in Path(out).absolute().parents if not p.exists()]  # deepest first
+    work = prepare_output_dir(out, force=force, inputs=inputs)
     try:
         yield work
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
+        for p in new_parents:  # the folders made for it, when still empty
+            with contextlib.suppress(OSError):
+                p.rmdir()
         raise
     commit_output_dir(work, out)

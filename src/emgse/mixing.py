@@ -368,7 +368,7 @@ def mix_corpus(
         raise file_error(data, f"no utterances in split(s) {', '.join(splits)}")
     rows: list[dict] = []
     noises = list(bank)
-    with output_dir(out, force=force) as work:
+    with output_dir(out, force=force, inputs=[data]) as work:
         for split, utt_id in tqdm(utterances, desc="mix", unit="utt", disable=not progress):
             clean_rel = f"{split}/{utt_id}.wav"
             clean, fs = read_audio(data / clean_rel)
@@ -464,7 +464,7 @@ def mix_speech_only(
     files = find_speech_files(speech_dirs)
     rows: list[dict] = []
     noises = list(bank)
-    with output_dir(out, force=force) as work:
+    with output_dir(out, force=force, inputs=speech_dirs) as work:
         for utt_id, path in tqdm(files, desc="mix speech-only", unit="utt", disable=not progress):
             clean = read_speech(path)
             clean_rel = f"{SPEECH_FOLDER}/{utt_id}.wav"

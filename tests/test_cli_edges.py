@@ -398,9 +398,12 @@ def test_stale_partial_folders_are_named_and_removed_with_one_flag(world, tmp_pa
     assert code == 0 and f"removed {stale}" in err and not stale.exists()
     assert sorted(p.name for p in (tmp_path / "enh").iterdir()) == ["s"]
     # evaluate scores the finished system only, never a work folder
+    (tmp_path / "enh" / "t.partial-999999999-x2").mkdir()
     code, _ = run(["evaluate", "--mixtures", world["mix"], "--enhanced", tmp_path / "enh", "--out", tmp_path / "scores", "--jobs", "1",
                    "--quiet"], capsys)
     assert code == 0
+    systems = {line.split(",")[0] for line in (tmp_path / "scores" / "scores.csv").read_text().splitlines()[1:]}
+    assert systems == {"noisy", "s"}
 
 
 def test_evaluate_keeps_existing_scores_without_force_and_replaces_them_with_it(world, tmp_path, capsys):
@@ -428,6 +431,18 @@ def test_training_settings_refused_before_the_run_folder_is_written(world, tmp_p
     for option in ("--batch-size=0", "--epochs=0", "--lr=nan", "--max-minutes=-1"):
         assert_refused(["train", "--mixtures", world["mix"], "--out", tmp_path / "run", option], capsys, option.split("=")[0], tmp_path)
         assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("yaml", "names"), [
+    ("train: {lr: .nan}", "lr nan"), ("train: {batch_size: 0}", "batch_size 0"), ("train: {max_epochs: 0}", "max_epochs 0"),
+    ("train: {lr: fast}", "lr 'fast'"), ("train: {loss: bogus}", "loss must be one of"), ("emg: {context: -1}", "context -1"),
+    ("train: {device: bogus}", "--device 'bogus'"),
+], ids=["lr-nan", "batch-0", "epochs-0", "lr-text", "loss", "context", "device"])
+def test_training_settings_from_a_config_file_pass_the_same_gate(world, tmp_path, capsys, yaml, names):
+    (tmp_path / "c.yaml").write_text(yaml + "\n")
+    assert_refused(["train", "--mixtures", world["mix"], "--out", tmp_path / "run", "--config", tmp_path / "c.yaml"], capsys, names,
+                   tmp_path, world["root"])
+    assert not (tmp_path / "run").exists()
 
 
 # --------------------------------------------------------------------------- bugs

@@ -311,6 +311,26 @@ def _suppression_weight(text: str) -> float:
     return value
 
 
+# TrainConfig fields -> (rule in emgse.options.RULES, kind): the gate for settings from --config YAML
+TRAIN_SETTINGS = {
+    "batch_size": ("batch_size", int), "lr": ("lr", float), "max_epochs": ("epochs", int), "patience": ("patience", int),
+    "seed": ("seed", int), "num_workers": ("workers", int), "max_minutes": ("max_minutes", float), "segment": ("segment", int),
+    "max_steps_per_epoch": ("max_steps_per_epoch", int), "emg_gain_jitter": ("emg_gain_jitter", float),
+    "wave_weight": ("wave_weight", float),
+}
+
+
+def _check_device(spec: str) -> None:
+    """``--device`` (or the config's ``device``): auto, or a device torch knows (cpu, cuda, cuda:N, ...)."""
+    import torch
+
+    if spec != "auto":
+        try:
+            torch.device(spec)
+        except (RuntimeError, TypeError, ValueError):
+            raise EmgseError(f"--device {spec!r}: use auto, cpu, cuda or cuda:N") from None
+
+
 def _add_train(sub: argparse._SubParsersAction) -> None:
     from emgse.models import MODELS
 
@@ -390,6 +410,7 @@ def _run_train(args: argparse.Namespace) -> int:
     import dataclasses
 
     from emgse.config import AudioConfig, EmgConfig, from_dict, load_yaml_sections
+    from emgse.options import check_settings
     from emgse.train import (
         TrainConfig,
         audio_only_share,
@@ -417,9 +438,12 @@ def _run_train(args: argparse.Namespace) -> int:
         train_cfg = dataclasses.replace(train_cfg, **{names.get(k, k): v for k, v in flags.items() if v is not None})
     except ValueError as e:  # TrainConfig's checks (e.g. --wave-weight without --wave-loss)
         raise EmgseError(f"training settings: {e}") from None
+    check_settings(train_cfg, TRAIN_SETTINGS, f"{args.config or 'training settings'}")
+    _check_device(train_cfg.device)
     normalization = args.normalization or sections["emg"].get("normalization") or default_normalization(train_cfg.model)
     emg_flags = {"channels": args.channels, "context": args.context, "normalization": normalization}
     emg_cfg = dataclasses.replace(emg_cfg, **{k: v for k, v in emg_flags.items() if v is not None})
+    check_settings(emg_cfg, {"context": ("context", int)}, f"{args.config or 'EMG settings'}")
     check_normalization(train_cfg.model, emg_cfg.normalization)  # before building any features
     if train_cfg.emg_gain_jitter < 0 or (train_cfg.emg_gain_jitter and emg_cfg.normalization == "minmax"):
         raise EmgseError(f"--emg-gain-jitter {train_cfg.emg_gain_jitter:g}: must be >= 0, and needs --normalization zscore or none "

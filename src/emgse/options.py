@@ -56,8 +56,8 @@ RULES: dict[str, Rule] = {
     "reverb_prob": SHARE,
     "val_fraction": Rule(0, 1, hi_closed=False),
     "test_fraction": Rule(0, 1, hi_closed=False),
-    "context": Rule(0, 10_000),
-    "channels": Rule(1, 10_000),
+    "context": Rule(0, 1000),
+    "channels": Rule(1, 1000),
     "epochs": Rule(1, 10**9),
     "patience": Rule(1, 10**9),
     "batch_size": Rule(1, 10**6),
@@ -83,22 +83,44 @@ RULES: dict[str, Rule] = {
     "wander": Rule(0, 1000),
     "motion_rate": Rule(0, 1000),
     "lead_ms": Rule(-1000, 1000),
+    # settings that only config files set
+    "segment": Rule(1, 100_000),
+    "max_steps_per_epoch": Rule(1, None),
 }
+
+
+def _wanted(kind: type, rule: Rule) -> str:
+    return f"{'an integer' if kind is int else 'a finite number'} {rule.describe()}".rstrip()
+
+
+def admissible(value: object, kind: type, rule: Rule) -> bool:
+    """Whether ``value`` (already a number, e.g. from a config file) is a ``kind`` within ``rule``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+        return False
+    return math.isfinite(value) and rule.admits(value)
+
+
+def check_settings(obj: object, fields: dict[str, tuple[str, type]], where: str) -> None:
+    """The gate for numeric settings read from a file: ``fields`` maps an attribute of ``obj`` to
+    ``(rule name in RULES, int or float)``; None means unset. Raises :class:`EmgseError` naming ``where``."""
+    from emgse.errors import EmgseError
+
+    for field, (name, kind) in fields.items():
+        value = getattr(obj, field)
+        if value is not None and not admissible(value, kind, RULES[name]):
+            raise EmgseError(f"{where}: {field} {value!r}: must be {_wanted(kind, RULES[name])}")
 
 
 def checked(kind: type, rule: Rule):
     """An argparse ``type=`` converting to ``kind`` (int or float) and checking ``rule``."""
-
-    noun = "an integer" if kind is int else "a finite number"
-    wanted = f"{noun} {rule.describe()}".rstrip()
 
     def convert(text: str):
         try:
             value = kind(text)
         except (TypeError, ValueError):
             value = None
-        if value is None or not math.isfinite(value) or not rule.admits(value):
-            raise argparse.ArgumentTypeError(f"{text!r}: must be {wanted}")
+        if not admissible(value, kind, rule):
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {_wanted(kind, rule)}")
         return value
 
     convert.__name__ = kind.__name__  # argparse names the type in its messages

@@ -15,7 +15,7 @@ import torch
 
 from emgse import __version__
 from emgse.config import AudioConfig, EmgConfig, from_dict
-from emgse.errors import file_error
+from emgse.errors import EmgseError, file_error
 from emgse.files import atomic_path
 from emgse.models import build_model
 
@@ -39,24 +39,57 @@ def read_checkpoint(path: str | Path) -> dict:
     path = checkpoint_path(path)
     if not path.is_file():
         raise file_error(path, "checkpoint not found")
+    if path.stat().st_size == 0:
+        raise file_error(path, "checkpoint file is empty (0 bytes)")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for corrupt/truncated files
-        raise file_error(path, f"unreadable or corrupt checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+        first = (str(e).strip().splitlines() or [""])[0].split(". ")[0][:120]
+        raise file_error(path, f"unreadable or corrupt checkpoint ({type(e).__name__}{': ' + first if first else ''})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise file_error(path, "not an emgse checkpoint")
-    if int(ckpt.get("format_version", 0)) > FORMAT_VERSION:
-        raise file_error(path, f"checkpoint format {ckpt['format_version']} is newer than this emgse understands ({FORMAT_VERSION})")
+    version = ckpt.get("format_version", 0)
+    if not isinstance(version, int):
+        raise file_error(path, f"checkpoint format_version {version!r} is not a number")
+    if version > FORMAT_VERSION:
+        raise file_error(path, f"checkpoint format {version} is newer than this emgse understands ({FORMAT_VERSION})")
     missing = [k for k in REQUIRED if k not in ckpt]
     if missing:
         raise file_error(path, f"checkpoint lacks {', '.join(missing)}")
+    kinds = {"model_args": dict, "state_dict": dict, "audio_config": dict, "emg_config": dict, "model_name": str}
+    wrong = [k for k, kind in kinds.items() if not isinstance(ckpt[k], kind)]
+    if wrong:
+        raise file_error(path, f"checkpoint entries {', '.join(wrong)} have the wrong type")
     return ckpt
+
+
+def check_state_dict(path: str | Path, model: torch.nn.Module, state: dict) -> None:
+    """Refuse (one line naming ``path``) weights that do not fit ``model``: the first missing,
+    unexpected or differently shaped tensor, expected against found."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    extra = [k for k in state if k not in expected]
+    if missing or extra:
+        what = f"lacks tensor {missing[0]}" if missing else f"has unexpected tensor {extra[0]}"
+        more = len(missing) + len(extra) - 1
+        raise file_error(path, f"weights do not fit the {type(model).__name__} model: {what}" + (f" ({more} more)" if more else ""))
+    for k, t in expected.items():
+        found = state[k]
+        if not isinstance(found, torch.Tensor) or tuple(found.shape) != tuple(t.shape):
+            shape = tuple(found.shape) if isinstance(found, torch.Tensor) else type(found).__name__
+            raise file_error(path, f"tensor {k}: expected shape {tuple(t.shape)}, found {shape}")
 
 
 def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
     """Build the model of a checkpoint, load its weights, put it in eval mode."""
     ckpt = read_checkpoint(path)
-    model = build_model(ckpt["model_name"], **ckpt["model_args"])
+    try:
+        model = build_model(ckpt["model_name"], **ckpt["model_args"])
+    except EmgseError as e:
+        raise file_error(path, str(e)) from None
+    except (TypeError, ValueError, KeyError) as e:
+        raise file_error(path, f"model {ckpt['model_name']!r} cannot be built from the checkpoint's model_args ({e})") from None
+    check_state_dict(path, model, ckpt["state_dict"])
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
     return model, ckpt

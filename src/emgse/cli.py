@@ -7,10 +7,11 @@ function that calls the library. User errors (:class:`EmgseError`) print one lin
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from emgse import __version__
+from emgse import __version__, files
 from emgse.config import LOSSES, LR_SCHEDULES, WAVE_LOSSES
 from emgse.errors import EmgseError
 
@@ -24,6 +25,19 @@ Run `emgse <command> --help` for each command's options.
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``emgse <command>: error: <message>`` and exit status 2
+    (no usage block; ``--help`` shows it)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
+
+
+def one_line(message: object) -> str:
+    """A message on one line (newlines folded into spaces)."""
+    return " ".join(str(message).split()) or "(no message)"
 
 
 def _parse_ranges(text: str) -> list[tuple[int, int]]:
@@ -297,6 +311,26 @@ def _suppression_weight(text: str) -> float:
     return value
 
 
+# TrainConfig fields -> (rule in emgse.options.RULES, kind): the gate for settings from --config YAML
+TRAIN_SETTINGS = {
+    "batch_size": ("batch_size", int), "lr": ("lr", float), "max_epochs": ("epochs", int), "patience": ("patience", int),
+    "seed": ("seed", int), "num_workers": ("workers", int), "max_minutes": ("max_minutes", float), "segment": ("segment", int),
+    "max_steps_per_epoch": ("max_steps_per_epoch", int), "emg_gain_jitter": ("emg_gain_jitter", float),
+    "wave_weight": ("wave_weight", float),
+}
+
+
+def _check_device(spec: str) -> None:
+    """``--device`` (or the config's ``device``): auto, or a device torch knows (cpu, cuda, cuda:N, ...)."""
+    import torch
+
+    if spec != "auto":
+        try:
+            torch.device(spec)
+        except (RuntimeError, TypeError, ValueError):
+            raise EmgseError(f"--device {spec!r}: use auto, cpu, cuda or cuda:N") from None
+
+
 def _add_train(sub: argparse._SubParsersAction) -> None:
     from emgse.models import MODELS
 
@@ -400,6 +434,7 @@ def _run_train(args: argparse.Namespace) -> int:
     import dataclasses
 
     from emgse.config import AudioConfig, EmgConfig, from_dict, load_yaml_sections
+    from emgse.options import check_settings
     from emgse.train import (
         TrainConfig,
         audio_only_share,
@@ -427,9 +462,12 @@ def _run_train(args: argparse.Namespace) -> int:
         train_cfg = dataclasses.replace(train_cfg, **{names.get(k, k): v for k, v in flags.items() if v is not None})
     except ValueError as e:  # TrainConfig's checks (e.g. --wave-weight without --wave-loss)
         raise EmgseError(f"training settings: {e}") from None
+    check_settings(train_cfg, TRAIN_SETTINGS, f"{args.config or 'training settings'}")
+    _check_device(train_cfg.device)
     normalization = args.normalization or sections["emg"].get("normalization") or default_normalization(train_cfg.model)
     emg_flags = {"channels": args.channels, "context": args.context, "normalization": normalization}
     emg_cfg = dataclasses.replace(emg_cfg, **{k: v for k, v in emg_flags.items() if v is not None})
+    check_settings(emg_cfg, {"context": ("context", int)}, f"{args.config or 'EMG settings'}")
     check_normalization(train_cfg.model, emg_cfg.normalization)  # before building any features
     if train_cfg.emg_gain_jitter < 0 or (train_cfg.emg_gain_jitter and emg_cfg.normalization == "minmax"):
         raise EmgseError(f"--emg-gain-jitter {train_cfg.emg_gain_jitter:g}: must be >= 0, and needs --normalization zscore or none "
@@ -439,6 +477,10 @@ def _run_train(args: argparse.Namespace) -> int:
         from emgse.checkpoint import read_checkpoint
 
         read_checkpoint(args.init_from)
+    from emgse.files import check_output
+
+    inputs = [x for x in (args.mixtures, args.audio_only_mix, args.init_from, args.config) if x is not None]
+    check_output(args.out, inputs=inputs, force=True, folder=True)  # a run folder grows; train itself refuses an old run
     progress = not args.quiet
     from emgse.features.level import LEVEL_RMS, with_level
 
@@ -678,6 +720,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
                    help="no-reference DNSMOS columns dnsmos_sig, dnsmos_bak, dnsmos_ovrl (slow; default: off for --mixtures, on for --pairs)")
     p.add_argument("--atten-lim", type=float, default=None, metavar="DB",
                    help="pairs mode: enhance with this attenuation limit (see emgse enhance)")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
 
 def _dnsmos_line(info: dict) -> str:
@@ -700,14 +743,14 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             if value is not None:
                 raise EmgseError(f"{flag} belongs to --mixtures mode, not --pairs")
         rows = evaluate_pairs(args.pairs, args.checkpoint or [], args.out, systems=args.system, jobs=args.jobs, progress=not args.quiet,
-                              dnsmos=args.dnsmos is not False, atten_lim_db=args.atten_lim)
+                              dnsmos=args.dnsmos is not False, atten_lim_db=args.atten_lim, force=args.force)
         print(pairs_table(rows, f"Real recordings: {args.pairs.name}", evaluation_only=is_evaluation_pairs(args.pairs)).markdown())
         print(f"per-file scores: {args.out / 'pair_scores.csv'}")
         return 0
     if args.checkpoint or args.system or args.atten_lim is not None:
         raise EmgseError("--checkpoint, --system and --atten-lim belong to --pairs mode (--mixtures scores outputs already enhanced)")
     rows = evaluate(args.mixtures, args.enhanced, args.systems, args.out, jobs=args.jobs, limit=args.limit, splits=args.split,
-                    progress=not args.quiet, dnsmos=bool(args.dnsmos))
+                    progress=not args.quiet, dnsmos=bool(args.dnsmos), force=args.force)
     print(summary_markdown(rows))
     return 0
 
@@ -984,25 +1027,61 @@ COMMANDS = {
 
 def build_parser() -> argparse.ArgumentParser:
     from emgse.mixing import GENERATED_NOISES
+    from emgse.options import gate_numeric_options
 
-    parser = argparse.ArgumentParser(prog="emgse", description=MAIN_HELP, formatter_class=_Formatter)
+    parser = _Parser(prog="emgse", description=MAIN_HELP, formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"emgse {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add, _ in COMMANDS.values():
         add(sub)
     mix = sub.choices["mix"]
     mix.description = mix.description.replace("{names}", ", ".join(GENERATED_NOISES))
+    gate_numeric_options(parser)
+    _add_clean_partial(parser)
     return parser
 
 
+def _add_clean_partial(parser: argparse.ArgumentParser) -> None:
+    """``--clean-partial`` for every command that takes ``--force`` (those that write folders as a set)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _add_clean_partial(sub)
+    if any("--force" in a.option_strings for a in parser._actions):
+        parser.add_argument("--clean-partial", action="store_true",
+                            help="remove the *.partial-* work folders that interrupted runs left beside the output")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. User errors (:class:`EmgseError`, and an operating-system error on a named
+    file) print one line and return 2; any other exception is a bug: one line and 1, with the
+    traceback only when ``EMGSE_DEBUG=1``."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, or a bad option (one line, status 2)
+        return e.code if isinstance(e.code, int) else 2
+    debug = os.environ.get("EMGSE_DEBUG", "") not in ("", "0")
+    files.REMOVE_STALE_PARTIALS = bool(getattr(args, "clean_partial", False))
+    where = f"emgse {args.command}"
     try:
         return COMMANDS[args.command][1](args)
-    except EmgseError as e:
-        print(f"emgse {args.command}: error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
-        print(f"emgse {args.command}: interrupted", file=sys.stderr)
+        print(f"{where}: interrupted", file=sys.stderr)
         return 130
+    except EmgseError as e:
+        if debug:
+            raise
+        print(f"{where}: error: {one_line(e)}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if debug or e.filename is None:
+            raise
+        print(f"{where}: error: {e.filename}: {one_line(e.strerror or e)}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        if debug:
+            raise
+        print(f"{where}: internal error ({type(e).__name__}: {one_line(e)[:200]}); "
+              "this is a bug: please report it with the traceback that EMGSE_DEBUG=1 shows", file=sys.stderr)
+        return 1

@@ -184,7 +184,10 @@ def from_dict(cls: type, data: dict) -> Any:
             kwargs[name] = tuple(value)
         else:
             kwargs[name] = value
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as e:  # the dataclass's own checks
+        raise EmgseError(f"config for {cls.__name__}: {e}") from None
 
 
 def save_config(config: Any, path: str | Path) -> None:

@@ -27,7 +27,15 @@ from emgse.faults import ChannelCheck, EmgFault, apply_fault, check_applies
 from emgse.features.emg import N_TD, emg_samples, fit_emg, frame_samples
 from emgse.features.level import levelled_log_magnitude, unlevelled_waveform
 from emgse.features.resample import resample
-from emgse.files import folder_inputs, read_audio, read_npy, write_text, write_wav
+from emgse.files import (
+    check_output,
+    folder_inputs,
+    output_dir,
+    read_audio,
+    read_npy,
+    write_text,
+    write_wav,
+)
 from emgse.mixing import read_manifest
 from emgse.models import uses_emg
 
@@ -199,14 +207,6 @@ class Enhancer:
         return y.cpu().numpy().astype(np.float32)
 
 
-def _refuse_overwrite(out: Path, inputs: list[Path], force: bool) -> None:
-    resolved = out.resolve()
-    if any(resolved == p.resolve() for p in inputs):
-        raise file_error(out, "output would overwrite an input file")
-    if out.exists() and not force:
-        raise file_error(out, "already exists (pass --force to replace it)")
-
-
 def enhance_file(
     checkpoint: str | Path,
     audio: str | Path,
@@ -227,7 +227,7 @@ def enhance_file(
     """
     audio, out = Path(audio), Path(out)
     inputs = [audio] + ([Path(emg)] if emg else [])
-    _refuse_overwrite(out, inputs, force)
+    check_output(out, inputs=inputs + [Path(checkpoint)], force=force)
     enhancer = enhancer or Enhancer(checkpoint, check_channels=check_channels, atten_lim_db=atten_lim_db)
     noisy, fs = read_audio(audio)
     x = resample(noisy, fs, enhancer.audio_config.fs) if fs != enhancer.audio_config.fs else noisy
@@ -274,8 +274,7 @@ def write_dnsmos_csv(path: str | Path, rows: list[dict]) -> None:
 def mixtures_to_write(mixtures_dir: Path, target: Path, splits: tuple[str, ...] | list[str], force: bool) -> list[dict]:
     """The manifest rows of ``splits`` that a mixtures mode writes into ``target`` (one folder per
     system); refuses a non-empty ``target`` without ``force`` and splits without mixtures."""
-    if target.exists() and any(target.iterdir()) and not force:
-        raise file_error(target, "already exists and is not empty (pass --force to replace it)")
+    check_output(target, inputs=[mixtures_dir], force=force, folder=True)
     rows = [r for r in read_manifest(mixtures_dir) if r["split"] in splits]
     if not rows:
         raise file_error(mixtures_dir / "mixtures.csv", f"no mixtures of split(s) {', '.join(splits)}")
@@ -309,23 +308,24 @@ def enhance_mixtures(
     data = prepared_root(mixtures_dir) if enhancer.uses_emg else None
     emg_cache: dict[str, np.ndarray] = {}
     dropped: list[tuple[str, list[int]]] = []
-    for r in tqdm(rows, desc=f"enhance {system}", unit="mix", disable=not progress):
-        noisy, fs = read_audio(mixtures_dir / r["path"])
-        if fs != enhancer.audio_config.fs:
-            raise file_error(mixtures_dir / r["path"], f"sample rate {fs} Hz, expected {enhancer.audio_config.fs}")
-        emg = None
-        if data is not None:
-            key = f"{r['split']}/{r['utt_id']}"
-            if key not in emg_cache:
-                emg_cache = {key: read_npy(data / f"{key}.emg.npy", ndim=2)}  # mixtures of one utterance are adjacent
-            emg = emg_cache[key]
-        if fault is not None and emg is not None:
-            emg = apply_fault(emg, enhancer.channels, fault, key=r["utt_id"], fs=enhancer.emg_fs)
-        y = enhancer.enhance(noisy, emg, where=str(mixtures_dir / r["path"]), allow_missing_emg=fault is not None)
-        write_wav(target / r["path"], y, fs)
-        dropped.append((r["path"], list(enhancer.last_unusable)))
-    if enhancer.check_channels:
-        write_channel_csv(target / CHANNEL_CSV, dropped)
+    with output_dir(target, force=force) as work:
+        for r in tqdm(rows, desc=f"enhance {system}", unit="mix", disable=not progress):
+            noisy, fs = read_audio(mixtures_dir / r["path"])
+            if fs != enhancer.audio_config.fs:
+                raise file_error(mixtures_dir / r["path"], f"sample rate {fs} Hz, expected {enhancer.audio_config.fs}")
+            emg = None
+            if data is not None:
+                key = f"{r['split']}/{r['utt_id']}"
+                if key not in emg_cache:
+                    emg_cache = {key: read_npy(data / f"{key}.emg.npy", ndim=2)}  # mixtures of one utterance are adjacent
+                emg = emg_cache[key]
+            if fault is not None and emg is not None:
+                emg = apply_fault(emg, enhancer.channels, fault, key=r["utt_id"], fs=enhancer.emg_fs)
+            y = enhancer.enhance(noisy, emg, where=str(mixtures_dir / r["path"]), allow_missing_emg=fault is not None)
+            write_wav(work / r["path"], y, fs)
+            dropped.append((r["path"], list(enhancer.last_unusable)))
+        if enhancer.check_channels:
+            write_channel_csv(work / CHANNEL_CSV, dropped)
     return target
 
 
@@ -347,21 +347,21 @@ def enhance_folder(
     when the channel check runs, ``out/channel_check.csv`` (:func:`write_channel_csv`)."""
     folder, out = Path(folder), Path(out)
     wavs = folder_inputs(folder, out, ".wav")
+    check_output(out, inputs=[folder, checkpoint], force=force, folder=True)
     enhancer = Enhancer(checkpoint, check_channels=check_channels, atten_lim_db=atten_lim_db)
-    written, scores, dropped = [], [], []
-    for wav in tqdm(wavs, desc=f"enhance {folder.name}", unit="file", disable=not progress):
-        emg = wav.with_name(f"{wav.stem}.emg.npy")
-        if enhancer.uses_emg and not emg.is_file():
-            raise file_error(emg, f"EMG for {wav.name} not found (expected <name>.emg.npy beside it)")
-        target = out / wav.name
-        info = enhance_file(checkpoint, wav, target, emg=emg if enhancer.uses_emg else None, emg_fs=emg_fs, force=force,
-                            enhancer=enhancer, dnsmos=dnsmos)
-        written.append(target)
-        dropped.append((wav.name, info["unusable_channels"]))
+    scores, dropped = [], []
+    with output_dir(out, force=force) as work:  # all files or none
+        for wav in tqdm(wavs, desc=f"enhance {folder.name}", unit="file", disable=not progress):
+            emg = wav.with_name(f"{wav.stem}.emg.npy")
+            if enhancer.uses_emg and not emg.is_file():
+                raise file_error(emg, f"EMG for {wav.name} not found (expected <name>.emg.npy beside it)")
+            info = enhance_file(checkpoint, wav, work / wav.name, emg=emg if enhancer.uses_emg else None, emg_fs=emg_fs,
+                                enhancer=enhancer, dnsmos=dnsmos)
+            dropped.append((wav.name, info["unusable_channels"]))
+            if dnsmos:
+                scores.append({"file": wav.name, **info})
         if dnsmos:
-            scores.append({"file": wav.name, **info})
-    if dnsmos:
-        write_dnsmos_csv(out / "dnsmos.csv", scores)
-    if enhancer.check_channels:
-        write_channel_csv(out / CHANNEL_CSV, dropped)
-    return written
+            write_dnsmos_csv(work / "dnsmos.csv", scores)
+        if enhancer.check_channels:
+            write_channel_csv(work / CHANNEL_CSV, dropped)
+    return [out / wav.name for wav in wavs]

@@ -42,7 +42,7 @@ import numpy as np
 from tqdm import tqdm
 
 from emgse.errors import EmgseError, file_error
-from emgse.files import read_audio, read_json, write_json, write_text
+from emgse.files import check_output, output_dir, read_audio, read_json, write_json, write_text
 from emgse.metrics import FS, METRICS, score_pair
 from emgse.mixing import CATEGORIES, MANIFEST, noise_category, read_manifest  # noqa: F401 (noise_category re-exported)
 
@@ -197,6 +197,7 @@ def evaluate(
     progress: bool = True,
     dnsmos: bool = False,
     score_noisy: bool = True,
+    force: bool = True,
 ) -> list[dict]:
     """Score ``noisy`` and each system on every mixture and write scores and summaries to ``out_dir``.
 
@@ -213,12 +214,16 @@ def evaluate(
             0.5 s of one core per 9 s window).
         score_noisy: also score the unprocessed mixtures as system ``noisy`` (False: only
             ``systems``, e.g. to add one system to scores kept from an earlier run).
+        force: replace a non-empty ``out_dir`` (False: refuse it, as the CLI does without
+            ``--force``). ``out_dir`` is written as a set (:func:`emgse.files.output_dir`): it
+            appears only complete.
 
     Returns:
         The score rows (dicts with :data:`SCORE_COLUMNS`), ``noisy`` first, then each system, each
         in manifest order.
     """
     mix_dir = Path(mixtures_dir)
+    check_output(out_dir, inputs=[mix_dir, *([enhanced_root] if enhanced_root is not None else [])], force=force, folder=True)
     rows = read_manifest(mix_dir / MANIFEST)
     corpus_dir = Path(str(read_json(mix_dir / "mix.json").get("data", "")))
     if not corpus_dir.is_dir():
@@ -262,7 +267,13 @@ def evaluate(
     order = {name: i for i, name in enumerate([NOISY, *names])}
     scores = sorted((s for result in results for s in result), key=lambda s: order[s["system"]])  # stable
 
-    out = Path(out_dir)
+    with output_dir(out_dir, force=force) as out:
+        _write_evaluation(out, scores, mix_dir, corpus_dir, enhanced_root, names, rows, limit, splits, dnsmos, score_noisy)
+    return scores
+
+
+def _write_evaluation(out: Path, scores: list[dict], mix_dir: Path, corpus_dir: Path, enhanced_root, names: list[str],
+                      rows: list[dict], limit: int | None, splits, dnsmos: bool, score_noisy: bool) -> None:
     write_scores(out / "scores.csv", scores)
     write_summaries(scores, out)
     write_json(
@@ -279,7 +290,6 @@ def evaluate(
             "metrics": list(METRICS) + (list(DNSMOS_COLUMNS) if dnsmos else []),
         },
     )
-    return scores
 
 
 # --------------------------------------------------------------------------- scores.csv
@@ -596,6 +606,7 @@ def evaluate_pairs(
     progress: bool = True,
     write_audio: bool = True,
     atten_lim_db: float | None = None,
+    force: bool = True,
 ) -> list[dict]:
     """Enhance real noisy recordings with each checkpoint and score all against their clean pairs.
 
@@ -606,19 +617,27 @@ def evaluate_pairs(
 
     Writes to ``out_dir``: ``pair_scores.csv`` (one row per system x file, :data:`PAIR_COLUMNS`),
     ``pair_summary.csv`` and ``pair_summary.md`` (:func:`summarize_pairs`), ``pairs.json``, and with
-    ``write_audio`` the enhanced files ``enhanced/<system>/X.wav`` (16 kHz).
+    ``write_audio`` the enhanced files ``enhanced/<system>/X.wav`` (16 kHz), as a set
+    (:func:`emgse.files.output_dir`); ``force``: replace a non-empty ``out_dir`` (False: refuse it).
 
     Returns:
         The score rows, ``noisy`` first, then each system, files in name order.
     """
-    from emgse.enhance import Enhancer
-    from emgse.files import write_wav
-
+    check_output(out_dir, inputs=[pairs_dir, *checkpoints], force=force, folder=True)
     pairs = read_pairs(pairs_dir)
     names = system_names(checkpoints, systems)
     if jobs < 1:
         raise EmgseError(f"jobs {jobs}: must be at least 1")
-    out = Path(out_dir)
+    with output_dir(out_dir, force=force) as out:
+        return _enhance_score_pairs(pairs_dir, pairs, checkpoints, names, out, dnsmos=dnsmos, jobs=jobs, progress=progress,
+                                    write_audio=write_audio, atten_lim_db=atten_lim_db)
+
+
+def _enhance_score_pairs(pairs_dir, pairs: list[Pair], checkpoints, names: list[str], out: Path, *, dnsmos: bool, jobs: int,
+                         progress: bool, write_audio: bool, atten_lim_db: float | None) -> list[dict]:
+    from emgse.enhance import Enhancer
+    from emgse.files import write_wav
+
     tasks = [(NOISY, p.name, p.clean, p.noisy, dnsmos) for p in pairs]
     for ckpt, system in zip(checkpoints, names, strict=True):
         enhancer = Enhancer(ckpt, atten_lim_db=atten_lim_db)

@@ -27,7 +27,7 @@ import torch
 
 from emgse.checkpoint import load_model
 from emgse.errors import EmgseError, file_error
-from emgse.files import atomic_path
+from emgse.files import atomic_path, check_output
 from emgse.models import uses_emg
 
 OPSET = 17
@@ -116,8 +116,7 @@ def export_onnx(checkpoint: str | Path, out: str | Path, *, hops: int = 8, force
     """Export ``checkpoint``'s per-hop step to ``out`` (ONNX) after checking onnxruntime against torch
     over ``hops`` chained steps (max abs difference <= :data:`TOLERANCE`, else an error and no file)."""
     checkpoint, out = Path(checkpoint), Path(out)
-    if out.exists() and not force:
-        raise file_error(out, "already exists (pass --force to replace it)")
+    check_output(out, inputs=[checkpoint], force=force)
     model, ckpt = load_model(checkpoint)
     if not getattr(model, "causal", False):
         raise file_error(checkpoint, f"model {ckpt['model_name']!r} is not causal; export a causal-* model")

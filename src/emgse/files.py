@@ -11,14 +11,21 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from emgse.errors import file_error
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 @contextlib.contextmanager
@@ -36,9 +43,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp_path
         # mkstemp creates the file private (0600); give it the usual mode for new files.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)
+        os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
@@ -130,8 +135,24 @@ def read_audio(path: str | Path, *, channels: str = "mono") -> tuple[np.ndarray,
     return audio, int(fs)
 
 
-def read_npy(path: str | Path, *, ndim: int | None = None) -> np.ndarray:
-    """Load a .npy array (no pickles), checking it is numeric, finite and of ``ndim`` dimensions."""
+def check_array(path: str | Path, array: np.ndarray, *, ndim: int | None = None, min_rows: int = 1, what: str = "array") -> np.ndarray:
+    """The checks every array read from a file passes: a real (floating or integer) dtype, ``ndim``
+    dimensions, at least ``min_rows`` entries along the first axis, no NaN/Inf. Raises
+    :class:`EmgseError` naming ``path``; returns ``array``."""
+    dtype = np.asarray(array).dtype
+    if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)):
+        raise file_error(path, f"expected a real numeric (floating or integer) {what}, found dtype {dtype}")
+    if ndim is not None and array.ndim != ndim:
+        raise file_error(path, f"expected a {ndim}-D {what}, found shape {array.shape}")
+    if array.ndim == 0 or array.shape[0] < min_rows or array.size == 0:
+        raise file_error(path, f"{what} of shape {array.shape} has no samples" if array.size == 0 or array.ndim == 0 else
+                         f"{what} of shape {array.shape} is too short (at least {min_rows} samples needed)")
+    check_finite(path, array, what)
+    return array
+
+
+def read_npy(path: str | Path, *, ndim: int | None = None, min_rows: int = 1) -> np.ndarray:
+    """Load a .npy array (no pickles) and :func:`check_array` it."""
     path = Path(path)
     if not path.is_file():
         raise file_error(path, "file not found")
@@ -139,12 +160,50 @@ def read_npy(path: str | Path, *, ndim: int | None = None) -> np.ndarray:
         array = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as e:
         raise file_error(path, f"unreadable or truncated .npy file ({e})") from None
-    if not np.issubdtype(array.dtype, np.number):
-        raise file_error(path, f"expected a numeric array, found dtype {array.dtype}")
-    if ndim is not None and array.ndim != ndim:
-        raise file_error(path, f"expected a {ndim}-D array, found shape {array.shape}")
-    check_finite(path, array, "array")
-    return array
+    if not isinstance(array, np.ndarray):  # an .npz archive
+        raise file_error(path, "expected one .npy array, found an archive of several")
+    return check_array(path, array, ndim=ndim, min_rows=min_rows)
+
+
+def _nearest_existing(path: Path) -> Path:
+    for p in (path, *path.parents):
+        if p.exists() or p.is_symlink():
+            return p
+    return Path.cwd()
+
+
+def check_output(out: str | Path, *, inputs: Iterable[str | Path] = (), force: bool = False, folder: bool = False) -> Path:
+    """Check an output location before any work: not an input (nor, for a ``folder``, holding
+    one), not under a file, writable, and not already there unless ``force`` (a folder only when
+    not empty). Raises :class:`EmgseError` naming ``out``; returns it as a :class:`Path`.
+
+    Every command calls it on each output before reading or computing anything."""
+    out = Path(out)
+    resolved = out.resolve()
+    for given in inputs:
+        p = Path(given).resolve()
+        if p == resolved:
+            raise file_error(out, f"output would overwrite an input {'folder' if Path(given).is_dir() else 'file'}")
+        if folder and resolved in p.parents:
+            raise file_error(out, f"output folder holds the input {given} (it would be replaced)")
+    base = _nearest_existing(out.absolute())
+    if base == out.absolute():
+        if folder and not out.is_dir():
+            raise file_error(out, "exists and is not a folder")
+        if not folder and out.is_dir():
+            raise file_error(out, "is a folder (give a file name)")
+        if not force and (not folder or any(out.iterdir())):
+            raise file_error(out, f"already exists{' and is not empty' if folder else ''} (pass --force to replace it)")
+        base = out.absolute().parent
+    elif not base.is_dir():
+        raise file_error(out, f"cannot be written: {base} is a file, not a folder")
+    try:  # the one true test of writability (permissions, read-only and virtual file systems)
+        fd, probe = tempfile.mkstemp(prefix=".emgse-probe-", dir=base)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise file_error(out, f"cannot be written ({base}: {e.strerror or e})") from None
+    return out
 
 
 def folder_inputs(folder: str | Path, out: str | Path, suffix: str) -> list[Path]:
@@ -163,20 +222,58 @@ def folder_inputs(folder: str | Path, out: str | Path, suffix: str) -> list[Path
     return files
 
 
-def prepare_output_dir(out: str | Path, *, force: bool = False) -> Path:
+# Set by the CLI's --clean-partial: remove the work folders that killed runs left (see stale_partials).
+REMOVE_STALE_PARTIALS = False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0
+    return pid > 0
+
+
+def stale_partials(out: str | Path) -> list[Path]:
+    """The work folders ``<out>.partial-<pid>-*`` beside ``out`` whose process is gone (a killed or
+    crashed run): they never look finished, but take space. Folders of a live process are not listed."""
+    out = Path(out)
+    stale = []
+    for p in sorted(out.parent.glob(f"{out.name}.partial-*")) if out.parent.is_dir() else []:
+        pid = p.name[len(out.name) + len(".partial-"):].split("-")[0]
+        if p.is_dir() and not (pid.isdigit() and _alive(int(pid))):
+            stale.append(p)
+    return stale
+
+
+def handle_stale_partials(out: str | Path) -> None:
+    """Name the stale work folders beside ``out`` on stderr, or remove them with ``--clean-partial``."""
+    for p in stale_partials(out):
+        if REMOVE_STALE_PARTIALS:
+            shutil.rmtree(p, ignore_errors=True)
+            print(f"removed {p} (left by an interrupted run)", file=sys.stderr)
+        else:
+            print(f"note: {p} was left by an interrupted run and is not a result (remove it, or pass --clean-partial)",
+                  file=sys.stderr)
+
+
+def prepare_output_dir(out: str | Path, *, force: bool = False, inputs: Iterable[str | Path] = ()) -> Path:
     """Create an empty sibling work folder for a stage whose final output is the folder ``out``.
 
     The stage writes into the returned folder and calls :func:`commit_output_dir` at the end, so
     ``out`` only ever appears complete. An existing non-empty ``out`` is an error unless ``force``.
+    The work folder, ``<out>.partial-<pid>-<random>``, gets the usual mode of new folders.
+    ``inputs``: folders and files the stage reads, which ``out`` must neither be nor hold.
     """
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise file_error(out, "exists and is not a folder")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise file_error(out, "already exists and is not empty (pass --force to replace it)")
+    check_output(out, force=force, folder=True, inputs=inputs)
+    handle_stale_partials(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f"{out.name}.partial-", dir=out.parent))
+        work = Path(tempfile.mkdtemp(prefix=f"{out.name}.partial-{os.getpid()}-", dir=out.parent))
+        os.chmod(work, 0o777 & ~_umask())  # mkdtemp makes it private (0700)
     except OSError as e:
         raise file_error(out, f"cannot create output folder ({e.strerror})") from None
     return work
@@ -186,7 +283,7 @@ def commit_output_dir(work: Path, out: str | Path) -> None:
     """Move the finished work folder into place, replacing ``out`` (already checked) if present."""
     out = Path(out)
     if out.exists():
-        trash = out.with_name(f"{out.name}.partial-old-{os.getpid()}")
+        trash = out.with_name(f"{out.name}.partial-{os.getpid()}-old")
         os.replace(out, trash)
         os.replace(work, out)
         shutil.rmtree(trash, ignore_errors=True)
@@ -195,15 +292,20 @@ def commit_output_dir(work: Path, out: str | Path) -> None:
 
 
 @contextlib.contextmanager
-def output_dir(out: str | Path, *, force: bool = False) -> Iterator[Path]:
+def output_dir(out: str | Path, *, force: bool = False, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
     """Context manager around :func:`prepare_output_dir` / :func:`commit_output_dir`.
 
-    On an exception the work folder is removed and ``out`` is left as it was.
+    On an exception the work folder (and any parent folder made for it, if empty) is removed and
+    ``out`` is left as it was.
     """
-    work = prepare_output_dir(out, force=force)
+    new_parents = [p for p in Path(out).absolute().parents if not p.exists()]  # deepest first
+    work = prepare_output_dir(out, force=force, inputs=inputs)
     try:
         yield work
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
+        for p in new_parents:  # the folders made for it, when still empty
+            with contextlib.suppress(OSError):
+                p.rmdir()
         raise
     commit_output_dir(work, out)

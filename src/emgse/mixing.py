@@ -368,7 +368,7 @@ def mix_corpus(
         raise file_error(data, f"no utterances in split(s) {', '.join(splits)}")
     rows: list[dict] = []
     noises = list(bank)
-    with output_dir(out, force=force) as work:
+    with output_dir(out, force=force, inputs=[data]) as work:
         for split, utt_id in tqdm(utterances, desc="mix", unit="utt", disable=not progress):
             clean_rel = f"{split}/{utt_id}.wav"
             clean, fs = read_audio(data / clean_rel)
@@ -464,7 +464,7 @@ def mix_speech_only(
     files = find_speech_files(speech_dirs)
     rows: list[dict] = []
     noises = list(bank)
-    with output_dir(out, force=force) as work:
+    with output_dir(out, force=force, inputs=speech_dirs) as work:
         for utt_id, path in tqdm(files, desc="mix speech-only", unit="utt", disable=not progress):
             clean = read_speech(path)
             clean_rel = f"{SPEECH_FOLDER}/{utt_id}.wav"
@@ -507,12 +507,19 @@ def read_manifest(path: str | Path) -> list[dict]:
         if missing:
             raise file_error(path, f"missing column(s) {', '.join(missing)}")
         rows = list(reader)
-    for row in rows:
-        for key in ("snr_db", "gain", "noise_scale", "rt60_s"):
-            if row.get(key) not in (None, ""):
-                row[key] = float(row[key])
-        if row.get("offset") not in (None, ""):
-            row["offset"] = int(row["offset"])
+    for line, row in enumerate(rows, start=2):
+        if None in row or None in row.values():  # a row cut short (or too long): a truncated or hand-broken file
+            raise file_error(path, f"line {line} does not have the header's {len(reader.fieldnames)} fields (a truncated file?)")
+        try:
+            for key in ("snr_db", "gain", "noise_scale", "rt60_s"):
+                if row.get(key) not in (None, ""):
+                    row[key] = float(row[key])
+            if row.get("offset") not in (None, ""):
+                row["offset"] = int(row["offset"])
+        except ValueError as e:
+            raise file_error(path, f"line {line}: {e}") from None
+        if not all(np.isfinite(row[k]) for k in ("snr_db", "gain") if isinstance(row.get(k), float)):
+            raise file_error(path, f"line {line}: snr_db or gain is not finite")
         if not row.get("category"):
             row["category"] = noise_category(row["noise"])
         flag = row.get("has_emg") or "1"

@@ -36,7 +36,7 @@ from emgse.evaluate import (
     summarize,
     summary_tables,
 )
-from emgse.files import read_audio, read_json, write_text
+from emgse.files import check_output, read_audio, read_json, write_text
 from emgse.metrics import FS, METRICS
 from emgse.mixing import MANIFEST, read_manifest
 
@@ -570,8 +570,10 @@ def build_report(
 ) -> Path:
     """Scores plus examples chosen by :func:`pick_examples` and read from disk, into one report.
 
-    Without ``mixtures_dir`` (or with ``n_examples=0``) the report has no examples.
+    Without ``mixtures_dir`` (or with ``n_examples=0``) the report has no examples. An existing
+    ``out_html`` is replaced; a location that cannot be written is refused before any work.
     """
+    check_output(out_html, inputs=[scores_csv], force=True)
     scores = read_scores(scores_csv)
     examples: list[dict] = []
     if mixtures_dir is not None and n_examples > 0:

@@ -44,14 +44,14 @@ import numpy as np
 import torch
 from scipy.signal import lfilter
 
-from emgse.enhance import Enhancer, _refuse_overwrite, check_emg_length, limit_attenuation
+from emgse.enhance import Enhancer, check_emg_length, limit_attenuation
 from emgse.errors import EmgseError, file_error
 from emgse.faults import ChannelCheck
 from emgse.features.audio import analysis_window
 from emgse.features.emg import N_TD, _filters, fit_emg, frame_samples, frame_window
 from emgse.features.level import RunningLevel
 from emgse.features.resample import resample
-from emgse.files import read_audio, read_npy, write_wav
+from emgse.files import check_output, read_audio, read_npy, write_wav
 
 HOLD = "hold"  # flush marker: feed the last EMG sample again (the offline edge padding at the end)
 DC_POLE = 0.995  # one-pole DC blocker: y[n] = x[n] - x[n-1] + r y[n-1] (-3 dB near 13 Hz at 16 kHz)
@@ -374,7 +374,7 @@ def stream_file(checkpoint: str | Path, audio: str | Path, out: str | Path, *, e
     """Enhance a recording through the :class:`Streamer`, chunk by chunk; write ``out`` (input rate and
     length, the delay removed). Returns the timing of :func:`stream_array` plus paths."""
     audio, out = Path(audio), Path(out)
-    _refuse_overwrite(out, [audio] + ([Path(emg)] if emg else []), force)
+    check_output(out, inputs=[audio, Path(checkpoint)] + ([Path(emg)] if emg else []), force=force)
     streamer = Streamer(Enhancer(checkpoint, check_channels=check_channels, atten_lim_db=atten_lim_db), dc_block=dc_block, threads=threads,
                         backend=backend)
     enh = streamer.enhancer

@@ -32,7 +32,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from emgse.checkpoint import configs, read_checkpoint, save_checkpoint
+from emgse.checkpoint import check_state_dict, configs, read_checkpoint, save_checkpoint
 from emgse.config import (
     LOSSES,
     LR_SCHEDULES,
@@ -822,6 +822,7 @@ def fit(data: TrainingData, run_dir: str | Path, config: TrainConfig, *, resume:
     if resume and last.is_file():
         ckpt = read_checkpoint(last)
         _check_resume(last, ckpt, base)
+        check_state_dict(last, model, ckpt["state_dict"])
         model.load_state_dict(ckpt["state_dict"])
         optimizer.load_state_dict(ckpt["optimizer"])
         state.update(ckpt["trainer"])

@@ -24,10 +24,10 @@ from tqdm import tqdm
 
 from emgse.config import AudioConfig
 from emgse.data import prepared_root
-from emgse.enhance import Enhancer, _refuse_overwrite, mixtures_to_write
+from emgse.enhance import Enhancer, mixtures_to_write
 from emgse.errors import EmgseError, file_error
 from emgse.features.audio import _window, frame_count, istft, stft
-from emgse.files import folder_inputs, read_audio, read_npy, write_wav
+from emgse.files import check_output, folder_inputs, output_dir, read_audio, read_npy, write_wav
 from emgse.models import uses_audio
 
 # Chosen by STOI/ESTOI of Griffin-Lim on true magnitudes (benchmarks/phase.py, README "Speech from EMG alone").
@@ -142,8 +142,10 @@ class Voicer:
         """Speech from EMG ``(samples, channels)``: ``(length,)`` float32 at the checkpoint's audio rate."""
         emg_fs = self.enhancer.emg_fs if emg_fs is None else float(emg_fs)
         length = self.samples_for(emg.shape[0], emg_fs) if length is None else length
-        if length < 1:
-            raise EmgseError(f"{where}: EMG of {emg.shape[0]} samples is too short to voice")
+        shortest = self.audio_config.win_s  # one analysis window of speech
+        if length < 1 or emg.shape[0] / emg_fs < shortest:
+            raise EmgseError(f"{where}: EMG of {emg.shape[0]} samples ({emg.shape[0] / emg_fs * 1000:.1f} ms at {emg_fs:g} Hz) "
+                             f"is too short to voice (at least {shortest * 1000:g} ms)")
         magnitude = torch.expm1(self.log_magnitude(emg, emg_fs, length, where)).clamp_min(0.0).cpu()
         if self.phase == "librosa":
             y = griffin_lim_librosa(magnitude.numpy(), length, self.audio_config, n_iter=self.n_iter, momentum=self.momentum, seed=self.seed)
@@ -156,7 +158,7 @@ def voice_file(checkpoint: str | Path, emg: str | Path, out: str | Path, *, emg_
                voicer: Voicer | None = None, **options) -> dict:
     """Voice one EMG recording ``(samples, channels)`` .npy into a WAV at the checkpoint's rate."""
     emg, out = Path(emg), Path(out)
-    _refuse_overwrite(out, [emg], force)
+    check_output(out, inputs=[emg, Path(checkpoint)], force=force)
     voicer = voicer or Voicer(checkpoint, **options)
     y = voicer.voice(read_npy(emg, ndim=2), emg_fs, where=str(emg))
     write_wav(out, y, voicer.audio_config.fs)
@@ -170,13 +172,13 @@ def voice_folder(checkpoint: str | Path, folder: str | Path, out: str | Path, *,
     """Voice every ``X.emg.npy`` of ``folder`` (e.g. a prepared split) into ``out/X.wav``."""
     folder, out = Path(folder), Path(out)
     files = folder_inputs(folder, out, ".emg.npy")
+    check_output(out, inputs=[folder, checkpoint], force=force, folder=True)
     voicer = Voicer(checkpoint, **options)
-    written = []
-    for path in tqdm(files, desc=f"voice {folder.name}", unit="file", disable=not progress):
-        target = out / f"{path.name[: -len('.emg.npy')]}.wav"
-        voice_file(checkpoint, path, target, emg_fs=emg_fs, force=force, voicer=voicer)
-        written.append(target)
-    return written
+    names = [f"{path.name[: -len('.emg.npy')]}.wav" for path in files]
+    with output_dir(out, force=force) as work:  # all files or none
+        for path, name in tqdm(list(zip(files, names, strict=True)), desc=f"voice {folder.name}", unit="file", disable=not progress):
+            voice_file(checkpoint, path, work / name, emg_fs=emg_fs, voicer=voicer)
+    return [out / name for name in names]
 
 
 def voice_mixtures(checkpoint: str | Path, mixtures_dir: str | Path, out_root: str | Path, *, system: str = "emg-alone",
@@ -193,14 +195,15 @@ def voice_mixtures(checkpoint: str | Path, mixtures_dir: str | Path, out_root: s
     data = prepared_root(mixtures_dir)
     fs = voicer.audio_config.fs
     cache: dict[tuple[str, int], np.ndarray] = {}
-    for r in tqdm(rows, desc=f"voice {system}", unit="mix", disable=not progress):
-        noisy, mix_fs = read_audio(mixtures_dir / r["path"])
-        if mix_fs != fs:
-            raise file_error(mixtures_dir / r["path"], f"sample rate {mix_fs} Hz, expected {fs}")
-        length = len(noisy)
-        key = (f"{r['split']}/{r['utt_id']}", length)
-        if key not in cache:
-            emg_path = data / f"{key[0]}.emg.npy"
-            cache = {key: voicer.voice(read_npy(emg_path, ndim=2), length=length, where=str(emg_path))}  # one utterance's mixtures are adjacent
-        write_wav(target / r["path"], cache[key], fs)
+    with output_dir(target, force=force) as work:  # all outputs or none
+        for r in tqdm(rows, desc=f"voice {system}", unit="mix", disable=not progress):
+            noisy, mix_fs = read_audio(mixtures_dir / r["path"])
+            if mix_fs != fs:
+                raise file_error(mixtures_dir / r["path"], f"sample rate {mix_fs} Hz, expected {fs}")
+            length = len(noisy)
+            key = (f"{r['split']}/{r['utt_id']}", length)
+            if key not in cache:
+                emg_path = data / f"{key[0]}.emg.npy"
+                cache = {key: voicer.voice(read_npy(emg_path, ndim=2), length=length, where=str(emg_path))}  # one utterance's mixtures are adjacent
+            write_wav(work / r["path"], cache[key], fs)
     return target

@@ -46,6 +46,10 @@ def describe_utterance(
     if fs != audio_config.fs:
         audio = resample(audio, fs, audio_config.fs)
     emg = read_npy(emg_path, ndim=2)
+    from emgse.enhance import check_emg_length
+
+    # the EMG/audio length rule of enhancement and streaming: at most 100 ms apart
+    check_emg_length(emg.shape[0], len(audio) / audio_config.fs, emg_fs, str(emg_path))
     log_mag, feats = utterance_features(audio, emg, emg_fs, audio_config)
     emg_config = EmgConfig(channels=channels, context=context)
     selected = resolve_channels(channels, emg.shape[1])

@@ -1,0 +1,156 @@
+"""The one gate for numeric command-line options.
+
+Every ``type=int`` / ``type=float`` option of every command is checked where it is parsed, by
+:func:`gate_numeric_options` (called once on the whole parser): finite, in its range, an integer
+where it must be. The ranges live in :data:`RULES`, keyed by the option's ``dest``; a numeric
+option without a rule is a programming error caught when the parser is built (and by the tests).
+A value out of range is an ``argparse`` error: one line naming the option, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A numeric option's range: ``lo`` .. ``hi`` (None: unbounded), ``lo`` excluded unless ``lo_closed``."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_closed: bool = True
+    hi_closed: bool = True
+
+    def describe(self) -> str:
+        def num(x: float) -> str:
+            return f"{int(x)}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+        if self.lo is not None and self.hi is not None and self.lo_closed and self.hi_closed:
+            return f"from {num(self.lo)} to {num(self.hi)}"
+        lo = None if self.lo is None else f"{'>=' if self.lo_closed else '>'} {num(self.lo)}"
+        hi = None if self.hi is None else f"{'<=' if self.hi_closed else '<'} {num(self.hi)}"
+        return " and ".join(x for x in (lo, hi) if x)
+
+    def admits(self, value: float) -> bool:
+        if self.lo is not None and not (value >= self.lo if self.lo_closed else value > self.lo):
+            return False
+        return self.hi is None or (value <= self.hi if self.hi_closed else value < self.hi)
+
+
+ANY = Rule()
+POSITIVE = Rule(0, lo_closed=False)
+AT_LEAST_0 = Rule(0)
+AT_LEAST_1 = Rule(1)
+RATE = Rule(0, 1e6, lo_closed=False)  # Hz
+SHARE = Rule(0, 1)
+SMALL_COUNT = Rule(1, 1024)  # processes, threads
+
+# dest -> range, for every numeric option of every command (the same name means the same thing).
+RULES: dict[str, Rule] = {
+    "emg_fs": RATE,
+    "snr": Rule(-100, 100),
+    "per_utterance": Rule(1, 10_000),
+    "seed": Rule(0, 2**32 - 1),
+    "reverb_prob": SHARE,
+    "val_fraction": Rule(0, 1, hi_closed=False),
+    "test_fraction": Rule(0, 1, hi_closed=False),
+    "context": Rule(0, 1000),
+    "channels": Rule(1, 1000),
+    "epochs": Rule(1, 10**9),
+    "patience": Rule(1, 10**9),
+    "batch_size": Rule(1, 10**6),
+    "lr": Rule(0, 10, lo_closed=False),
+    "workers": Rule(0, 1024),
+    "max_minutes": Rule(0, 10**7, lo_closed=False),
+    "minutes_per_model": Rule(0, 10**7, lo_closed=False),
+    "emg_gain_jitter": Rule(0, 10),
+    "wave_weight": Rule(0, 1e6, lo_closed=False),
+    "atten_lim": Rule(0, 1000, lo_closed=False),
+    "iterations": Rule(0, 100_000),
+    "momentum": SHARE,
+    "jobs": SMALL_COUNT,
+    "threads": SMALL_COUNT,
+    "limit": Rule(1, None),
+    "examples": Rule(0, 1000),
+    "speakers": Rule(1, 100_000),
+    "utterances": Rule(1, 10**7),
+    "speaker": Rule(0, 10**6),
+    "hops": Rule(1, 100_000),
+    "emg_snr_db": Rule(-100, 100),
+    "mains_db": Rule(-200, 100),
+    "wander": Rule(0, 1000),
+    "motion_rate": Rule(0, 1000),
+    "lead_ms": Rule(-1000, 1000),
+    # settings that only config files set
+    "segment": Rule(1, 100_000),
+    "max_steps_per_epoch": Rule(1, None),
+}
+
+
+def _wanted(kind: type, rule: Rule) -> str:
+    return f"{'an integer' if kind is int else 'a finite number'} {rule.describe()}".rstrip()
+
+
+def admissible(value: object, kind: type, rule: Rule) -> bool:
+    """Whether ``value`` (already a number, e.g. from a config file) is a ``kind`` within ``rule``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+        return False
+    return math.isfinite(value) and rule.admits(value)
+
+
+def check_settings(obj: object, fields: dict[str, tuple[str, type]], where: str) -> None:
+    """The gate for numeric settings read from a file: ``fields`` maps an attribute of ``obj`` to
+    ``(rule name in RULES, int or float)``; None means unset. Raises :class:`EmgseError` naming ``where``."""
+    from emgse.errors import EmgseError
+
+    for field, (name, kind) in fields.items():
+        value = getattr(obj, field)
+        if value is not None and not admissible(value, kind, RULES[name]):
+            raise EmgseError(f"{where}: {field} {value!r}: must be {_wanted(kind, RULES[name])}")
+
+
+def checked(kind: type, rule: Rule):
+    """An argparse ``type=`` converting to ``kind`` (int or float) and checking ``rule``."""
+
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except (TypeError, ValueError):
+            value = None
+        if not admissible(value, kind, rule):
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {_wanted(kind, rule)}")
+        return value
+
+    convert.__name__ = kind.__name__  # argparse names the type in its messages
+    return convert
+
+
+def _actions(parser: argparse.ArgumentParser):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _actions(sub)
+        else:
+            yield parser, action
+
+
+def gate_numeric_options(parser: argparse.ArgumentParser) -> None:
+    """Give every ``type=int`` / ``type=float`` option of ``parser`` and its subcommands the
+    checked type of :data:`RULES`; raises ``KeyError`` for a numeric option without a rule."""
+    for owner, action in _actions(parser):
+        if action.type in (int, float):
+            if action.dest not in RULES:
+                raise KeyError(f"{owner.prog} {action.option_strings}: numeric option without a rule in emgse.options.RULES")
+            action.type = checked(action.type, RULES[action.dest])
+
+
+def numeric_options(parser: argparse.ArgumentParser) -> list[tuple[str, str, type, Rule]]:
+    """``(prog, option, kind, rule)`` for every gated numeric option (for the tests' catalogue)."""
+    out = []
+    for owner, action in _actions(parser):
+        kind = getattr(action.type, "__name__", None)
+        if action.option_strings and kind in ("int", "float") and action.dest in RULES:
+            out.append((owner.prog, action.option_strings[0], int if kind == "int" else float, RULES[action.dest]))
+    return out

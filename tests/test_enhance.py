@@ -213,3 +213,21 @@ def test_attenuation_limit_caps_how_much_any_bin_is_removed(trained, tmp_path, c
     assert not (tmp_path / "c.wav").exists()
     assert main(["evaluate", "--mixtures", str(trained["mix"]), "--out", str(tmp_path / "s"), "--atten-lim", "6"]) == 2
     assert "--atten-lim belong to --pairs mode" in capsys.readouterr().err
+
+
+def test_enhance_without_checkpoint_uses_the_shipped_pretrained_model(tmp_path):
+    """The pretrained weights ship in the package, load with weights_only, and enhance any rate."""
+    import numpy as np
+    import soundfile as sf
+    import torch
+
+    from emgse.cli import main
+    from emgse.resources import PRETRAINED, PRETRAINED_MODELS
+
+    ckpt = torch.load(PRETRAINED / PRETRAINED_MODELS["pretrained"], weights_only=True)
+    assert ckpt["model_name"] == "audio-mask" and "optimizer" not in ckpt and ckpt["card"]["steps"] > 0
+    x = 0.05 * np.random.default_rng(0).standard_normal(22050)
+    sf.write(tmp_path / "noisy.wav", x, 22050)
+    assert main(["enhance", "--audio", str(tmp_path / "noisy.wav"), "--out", str(tmp_path / "out.wav")]) == 0
+    y, fs = sf.read(tmp_path / "out.wav")
+    assert fs == 22050 and len(y) == len(x) and np.all(np.isfinite(y)) and np.std(y) < np.std(x)

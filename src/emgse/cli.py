@@ -551,7 +551,8 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
         ),
         formatter_class=_Formatter,
     )
-    p.add_argument("--checkpoint", required=True, type=Path, help="best.pt of a training run")
+    p.add_argument("--checkpoint", default=Path("pretrained"), type=Path,
+                   help="best.pt of a training run (default: the pretrained audio-only model that ships, docs/pretrained.md)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--audio", type=Path, help="noisy recording (mono)")
     src.add_argument("--mixtures", type=Path, help="mixture folder (batch mode)")

@@ -49,6 +49,11 @@ SMALL_COUNT = Rule(1, 1024)  # processes, threads
 
 # dest -> range, for every numeric option of every command (the same name means the same thing).
 RULES: dict[str, Rule] = {
+    "val_share": Rule(0, 1, hi_closed=False),
+    "level": Rule(-200, 0),
+    "crop": Rule(0, 600, lo_closed=False),
+    "steps_per_epoch": Rule(1, None),
+    "val_crops": Rule(1, None),
     "emg_fs": RATE,
     "snr": Rule(-100, 100),
     "per_utterance": Rule(1, 10_000),

@@ -217,8 +217,8 @@ def test_cli_simulate_and_check(tmp_path, capsys):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--utterances", "0"], "--utterances must be at least 1"),
-        (["--speakers", "0"], "--speakers must be at least 1"),
+        (["--utterances", "0"], "--utterances: '0': must be an integer from 1"),
+        (["--speakers", "0"], "--speakers: '0': must be an integer from 1"),
         (["--voices", "en-zz-nonsense"], "unknown eSpeak voice"),
         (["--voices", "de"], "not an English eSpeak voice"),
     ],

@@ -236,7 +236,7 @@ def test_cli_unwritable_folder(tmp_path, capsys):
     blocker.write_text("x")
     assert main(["simulate", "--out", str(blocker / "corpus"), "--utterances", "1"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "cannot create output folder" in err and "\n" not in err
+    assert "cannot be written" in err and "is a file, not a folder" in err and "\n" not in err
 
 
 def test_cli_refuses_existing_folder(corpus, capsys):

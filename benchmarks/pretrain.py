@@ -20,6 +20,7 @@ noisy's) and the real-time factor on one CPU thread. ``--score-only`` scores an 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 import time
@@ -31,10 +32,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from emgse.checkpoint import export_checkpoint, read_checkpoint  # noqa: E402
+from emgse.checkpoint import export_checkpoint, read_checkpoint, save_checkpoint  # noqa: E402
 from emgse.evaluate import PRETRAINED_TARGET, evaluate_pairs, pairs_table  # noqa: E402
 from emgse.files import read_json, write_json  # noqa: E402
 from emgse.resources import PRETRAINED, PRETRAINED_MODELS  # noqa: E402
+
+SHIPPED = {ckpt.removesuffix('.pt'): ckpt for ckpt in PRETRAINED_MODELS.values()}  # model -> shipped file
 from emgse.sampler import SamplerConfig  # noqa: E402
 from emgse.train import TrainConfig, train_from_sources  # noqa: E402
 
@@ -90,14 +93,39 @@ def _means(s: dict) -> dict:
     return {k: round(float(s[k]), 4) for k in ("pesq", "stoi", "estoi", "si_sdr", "dnsmos_ovrl") if k in s}
 
 
+def epochs_for(minutes: float, run: Path, args: argparse.Namespace) -> int:
+    """The epochs of ``--steps-per-epoch`` steps that fit in ``minutes`` of training, timed by a
+    throwaway probe (2 epochs of 40 steps in ``run``; the second one, warm, is the rate)."""
+    probe = TrainConfig(**{**_train_kwargs(args), "max_epochs": 2, "patience": 2})
+    sampler = SamplerConfig(crop_s=2.0, snr_db=(-5.0, 20.0), level_dbfs=(-35.0, -15.0), steps_per_epoch=40, val_crops=256)
+    train_from_sources(run, probe, noise=args.noise, speech=args.speech, val_share=0.05, sampler_config=sampler,
+                       model_args=_model_args(args), progress=False)
+    seconds = float(list(csv.DictReader(open(run / "log.csv")))[-1]["seconds"]) / 40  # per step, validation included
+    epochs = max(1, int(minutes * 60 / (seconds * args.steps_per_epoch)))
+    print(f"probe: {seconds * 1000:.1f} ms/step -> {epochs} epochs of {args.steps_per_epoch} steps in {minutes:g} min")
+    return epochs
+
+
+def _train_kwargs(args: argparse.Namespace) -> dict:
+    return {"model": args.model, "batch_size": args.batch_size, "lr": args.lr, "max_epochs": args.epochs, "patience": args.epochs,
+            "seed": args.seed, "device": args.device, "loss": "compressed", "lr_schedule": "cosine", "precision": args.precision}
+
+
+def _model_args(args: argparse.Namespace) -> dict | None:
+    return {"hidden": args.hidden} if args.hidden is not None else None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True, help="run folder (the training run is OUT/run)")
     ap.add_argument("--speech", nargs="+", type=Path, default=[SPEECH], help="training speech folders (default speechocean762 train)")
     ap.add_argument("--noise", nargs="+", default=[str(NOISE)], help="noise sources (default the 100 Hu training noises)")
     ap.add_argument("--pairs", type=Path, default=PAIRS, help="real pairs to score on (evaluation only)")
-    ap.add_argument("--hidden", type=int, default=256, help="audio-mask width (256: 2.8 M parameters)")
+    ap.add_argument("--model", default="audio-mask", help="an audio-only model (causal-audio: the streaming one)")
+    ap.add_argument("--hidden", type=int, default=None, help="audio-mask width (default 256: 2.8 M parameters)")
     ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--fit-minutes", type=float, default=None,
+                    help="choose --epochs to fill this many minutes of training, timed by a short probe first (GPU runs)")
     ap.add_argument("--steps-per-epoch", type=int, default=100)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-4)
@@ -106,41 +134,48 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2, help="scoring processes")
     ap.add_argument("--resume", action="store_true", help="continue OUT/run")
-    ap.add_argument("--export", action="store_true", help="write the best checkpoint into the package and score it")
-    ap.add_argument("--score-only", action="store_true", help="score the exported weights only")
+    ap.add_argument("--export", action="store_true", help="write the best checkpoint, float16 with its card, to --dest and score it")
+    ap.add_argument("--dest", type=Path, default=None, help="where --export writes (default: the package's shipped file for --model)")
+    ap.add_argument("--no-score", action="store_true", help="export without scoring (score later with --score-only)")
+    ap.add_argument("--score-only", action="store_true", help="score the weights at --dest and write the scores into their card")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
-    dest = PRETRAINED / PRETRAINED_MODELS["pretrained"]
+    if args.model == "audio-mask" and args.hidden is None:
+        args.hidden = 256
+    dest = args.dest or PRETRAINED / SHIPPED.get(args.model, f"{args.model}.pt")
     run = args.out / "run"
     if not args.score_only:
-        config = TrainConfig(model="audio-mask", batch_size=args.batch_size, lr=args.lr, max_epochs=args.epochs, patience=args.epochs,
-                             seed=args.seed, device=args.device, loss="compressed", lr_schedule="cosine", precision=args.precision)
+        if args.fit_minutes is not None and not args.resume:
+            args.epochs = epochs_for(args.fit_minutes, args.out / "probe", args)
+        # a probed budget also stops by the clock (20% over), so a slower card still leaves a best checkpoint
+        config = TrainConfig(**_train_kwargs(args), max_minutes=1.2 * args.fit_minutes if args.fit_minutes else None)
         sampler = SamplerConfig(crop_s=2.0, snr_db=(-5.0, 20.0), level_dbfs=(-35.0, -15.0), steps_per_epoch=args.steps_per_epoch, val_crops=256)
         t0 = time.perf_counter()
         summary = train_from_sources(run, config, noise=args.noise, speech=args.speech, val_share=0.05, sampler_config=sampler,
-                                     model_args={"hidden": args.hidden}, resume=args.resume, progress=not args.quiet)
+                                     model_args=_model_args(args), resume=args.resume, progress=not args.quiet)
         print(f"trained: {json.dumps(summary)} ({time.perf_counter() - t0:.0f} s this call)")
     if args.export:
         summary = read_json(run / "summary.json")
         ckpt = read_checkpoint(run / "best.pt")
         crops = summary["epochs"] * ckpt["train_config"]["batch_size"] * ckpt["sampler_config"]["steps_per_epoch"]
+        log = list(csv.DictReader(open(run / "log.csv")))
         card = {
-            "model": "audio-mask", "model_args": ckpt["model_args"], "parameters": summary["parameters"],
+            "model": ckpt["model_name"], "model_args": ckpt["model_args"], "parameters": summary["parameters"],
             "speech": [str(p) for p in args.speech], "noise": list(args.noise), "train_utterances": summary["train_utterances"],
             "noises": summary["noises"], "sampler_config": ckpt["sampler_config"], "train_config": ckpt["train_config"],
             "epochs": summary["epochs"], "best_epoch": summary["best_epoch"], "steps": summary["epochs"] * ckpt["sampler_config"]["steps_per_epoch"],
             "audio_hours_seen": round(crops * ckpt["sampler_config"]["crop_s"] / 3600, 1), "train_seconds": summary["seconds"],
-            "device": summary["device"], "best_val_loss": summary["best_val_loss"],
+            "device": summary["device"], "device_name": torch.cuda.get_device_name() if summary["device"].startswith("cuda") else "cpu",
+            "best_val_loss": summary["best_val_loss"], "frames_per_s": round(float(np.median([float(r["frames_per_s"]) for r in log])), -2),
         }
         export_checkpoint(run / "best.pt", dest, card=card)
-        result = score(dest, args.out, args.pairs, args.jobs)
-        export_checkpoint(run / "best.pt", dest, card={**card, "scores": result})  # the card carries its scores
         print(f"exported -> {dest} ({dest.stat().st_size / 1e6:.1f} MB)")
-    elif args.score_only:
+    if (args.export and not args.no_score) or args.score_only:
         result = score(dest, args.out, args.pairs, args.jobs)
-    if args.export or args.score_only:
+        shipped = read_checkpoint(dest)
+        save_checkpoint(dest, {**shipped, "card": {**shipped.get("card", {}), "scores": result}})  # the card carries its scores
         write_json(args.out / "scores.json", result)
-        print(f"scores -> {args.out / 'scores.json'}")
+        print(f"scores -> {args.out / 'scores.json'} and the card of {dest}")
 
 
 if __name__ == "__main__":

@@ -318,6 +318,11 @@ def test_cli_pairs_mode_with_dnsmos(pair_run, tmp_path, capsys):
     assert [r["system"] for r in rows] == ["noisy", "tiny"] and 1.0 < float(rows[1]["dnsmos_ovrl"]) < 5.0
     assert main(["evaluate", "--pairs", str(small), "--enhanced", str(tmp_path), "--out", str(tmp_path / "o2")]) == 2
     assert "--enhanced belongs to --mixtures mode" in capsys.readouterr().err
+    # no --checkpoint: the shipped pretrained model is scored beside noisy
+    assert main(["evaluate", "--pairs", str(small), "--out", str(tmp_path / "o3"), "--jobs", "1", "--quiet", "--no-dnsmos"]) == 0
+    assert "| pretrained | 1 |" in capsys.readouterr().out
+    with open(tmp_path / "o3" / "pair_scores.csv", newline="") as f:
+        assert [r["system"] for r in csv.DictReader(f)] == ["noisy", "pretrained"]
 
 
 def test_only_the_evaluation_pairs_are_said_to_be_evaluation_only(pair_run):

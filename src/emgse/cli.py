@@ -380,7 +380,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps-per-epoch", type=int, default=None, metavar="N", help="on the fly: batches per epoch (default 200)")
     p.add_argument("--val-crops", type=int, default=None, metavar="N", help="on the fly: crops in the fixed validation set (default 256)")
     p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default=None,
-                   help="autocast of the forward pass (default fp32; bf16 or fp16 on a GPU for speed)")
+                   help="autocast of the forward pass (default fp32). On an H200, bf16 trained causal-audio but left "
+                        "audio-mask's loss flat for 31 epochs where fp32 trained it (docs/pretrained.md): check the loss falls")
     p.add_argument("--out", required=True, type=Path, help="run folder for logs and checkpoints")
     p.add_argument("--config", type=Path, default=None, help="YAML with 'train', 'emg' and 'audio' sections")
     p.add_argument("--model", default=None, choices=sorted(MODELS), help="model (default emgse)")
@@ -697,8 +698,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
             "Score the noisy input and every system of ENH (ENH/<system>/<mixture path>) against\n"
             "gain * clean, in parallel processes. Writes OUT/scores.csv (one row per system x utterance\n"
             "x noise x SNR), summaries per SNR, noise and noise category (CSV) and summary.md.\n"
-            "Real recordings: --pairs DIR (DIR/clean/X.wav + DIR/noisy/X.wav, any rate) --checkpoint CKPT\n"
-            "[--checkpoint CKPT2 ...] enhances every noisy file with each checkpoint (audio only, EMG absent)\n"
+            "Real recordings: --pairs DIR (DIR/clean/X.wav + DIR/noisy/X.wav, any rate) [--checkpoint CKPT\n"
+            "--checkpoint CKPT2 ...] enhances every noisy file with each checkpoint (default: the shipped\n"
+            "pretrained model; audio only, EMG absent)\n"
             "and writes OUT/pair_scores.csv (PESQ, STOI, ESTOI, SI-SDR, DNSMOS per file), pair_summary.md\n"
             "(means, gain over noisy, files made worse) and OUT/enhanced/<system>/X.wav. Evaluation only:\n"
             "never train or select models on such pairs."
@@ -708,7 +710,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--mixtures", type=Path, help="mixture folder (mixtures.csv, mix.json)")
     source.add_argument("--pairs", type=Path, help="folder of real recordings: clean/X.wav and noisy/X.wav")
-    p.add_argument("--checkpoint", type=Path, action="append", default=None, help="pairs mode: a checkpoint to score (repeatable)")
+    p.add_argument("--checkpoint", type=Path, action="append", default=None,
+                   help="pairs mode: a checkpoint to score (repeatable; default: the shipped pretrained model; 'pretrained' names it beside others)")
     p.add_argument("--system", action="append", default=None, help="pairs mode: a name per --checkpoint (default: its run folder)")
     p.add_argument("--enhanced", type=Path, default=None, help="folder of <system>/ outputs (omit to score only noisy)")
     p.add_argument("--systems", nargs="+", default=None, help="systems to score (default: every folder in --enhanced)")
@@ -743,7 +746,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         for flag, value in (("--enhanced", args.enhanced), ("--systems", args.systems), ("--limit", args.limit), ("--split", args.split)):
             if value is not None:
                 raise EmgseError(f"{flag} belongs to --mixtures mode, not --pairs")
-        rows = evaluate_pairs(args.pairs, args.checkpoint or [], args.out, systems=args.system, jobs=args.jobs, progress=not args.quiet,
+        checkpoints, systems = (args.checkpoint, args.system) if args.checkpoint else ([Path("pretrained")], args.system or ["pretrained"])
+        rows = evaluate_pairs(args.pairs, checkpoints, args.out, systems=systems, jobs=args.jobs, progress=not args.quiet,
                               dnsmos=args.dnsmos is not False, atten_lim_db=args.atten_lim, force=args.force)
         print(pairs_table(rows, f"Real recordings: {args.pairs.name}", evaluation_only=is_evaluation_pairs(args.pairs)).markdown())
         print(f"per-file scores: {args.out / 'pair_scores.csv'}")

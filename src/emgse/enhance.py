@@ -40,6 +40,8 @@ from emgse.mixing import read_manifest
 from emgse.models import uses_emg
 
 MAX_MISMATCH_S = 0.1
+CHUNK_S = 60.0  # longer inputs are enhanced in chunks (Enhancer.enhance): bounded memory at any length
+OVERLAP_S = 2.0  # the chunks' overlap, cross-faded
 # EMG rates met in practice: with the rate not given, a length that fits one of these (and not the
 # checkpoint's) says the EMG was recorded at it (2048 Hz EMG read as 2000 Hz is only 2.4% long)
 COMMON_EMG_RATES = (250.0, 256.0, 500.0, 512.0, 1000.0, 1024.0, 1200.0, 1500.0, 2000.0, 2048.0, 2500.0, 4000.0, 4096.0,
@@ -106,6 +108,7 @@ class Enhancer:
                  atten_lim_db: float | None = None):
         self.path = Path(checkpoint)
         self.floor = attenuation_floor(atten_lim_db)
+        self.chunk_s = CHUNK_S
         self.last_unusable: list[int] = []  # channels the last call treated as missing (at any time)
         self.model, self.ckpt = load_model(checkpoint)
         self.device = torch.device(device)
@@ -188,7 +191,39 @@ class Enhancer:
 
         ``allow_missing_emg``: an EMG model given no EMG runs with zero EMG features instead of
         raising (for robustness studies; models trained with EMG dropout expect it).
+
+        Inputs longer than ``chunk_s`` seconds (:data:`CHUNK_S`) are enhanced in chunks of that
+        length overlapping by :data:`OVERLAP_S` and cross-faded, so memory stays bounded at any length.
         """
+        if self.uses_emg and emg is not None:
+            rate_given, emg_fs = emg_fs is not None, self.emg_fs if emg_fs is None else emg_fs
+            check_emg_length(np.shape(emg)[0], len(noisy) / self.audio_config.fs, emg_fs, where, rate_given=rate_given)
+        fs = self.audio_config.fs
+        n, chunk = len(noisy), int(self.chunk_s * fs)
+        overlap = min(int(OVERLAP_S * fs), chunk // 4)
+        if n <= chunk:
+            return self._enhance(noisy, emg, emg_fs, where, allow_missing_emg)
+        out, weight, unusable = np.zeros(n), np.zeros(n), set()
+        ramp = np.linspace(0.0, 1.0, overlap + 2)[1:-1]  # a cross-fade: the two ramps of an overlap sum to 1
+        for start in range(0, n - overlap, chunk - overlap):
+            end = min(start + chunk, n)
+            part = None if emg is None or not self.uses_emg else np.asarray(emg)[round(start * emg_fs / fs): round(end * emg_fs / fs)]
+            y = self._enhance(noisy[start:end], part, emg_fs, where, allow_missing_emg).astype(np.float64)
+            w = np.ones(end - start)
+            if start > 0:
+                w[:overlap] = ramp
+            if end < n:
+                w[-overlap:] = ramp[::-1]
+            out[start:end] += w * y
+            weight[start:end] += w
+            unusable.update(self.last_unusable)
+            if end == n:
+                break
+        self.last_unusable = sorted(unusable)
+        return (out / weight).astype(np.float32)
+
+    def _enhance(self, noisy: np.ndarray, emg: np.ndarray | None, emg_fs: float | None, where: str, allow_missing_emg: bool) -> np.ndarray:
+        """:meth:`enhance` of one block at once (the EMG already checked against it)."""
         self.last_unusable = []
         x = torch.as_tensor(np.asarray(noisy, dtype=np.float32), device=self.device)
         log_mag, phase, gains = levelled_log_magnitude(x, self.audio_config)  # gains: None without the level rule
@@ -199,8 +234,6 @@ class Enhancer:
         elif self.uses_emg:
             if emg is None:
                 raise EmgseError(f"{where}: the {self.name} model needs EMG (--emg)")
-            rate_given, emg_fs = emg_fs is not None, self.emg_fs if emg_fs is None else emg_fs
-            check_emg_length(np.shape(emg)[0], len(noisy) / self.audio_config.fs, emg_fs, where, rate_given=rate_given)
             emg_in = self.emg_input(np.asarray(emg), emg_fs, frames, where)
         est = limit_attenuation(self.model(log_mag[None], emg_in)[0], log_mag, self.floor)
         y = unlevelled_waveform(est, phase, gains, len(noisy), self.audio_config)

@@ -1,7 +1,7 @@
 """The pretrained real-speech model that ships with emgse: trained, exported, scored by one command.
 
-    python benchmarks/pretrain.py --out runs/pretrain [--device cuda --batch-size 64 --precision bf16]
-                                  [--epochs 20 --steps-per-epoch 200] [--resume] [--export]
+    python benchmarks/pretrain.py --out runs/pretrain [--device cuda --batch-size 64 --steps-per-epoch 250]
+                                  [--epochs 15 | --fit-minutes 3.3] [--resume] [--export]
 
 Trains ``audio-mask`` (hidden 256 by default) on mixtures drawn on the fly (:mod:`emgse.sampler`)
 from every recording of ``../shared/data/speech/speechocean762/train`` (never its ``test`` half:

@@ -567,3 +567,28 @@ def test_save_table_in_a_folder_that_only_ran_another_loss(tmp_path):
     save_table(tmp_path, "quality-comp", "| a | b |")
     page = (tmp_path / "report.html").read_text()
     assert "emgse quality benchmark" in page and "<td>emgse-tcn</td>" in page
+
+
+def test_pretrain_trains_probes_and_exports_a_card(tmp_path, monkeypatch):
+    """benchmarks/pretrain.py end to end on tiny settings: --fit-minutes probes and picks the epochs,
+    --export writes float16 weights with their card (loadable with weights_only), --no-score skips scoring."""
+    import sys
+
+    import torch
+    from benchmarks import pretrain
+
+    from emgse.resources import SPEECH_SUBSET
+
+    dest = tmp_path / "model.pt"
+    argv = ["pretrain.py", "--out", str(tmp_path / "p"), "--speech", str(SPEECH_SUBSET / "train"), "--noise", "white", "--hidden", "16",
+            "--fit-minutes", "0.02", "--steps-per-epoch", "2", "--batch-size", "2", "--device", "cpu", "--quiet", "--export", "--no-score",
+            "--dest", str(dest)]
+    monkeypatch.setattr(sys, "argv", argv)
+    pretrain.main()
+    assert (tmp_path / "p" / "probe" / "log.csv").is_file()  # the throwaway probe run
+    ckpt = torch.load(dest, weights_only=True)
+    card = ckpt["card"]
+    assert card["model"] == "audio-mask" and card["model_args"] == {"hidden": 16} and card["steps"] == 2 * card["epochs"] >= 2
+    assert card["train_utterances"] > 0 and card["noises"] == 1 and card["device"] == "cpu" and "scores" not in card
+    assert all(v.dtype == torch.float16 for v in ckpt["state_dict"].values() if v.is_floating_point())
+    assert "optimizer" not in ckpt and 1 <= card["epochs"] <= ckpt["train_config"]["max_epochs"]  # the clock may stop it early

@@ -3,6 +3,7 @@
 import csv
 import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 
@@ -14,7 +15,9 @@ from emgse.corpora.csl_emg_array import SplitRanges
 from emgse.corpora.simulated.config import SimulationConfig
 from emgse.corpora.simulated.writer import simulate_corpus
 from emgse.errors import EmgseError
+from emgse.files import read_json
 from emgse.recipes import (
+    DEMO_INTERMEDIATE,
     RECORDED_PREFIX,
     DemoConfig,
     PaperConfig,
@@ -45,7 +48,7 @@ def test_demo_tiny(tmp_path):
     )
     out = tmp_path / "demo"
     pairs = write_pairs(tmp_path / "pairs", rates=(8000,))  # real-speech section from a tiny pairs folder
-    run_demo(out, cfg, progress=False, real_pairs=pairs)
+    run_demo(out, cfg, progress=False, real_pairs=pairs, keep_intermediate=True)
     # the recorded speakers join training and validation (speaker-disjoint), never the test set
     mixed = {r["utt_id"] for r in read_scores(out / "mix-train" / "mixtures.csv")}
     recorded = {u for u in mixed if u.startswith(RECORDED_PREFIX)}
@@ -61,15 +64,25 @@ def test_demo_tiny(tmp_path):
     assert "<h2>Fusion gain over audio-only</h2>" in html and "<td>emgse-mask - audio-mask</td>" in html  # one utterance: no interval
     assert "<h2>Real speech (pairs, real recordings)</h2>" in html and "<td>emgse-mask</td><td>1</td>" in html
     assert "Target: does no harm to real recordings" in html  # each model judged (emgse.evaluate.NO_HARM)
-    assert [r["system"] for r in read_scores(out / "real-speech" / "pair_scores.csv")] == ["noisy", "audio-mask", "emgse-mask"]
+    assert [r["system"] for r in read_scores(out / "real-speech" / "pair_scores.csv")] == ["noisy", "pretrained", "audio-mask", "emgse-mask"]
     for name in ("audio-mask", "emgse-mask"):
         assert (out / "runs" / name / "best.pt").is_file()
         assert read_checkpoint(out / "runs" / name / "best.pt")["train_config"]["loss"] == "compressed"  # the demo's loss
-    # a second run finds every stage complete
+    # a second run finds every stage complete, then removes the intermediate data (recorded in removed.json)
     before = (out / "scores" / "scores.csv").stat().st_mtime_ns
     run_demo(out, cfg, progress=False)
     assert (out / "runs" / "emgse-mask" / "log.csv").read_text().count("\n") == 2  # header + the one epoch, not retrained
     assert (out / "scores" / "scores.csv").stat().st_mtime_ns >= before
+    assert sorted(read_json(out / "removed.json")["removed"]) == sorted(DEMO_INTERMEDIATE)
+    assert not any((out / name).exists() for name in DEMO_INTERMEDIATE) and not list(out.glob("runs/*/last.pt"))
+    assert (out / "prepared" / "test").is_dir() and (out / "mix-test" / "mixtures.csv").is_file()
+    run_demo(out, cfg, progress=False)  # and again: nothing regenerated that nothing needs
+    assert not (out / "corpus").exists() and not (out / "mix-train").exists()
+    # a model to train again brings back what training needs
+    shutil.rmtree(out / "runs" / "audio-mask")
+    run_demo(out, cfg, progress=False, keep_intermediate=True)
+    assert (out / "runs" / "audio-mask" / "best.pt").is_file() and (out / "mix-train" / "mixtures.csv").is_file()
+    assert (out / "runs" / "audio-mask" / "last.pt").is_file()  # kept this time
 
 
 def test_demo_model_families():

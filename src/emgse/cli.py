@@ -821,6 +821,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--real-pairs", type=Path, default=None,
                    help="real clean/X.wav + noisy/X.wav pairs to also score the models on (evaluation only; default: "
                         "../shared/data/real-speech/voicebank-demand-test when present)")
+    p.add_argument("--keep-intermediate", action="store_true",
+                   help="keep the raw simulated corpora, the training data and mixtures, and the runs' last.pt (removed at the end "
+                        "by default: a finished demo leaves about 250 MB)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -844,7 +847,8 @@ def _run_demo(args: argparse.Namespace) -> int:
         config = dataclasses.replace(config, speech=None if args.speech.lower() == "none" else args.speech)
     if args.loss is not None:
         config = dataclasses.replace(config, loss=args.loss)
-    run_demo(args.out, config, noise_train=args.noise_train, noise_test=args.noise_test, progress=not args.quiet, real_pairs=args.real_pairs)
+    run_demo(args.out, config, noise_train=args.noise_train, noise_test=args.noise_test, progress=not args.quiet, real_pairs=args.real_pairs,
+             keep_intermediate=args.keep_intermediate)
     return 0
 
 

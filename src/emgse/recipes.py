@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -252,7 +253,7 @@ def demo_systems(config: DemoConfig) -> list[System]:
 RECORDED_PREFIX = "rec-"  # utterance ids of recorded speech in the demo's merged training data
 
 
-def _add_recorded_speech(out: Path, config: DemoConfig, progress: bool) -> Path:
+def _add_recorded_speech(out: Path, config: DemoConfig, progress: bool, removed: set[str] = frozenset()) -> Path:
     """Simulate EMG for the recorded speech ``config.speech`` (all of it goes to training and
     validation, speaker-disjoint), prepare it, and merge it with the eSpeak corpus's train/val
     utterances into ``OUT/prepared-train`` (recorded ids prefixed :data:`RECORDED_PREFIX`).
@@ -271,12 +272,12 @@ def _add_recorded_speech(out: Path, config: DemoConfig, progress: bool) -> Path:
     from emgse.resources import speech_folder
 
     folder = speech_folder(config.speech)
-    if _stage(f"simulate EMG for recorded speech ({folder})", (out / "speech-corpus").is_dir()):
+    if _stage(f"simulate EMG for recorded speech ({folder})", (out / "speech-corpus").is_dir() or "speech-corpus" in removed):
         simulate_speech_corpus(out / "speech-corpus", [folder], SimulationConfig(seed=config.seed), progress=progress)
-    if _stage("prepare recorded speech", (out / "speech-prepared").is_dir()):
+    if _stage("prepare recorded speech", (out / "speech-prepared").is_dir() or "speech-prepared" in removed):
         prepare_csl_emg_array(out / "speech-corpus", "all", out / "speech-prepared", progress=progress)
     merged = out / "prepared-train"
-    if _stage("merge eSpeak + recorded train/val", merged.is_dir()):
+    if _stage("merge eSpeak + recorded train/val", merged.is_dir() or "prepared-train" in removed):
         with output_dir(merged) as work:
             for src, prefix in ((out / "prepared", ""), (out / "speech-prepared", RECORDED_PREFIX)):
                 for split in SPLITS:
@@ -294,6 +295,37 @@ def _add_recorded_speech(out: Path, config: DemoConfig, progress: bool) -> Path:
     return merged
 
 
+# what a finished demo removes (``emgse demo --keep-intermediate`` keeps them): the raw simulated
+# corpora (their prepared copies stay), the training-only data (recorded speech with simulated EMG,
+# training mixtures and their feature stores) and the runs' resume states. All of it is
+# regenerated from the seed; a later run of the same demo treats those stages as done.
+DEMO_INTERMEDIATE = ("corpus", "speech-corpus", "speech-prepared", "prepared-train", "mix-train")
+REMOVED_FILE = "removed.json"
+
+
+def removed_intermediates(out: Path) -> set[str]:
+    """The folders a finished demo in ``out`` removed (:func:`remove_intermediates`)."""
+    path = out / REMOVED_FILE
+    return set(read_json(path)["removed"]) if path.is_file() else set()
+
+
+def remove_intermediates(out: Path) -> float:
+    """Remove :data:`DEMO_INTERMEDIATE` and ``runs/*/last.pt`` from a finished demo, recording the
+    folders in ``OUT/removed.json``; returns the megabytes freed."""
+    freed, removed = 0, sorted(removed_intermediates(out))
+    write_json(out / REMOVED_FILE, {"removed": sorted(set(removed) | {n for n in DEMO_INTERMEDIATE if (out / n).exists()})})
+    for name in DEMO_INTERMEDIATE:
+        path = out / name
+        if path.is_dir():
+            freed += sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and f.stat().st_nlink == 1)
+            shutil.rmtree(path)
+    for last in (out / "runs").glob("*/last.pt"):
+        if (last.parent / "summary.json").is_file():  # a finished run: best.pt is what is used
+            freed += last.stat().st_size
+            last.unlink()
+    return freed / 1e6
+
+
 def run_demo(
     out: str | Path,
     config: DemoConfig = DemoConfig(),
@@ -302,12 +334,13 @@ def run_demo(
     noise_test: list[str] | None = None,
     progress: bool = True,
     real_pairs: str | Path | None = None,
+    keep_intermediate: bool = False,
 ) -> list[dict]:
     """The main job: simulate, prepare, mix, train the family's audio-only and fusion models
     (:func:`demo_systems`: ``audio-mask`` and ``emgse-mask``, or the paper's ``audio`` and ``emgse``),
     enhance, score at -11, -6, -1, 4 dB, and write ``scores/`` and ``report.html`` under ``out``.
 
-    Real speech: the trained models are also scored on real recorded pairs (``real_pairs``, else
+    Real speech: the shipped pretrained model and the trained models are scored on real recorded pairs (``real_pairs``, else
     ``../shared/data/real-speech/voicebank-demand-test`` when present) into ``OUT/real-speech/``,
     as a section of the report (:func:`emgse.report.real_speech_section`; evaluation only), with each
     model judged against :data:`emgse.evaluate.NO_HARM` (met, or by how much it is missed)."""
@@ -325,14 +358,17 @@ def run_demo(
     per_speaker = -(-config.utterances // config.speakers)
     out.mkdir(parents=True, exist_ok=True)
     record_settings(out / "demo.json", {"config": dataclasses.asdict(config), "noise_train": noise_train, "noise_test": noise_test})
-    if _stage("simulate", (out / "corpus").is_dir()):
+    # a finished demo removed its intermediate data: those stages count as done while nothing needs them
+    trained = all((out / "runs" / s.name / "summary.json").is_file() for s in demo_systems(config))
+    removed = removed_intermediates(out) if trained else set()
+    if _stage("simulate", (out / "corpus").is_dir() or ("corpus" in removed_intermediates(out) and (out / "prepared").is_dir())):
         simulate_corpus(out / "corpus", SimulationConfig(speakers=config.speakers, utterances=per_speaker, seed=config.seed))
     if _stage("prepare", (out / "prepared").is_dir()):
         prepare_csl_emg_array(out / "corpus", "all", out / "prepared", sessions=sessions, progress=progress)
     train_data = out / "prepared"
     if config.speech is not None:
-        train_data = _add_recorded_speech(out, config, progress)
-    if _stage("mix train/val", (out / "mix-train").is_dir()):
+        train_data = _add_recorded_speech(out, config, progress, removed)
+    if _stage("mix train/val", (out / "mix-train").is_dir() or "mix-train" in removed):
         bank = NoiseBank.from_sources(noise_train or list(config.train_noises))
         mix = MixConfig(snrs_db=config.train_snrs, per_utterance=min(config.per_utterance, len(bank)), seed=config.seed,
                         reverb_prob=config.reverb_prob)
@@ -346,7 +382,8 @@ def run_demo(
     for system in systems:  # input level normalization on (the paper recipe keeps the paper's raw spectra)
         _train_system(system, out / "mix-train", out, base, EmgConfig(), progress, with_level())
     _stage("real speech (evaluation only)", False)
-    real = real_speech_section({s.name: out / "runs" / s.name / "best.pt" for s in systems}, out / "real-speech", real_pairs,
+    heard = {"pretrained": Path("pretrained"), **{s.name: out / "runs" / s.name / "best.pt" for s in systems}}  # the shipped model beside
+    real = real_speech_section(heard, out / "real-speech", real_pairs,
                                jobs=config.jobs, progress=progress, target=NO_HARM)
     scores = _enhance_score_report(
         out,
@@ -361,6 +398,10 @@ def run_demo(
     )
     if real:
         print(f"\n## {real[0]}\n\n{real[1]}")
+    if not keep_intermediate:
+        freed = remove_intermediates(out)
+        _log(f"removed the intermediate data ({freed:.0f} MB: {', '.join(DEMO_INTERMEDIATE)}, runs/*/last.pt; "
+             f"--keep-intermediate keeps them)")
     _log(f"demo finished in {(time.perf_counter() - started) / 60:.1f} min")
     return scores
 

@@ -315,10 +315,12 @@ def remove_intermediates(out: Path) -> float:
     freed, removed = 0, sorted(removed_intermediates(out))
     write_json(out / REMOVED_FILE, {"removed": sorted(set(removed) | {n for n in DEMO_INTERMEDIATE if (out / n).exists()})})
     for name in DEMO_INTERMEDIATE:
-        path = out / name
+        path, trash = out / name, out / f".{name}.removed"
         if path.is_dir():
             freed += sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and f.stat().st_nlink == 1)
-            shutil.rmtree(path)
+            path.rename(trash)  # atomic: killed at any moment, a folder is whole or gone
+        if trash.exists():
+            shutil.rmtree(trash)
     for last in (out / "runs").glob("*/last.pt"):
         if (last.parent / "summary.json").is_file():  # a finished run: best.pt is what is used
             freed += last.stat().st_size
@@ -402,7 +404,8 @@ def run_demo(
         freed = remove_intermediates(out)
         _log(f"removed the intermediate data ({freed:.0f} MB: {', '.join(DEMO_INTERMEDIATE)}, runs/*/last.pt; "
              f"--keep-intermediate keeps them)")
-    _log(f"demo finished in {(time.perf_counter() - started) / 60:.1f} min")
+    held = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 1e6
+    _log(f"demo finished in {(time.perf_counter() - started) / 60:.1f} min; {out} holds {held:.0f} MB")
     return scores
 
 

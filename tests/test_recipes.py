@@ -70,17 +70,17 @@ def test_demo_tiny(tmp_path):
         assert read_checkpoint(out / "runs" / name / "best.pt")["train_config"]["loss"] == "compressed"  # the demo's loss
     # a second run finds every stage complete, then removes the intermediate data (recorded in removed.json)
     before = (out / "scores" / "scores.csv").stat().st_mtime_ns
-    run_demo(out, cfg, progress=False)
+    run_demo(out, cfg, progress=False, real_pairs=pairs)
     assert (out / "runs" / "emgse-mask" / "log.csv").read_text().count("\n") == 2  # header + the one epoch, not retrained
     assert (out / "scores" / "scores.csv").stat().st_mtime_ns >= before
     assert sorted(read_json(out / "removed.json")["removed"]) == sorted(DEMO_INTERMEDIATE)
     assert not any((out / name).exists() for name in DEMO_INTERMEDIATE) and not list(out.glob("runs/*/last.pt"))
     assert (out / "prepared" / "test").is_dir() and (out / "mix-test" / "mixtures.csv").is_file()
-    run_demo(out, cfg, progress=False)  # and again: nothing regenerated that nothing needs
+    run_demo(out, cfg, progress=False, real_pairs=pairs)  # and again: nothing regenerated that nothing needs
     assert not (out / "corpus").exists() and not (out / "mix-train").exists()
     # a model to train again brings back what training needs
     shutil.rmtree(out / "runs" / "audio-mask")
-    run_demo(out, cfg, progress=False, keep_intermediate=True)
+    run_demo(out, cfg, progress=False, real_pairs=pairs, keep_intermediate=True)
     assert (out / "runs" / "audio-mask" / "best.pt").is_file() and (out / "mix-train" / "mixtures.csv").is_file()
     assert (out / "runs" / "audio-mask" / "last.pt").is_file()  # kept this time
 

@@ -248,3 +248,30 @@ def test_a_finished_run_with_other_training_settings_is_not_reused(tmp_path):
     text = (run / "train_config.yaml").read_text()
     (run / "train_config.yaml").write_text("".join(line + "\n" for line in text.splitlines() if not line.startswith("loss:")))
     assert _train_system(system, tmp_path / "m", tmp_path, {**base, "loss": "l1"}, None, False)["parameters"] == 7  # old run: l1
+
+
+def test_session_demo_is_speaker_dependent(tmp_path, capsys):
+    """``emgse demo --protocol speaker-dependent`` on tiny settings: each session split as
+    CSL-EMG_Array's (test, validation and training utterances of the same speaker), EMG z-scored with
+    the training statistics, both models from the pretrained audio path, the EMG gain printed per SNR."""
+    from emgse.recipes import SessionDemoConfig, run_session_demo
+
+    cfg = SessionDemoConfig(utterances=7, test=2, val=1, steps=2, epochs=1, batch_size=4, crop_s=0.5, test_snrs=(-11.0, 4.0),
+                            noises_per_test=1, jobs=1)
+    out = tmp_path / "demo"
+    pairs = write_pairs(tmp_path / "pairs", rates=(16000,))
+    run_session_demo(out, cfg, progress=False, real_pairs=pairs)
+    split_ids = {s: sorted(p.name.split(".")[0] for p in (out / "prepared" / s).glob("*.wav")) for s in ("test", "val", "train")}
+    assert split_ids == {"test": ["Spk1_Block1-Initial_0001", "Spk1_Block1-Initial_0002"], "val": ["Spk1_Block1-Initial_0003"],
+                         "train": [f"Spk1_Block1-Initial_000{k}" for k in range(4, 8)]}
+    for name in ("audio-mask", "emgse-mask"):
+        ckpt = read_checkpoint(out / "runs" / name / "best.pt")
+        assert ckpt["train_config"]["init_from"] == "pretrained" and ckpt["sampler_config"]["snr_db"] == [-10.0, 10.0]
+    ckpt = read_checkpoint(out / "runs" / "emgse-mask" / "best.pt")
+    assert ckpt["emg_config"]["normalization"] == "zscore" and ckpt["zscore"] is not None
+    rows = read_scores(out / "scores" / "scores.csv")
+    assert {r["system"] for r in rows} == {"noisy", "audio-mask", "emgse-mask"} and {float(r["snr_db"]) for r in rows} == {-11.0, 4.0}
+    assert {r["utt_id"] for r in rows} == set(split_ids["test"])
+    printed = capsys.readouterr().out
+    assert "Fusion gain over the same-budget audio-only model" in printed and "| emgse-mask - audio-mask | ESTOI |" in printed
+    assert [r["system"] for r in read_scores(out / "real-speech" / "pair_scores.csv")] == ["noisy", "pretrained", "audio-mask", "emgse-mask"]

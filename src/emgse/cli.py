@@ -821,6 +821,11 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--real-pairs", type=Path, default=None,
                    help="real clean/X.wav + noisy/X.wav pairs to also score the models on (evaluation only; default: "
                         "../shared/data/real-speech/voicebank-demand-test when present)")
+    p.add_argument("--protocol", choices=("unseen-speakers", "speaker-dependent"), default="unseen-speakers",
+                   help="'unseen-speakers': test speakers unseen in training (the settings above); 'speaker-dependent': the paper's "
+                        "protocol (emgse.recipes.SessionDemoConfig: one simulated speaker's session, utterances 1-20 test, 21-26 "
+                        "validation, the rest training, trained on the fly at -10...10 dB from the pretrained audio path)")
+    p.add_argument("--steps", type=int, default=None, help="speaker-dependent protocol: training steps per epoch (default 100)")
     p.add_argument("--keep-intermediate", action="store_true",
                    help="keep the raw simulated corpora, the training data and mixtures, and the runs' last.pt (removed at the end "
                         "by default: a finished demo leaves about 250 MB)")
@@ -830,8 +835,15 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 def _run_demo(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from emgse.recipes import DemoConfig, run_demo
+    from emgse.recipes import DemoConfig, SessionDemoConfig, run_demo, run_session_demo
 
+    if args.protocol == "speaker-dependent":
+        session = SessionDemoConfig(jobs=args.jobs, **({"steps": args.steps} if args.steps else {}),
+                                    **({"seed": args.seed} if args.seed != 0 else {}))
+        run_session_demo(args.out, session, progress=not args.quiet, real_pairs=args.real_pairs)
+        return 0
+    if args.steps is not None:
+        raise EmgseError("--steps belongs to --protocol speaker-dependent")
     config = dataclasses.replace(
         DemoConfig(),
         speakers=args.speakers,

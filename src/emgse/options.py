@@ -53,6 +53,7 @@ RULES: dict[str, Rule] = {
     "level": Rule(-200, 0),
     "crop": Rule(0, 600, lo_closed=False),
     "steps_per_epoch": Rule(1, None),
+    "steps": Rule(1, 10**9),
     "val_crops": Rule(1, None),
     "emg_fs": RATE,
     "snr": Rule(-100, 100),

@@ -592,12 +592,12 @@ REAL_SPEECH_TITLE = "Real speech (VoiceBank-DEMAND test pairs, real noise)"
 def find_real_pairs(explicit: str | Path | None = None) -> Path | None:
     """The real-speech pairs folder: ``explicit`` if given, else ``../shared/data/real-speech/
     voicebank-demand-test`` beside the project checkout (or the working folder) when it exists."""
+    from emgse.resources import shared_folder
+
     if explicit is not None:
         return Path(explicit)
-    for base in (Path(__file__).resolve().parents[3], Path.cwd().parent):
-        if (base / REAL_PAIRS / "clean").is_dir():
-            return base / REAL_PAIRS
-    return None
+    folder = shared_folder(*REAL_PAIRS.parts[2:])
+    return folder if folder is not None and (folder / "clean").is_dir() else None
 
 
 def real_speech_section(

@@ -49,3 +49,13 @@ def checkpoint_path(spec: str | Path) -> Path:
             raise EmgseError(f"{path}: no pretrained weights in this install (benchmarks/pretrain.py --export makes them)")
         return path
     return Path(spec)
+
+
+def shared_folder(*parts: str) -> Path | None:
+    """``../shared/data/<parts>`` beside the project checkout (or the working folder) when it exists:
+    the data a development machine may hold (noises, real pairs) and a user's fresh clone has not."""
+    for base in (Path(__file__).resolve().parents[4], Path.cwd().parent):
+        folder = base.joinpath("shared", "data", *parts)
+        if folder.is_dir():
+            return folder
+    return None

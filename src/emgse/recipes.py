@@ -384,7 +384,8 @@ def run_demo(
     for system in systems:  # input level normalization on (the paper recipe keeps the paper's raw spectra)
         _train_system(system, out / "mix-train", out, base, EmgConfig(), progress, with_level())
     _stage("real speech (evaluation only)", False)
-    heard = {"pretrained": Path("pretrained"), **{s.name: out / "runs" / s.name / "best.pt" for s in systems}}  # the shipped model beside
+    # the shipped pretrained model beside the trained ones
+    heard = {"pretrained": Path("pretrained"), **{s.name: out / "runs" / s.name / "best.pt" for s in systems}}
     real = real_speech_section(heard, out / "real-speech", real_pairs,
                                jobs=config.jobs, progress=progress, target=NO_HARM)
     scores = _enhance_score_report(

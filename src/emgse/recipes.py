@@ -295,6 +295,11 @@ def _add_recorded_speech(out: Path, config: DemoConfig, progress: bool, removed:
     return merged
 
 
+def real_speech_systems(out: Path, systems: list[System]) -> dict[str, Path]:
+    """What a demo scores on real recordings: the shipped pretrained model beside its trained systems."""
+    return {"pretrained": Path("pretrained"), **{s.name: out / "runs" / s.name / "best.pt" for s in systems}}
+
+
 # what a finished demo removes (``emgse demo --keep-intermediate`` keeps them): the raw simulated
 # corpora (their prepared copies stay), the training-only data (recorded speech with simulated EMG,
 # training mixtures and their feature stores) and the runs' resume states. All of it is
@@ -384,8 +389,7 @@ def run_demo(
     for system in systems:  # input level normalization on (the paper recipe keeps the paper's raw spectra)
         _train_system(system, out / "mix-train", out, base, EmgConfig(), progress, with_level())
     _stage("real speech (evaluation only)", False)
-    # the shipped pretrained model beside the trained ones
-    heard = {"pretrained": Path("pretrained"), **{s.name: out / "runs" / s.name / "best.pt" for s in systems}}
+    heard = real_speech_systems(out, systems)
     real = real_speech_section(heard, out / "real-speech", real_pairs,
                                jobs=config.jobs, progress=progress, target=NO_HARM)
     scores = _enhance_score_report(
@@ -489,7 +493,7 @@ def run_session_demo(out: str | Path, config: SessionDemoConfig = SessionDemoCon
         train_from_sources(run, train_config, noise=noise_train, data=out / "prepared", emg_config=emg, sampler_config=sampler,
                            resume=(run / "last.pt").is_file(), progress=progress)
     _stage("real speech (evaluation only)", False)
-    heard = {"pretrained": Path("pretrained"), **{s.name: out / "runs" / s.name / "best.pt" for s in systems}}
+    heard = real_speech_systems(out, systems)
     real = real_speech_section(heard, out / "real-speech", real_pairs, jobs=config.jobs, progress=progress, target=NO_HARM)
     scores = _enhance_score_report(
         out, systems, "emgse demo, the paper's protocol (simulated corpus, speaker-dependent)",

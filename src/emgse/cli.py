@@ -827,7 +827,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
                         "validation, the rest training, trained on the fly at -10...10 dB from the pretrained audio path; seed 11 "
                         "unless --seed is given; --steps, --jobs, --real-pairs and --quiet apply, the other settings belong to "
                         "the unseen-speaker protocol)")
-    p.add_argument("--steps", type=int, default=None, help="speaker-dependent protocol: training steps per epoch (default 100)")
+    p.add_argument("--steps", type=int, default=None, help="speaker-dependent protocol: training steps per epoch (default 200)")
     p.add_argument("--keep-intermediate", action="store_true",
                    help="keep the raw simulated corpora, the training data and mixtures, and the runs' last.pt (removed at the end "
                         "by default: a finished demo leaves about 250 MB)")

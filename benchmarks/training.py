@@ -33,7 +33,7 @@ from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array  # no
 from emgse.corpora.simulated.config import SimulationConfig  # noqa: E402
 from emgse.corpora.simulated.writer import simulate_corpus  # noqa: E402
 from emgse.enhance import Enhancer  # noqa: E402
-from emgse.files import read_audio, read_npy  # noqa: E402
+from emgse.files import folder_mb, read_audio, read_npy  # noqa: E402
 from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
 from emgse.sampler import SamplerConfig  # noqa: E402
 from emgse.train import PRECISIONS, TrainConfig, store_for, train, train_from_sources  # noqa: E402
@@ -45,10 +45,6 @@ def warm_rate(run: Path) -> float:
     """The best warm epoch's training frames/s in a run's log (epoch 1 carries the warm-up; the
     best of the others is the least disturbed by anything else the machine ran)."""
     return max(float(r["frames_per_s"]) for r in list(csv.DictReader(open(run / "log.csv")))[1:])
-
-
-def folder_mb(path: Path) -> float:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
 
 
 def main() -> None:

@@ -309,3 +309,9 @@ def output_dir(out: str | Path, *, force: bool = False, inputs: Iterable[str | P
                 p.rmdir()
         raise
     commit_output_dir(work, out)
+
+
+def folder_mb(path: str | Path, *, linked: bool = True) -> float:
+    """Megabytes of the files under ``path``; ``linked=False`` leaves out files hard-linked elsewhere
+    (what removing the folder would not free)."""
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file() and (linked or f.stat().st_nlink == 1)) / 1e6

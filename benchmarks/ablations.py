@@ -37,14 +37,50 @@ from benchmarks.quality import (  # noqa: E402
     SETTINGS,
     ZSCORE,
     build_data,
+    record_settings,
     run_settings,
     save_table,
     score_real_speech,
+    session_config,
     train_and_score,
+    train_and_score_session,
 )
 
+from emgse.errors import EmgseError  # noqa: E402
 from emgse.evaluate import read_scores, summarize  # noqa: E402
 from emgse.recipes import System  # noqa: E402
+from emgse.report import fusion_gain_table  # noqa: E402
+
+# the speaker-dependent studies (the default protocol): the best fusion model of that protocol, emgse-mask,
+# on all 35 / cheek 28 / chin 7 channels; EMG normalization of the paper's EMGSE and of emgse-mask
+SESSION_STUDIES = {
+    "channels": (System("audio-mask", "audio-mask"), System("emgse-mask", "emgse-mask"), System("emgse-mask-cheek", "emgse-mask", "cheek"),
+                 System("emgse-mask-chin", "emgse-mask", "chin")),
+    "normalization": (System("audio", "audio"), System("emgse", "emgse"), System("emgse-zscore", "emgse"), System("audio-mask", "audio-mask"),
+                      System("emgse-mask", "emgse-mask"), System("emgse-mask-minmax", "emgse-mask")),
+}
+SESSION_TITLES = {
+    "channels": "Channel sets, speaker-dependent: all 35 vs cheek 28 vs chin 7 (emgse-mask; SIMULATED EMG)",
+    "normalization": "EMG normalization, speaker-dependent: per-utterance min-max (the paper's) vs z-score from the training data "
+                     "(the paper's EMGSE and emgse-mask; SIMULATED EMG)",
+}
+
+
+def session_study(study: str, out: Path, quick: bool, seed: int | None, jobs: int) -> tuple[str, tuple[System, ...]]:
+    """A channels or normalization study in the speaker-dependent protocol, in (and reusing) the
+    speaker-dependent quality run of ``out``: the table (means, gains over the audio-only twin with
+    95% intervals) and the systems."""
+    config = session_config(quick, seed, jobs)
+    try:
+        record_settings(out / "benchmark.json", {"protocol": "speaker-dependent", "config": dataclasses.asdict(config)})
+    except EmgseError as e:
+        sys.exit(f"error: {e}")
+    systems = SESSION_STUDIES[study]
+    scores, _, _ = train_and_score_session(out, systems, config, jobs=jobs, oracle=False, scores_name=f"scores-{study}")
+    reference = "audio-mask"
+    text = gain_table(scores, reference, f"{SESSION_TITLES[study]}; {config.protocol()}; {config.budget()}")
+    gains = fusion_gain_table(scores)
+    return text + ("\n\n" + gains.markdown() if gains is not None else ""), systems
 
 
 def gain_table(scores: list[dict], reference: str, title: str, by: str | None = None) -> str:
@@ -85,6 +121,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--study", required=True, choices=["channels", "context", "noise-type", "emg-snr", "normalization"])
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--protocol", choices=("speaker-dependent", "unseen-speakers"), default="speaker-dependent",
+                    help="channels and normalization: speaker-dependent (the default; in the speaker-dependent quality run of --out) "
+                         "or unseen-speakers (the other studies are unseen-speaker only)")
+    ap.add_argument("--seed", type=int, default=None, help="speaker-dependent: the quality run's seed (default 11)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--jobs", type=int, default=2)
@@ -95,6 +135,14 @@ def main() -> None:
                     help="real clean/noisy pairs to also score the study's systems on (channels, context, normalization; "
                          "evaluation only; default: ../shared/data/real-speech/voicebank-demand-test when present)")
     args = ap.parse_args()
+    if args.protocol == "speaker-dependent" and args.study in SESSION_STUDIES:
+        if args.speech or args.epochs:
+            ap.error("--speech and --epochs belong to --protocol unseen-speakers")
+        text, systems = session_study(args.study, args.out, args.quick, args.seed, args.jobs)
+        print("\n" + text)
+        save_table(args.out, f"ablation-{args.study}", text)
+        score_real_speech(args.out, systems, f"real-speech-ablation-{args.study}", args.real_pairs, jobs=args.jobs)
+        return
     if args.speech and (args.quick or args.study == "emg-snr"):
         ap.error("--speech goes with the channels, context and normalization studies of a full run")
     s, audio_config = run_settings(args.quick, args.speech)

@@ -49,6 +49,7 @@ input level normalization (as `emgse train`).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -92,15 +93,28 @@ from emgse.metrics import METRICS  # noqa: E402
 from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
 from emgse.oracle import CEILING, ORACLES, oracle_mixtures  # noqa: E402
 from emgse.recipes import (  # noqa: E402
+    EMG_ALONE,
+    SessionConfig,
     System,
     _stage,
     _train_system,
+    build_session,
     enhance_system,
     record_settings,
     run_once,
+    session_noises,
+    session_trained,
+    train_session_system,
     voice_system,
 )
-from emgse.report import REAL_SPEECH_TITLE, build_report, real_speech_section  # noqa: E402
+from emgse.report import (  # noqa: E402
+    REAL_SPEECH_TITLE,
+    build_report,
+    fusion_gain_table,
+    paired_gains,
+    present_pairs,
+    real_speech_section,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "noise"
 SYSTEMS = (
@@ -142,6 +156,104 @@ SETTINGS = {
                "train_snrs": (-10, -5, 0, 5, 10, 15, 20)},
     "quick": {"speakers": 10, "utterances": 30, "test": 2, "val": 1, "per_utterance": 1, "epochs": 1, "test_noises": ("pink", "babble")},
 }
+
+
+# --- the speaker-dependent protocol (the default; the paper's): one simulated speaker's session split as the
+# paper splits CSL-EMG_Array's -- utterances 1-40 test, 41-60 validation, 61-260 training -- every system trained
+# on the fly for the same number of steps (emgse.recipes.SessionConfig; the mask family from the shipped
+# pretrained audio path, the others from scratch), test mixtures: 2 of the paper's test noises per utterance and SNR
+SESSION = SessionConfig(utterances=260, test=40, val=20, noises_per_test=2)
+SESSION_QUICK = SessionConfig(utterances=12, test=3, val=2, steps=3, epochs=1, batch_size=4, crop_s=0.5, noises_per_test=1, test_snrs=(-11.0, 4.0))
+SESSION_SYSTEMS = (
+    System("audio", "audio"),
+    System("emgse", "emgse"),
+    System("emgse-tcn", "emgse-tcn"),
+    System("audio-mask", "audio-mask"),
+    System("emgse-mask", "emgse-mask"),
+    System("causal-audio", "causal-audio"),
+    System("causal-emgse", "causal-emgse"),
+    EMG_ALONE,
+)
+# the paper's EMGSE keeps the paper's per-utterance min-max EMG; every other model (and the `-zscore` variants)
+# z-scores with the training statistics; `-minmax` variants take min-max (the normalization study)
+MINMAX = EmgConfig()
+PAPER_EMGSE = "emgse"
+# speaker-dependent targets (issue 25): the best fusion model over its audio-only twin at -11 dB, and over
+# the paper's EMGSE over all SNRs with fewer parameters (ESTOI)
+TARGET_TWIN_GAIN, TARGET_OVER_PAPER = 0.06, 0.03
+
+
+def session_emg(name: str) -> EmgConfig:
+    """The EMG configuration of a speaker-dependent system (see :data:`MINMAX`)."""
+    return MINMAX if name == PAPER_EMGSE or name.endswith("-minmax") else ZSCORE
+
+
+def train_and_score_session(out: Path, systems, config: SessionConfig, *, jobs: int = 2, oracle: bool = True, dnsmos: bool = False,
+                            progress: bool = True, scores_name: str = "scores") -> tuple[list[dict], dict, dict]:
+    """The speaker-dependent :func:`train_and_score`: build the session data, train each of ``systems``
+    on the fly under ``config``'s budget (:func:`emgse.recipes.train_session_system`), enhance (or
+    voice) the test mixtures and score them; returns ``(scores, params, rtf)``, scores merged into ``out/<scores_name>``."""
+    build_session(out, config, training=not session_trained(out, list(systems)), progress=progress)
+    params = {}
+    for system in systems:
+        summary = train_session_system(out, system, config, emg_config=session_emg(system.name), progress=progress)
+        params[system.name] = summary["parameters"]
+    scores, rtf = enhance_and_score(out, systems, jobs=jobs, oracle=oracle, dnsmos=dnsmos, scores_name=scores_name)
+    return scores, params, rtf
+
+
+def session_config(quick: bool, seed: int | None, jobs: int) -> SessionConfig:
+    """The speaker-dependent settings of a run (:data:`SESSION`, or :data:`SESSION_QUICK`)."""
+    return dataclasses.replace(SESSION_QUICK if quick else SESSION, jobs=jobs, seed=11 if seed is None else seed)
+
+
+def session_targets(scores: list[dict], params: dict) -> str:
+    """The speaker-dependent targets as a printed table: the best EMG gain over its audio-only twin
+    at -11 dB (ESTOI, >= :data:`TARGET_TWIN_GAIN`) and the best smaller fusion model over the paper's
+    EMGSE over all SNRs (ESTOI, >= :data:`TARGET_OVER_PAPER`), each met or missed by how much."""
+    pairs = present_pairs(scores)
+    lines = ["| target (SIMULATED EMG, speaker-dependent) | measured | target | |", "|---|---:|---:|---|"]
+    low = [r for r in paired_gains(scores, pairs) if r["snr_db"] == min(r2["snr_db"] for r2 in scores)]
+    if low:
+        best = max(low, key=lambda r: r["estoi"])
+        gain = best["estoi"]
+        lines.append(f"| best EMG gain at {best['snr_db']:g} dB: {best['fusion']} - {best['audio']} (ESTOI, 95% interval "
+                     f"{best['estoi_lo']:+.3f}...{best['estoi_hi']:+.3f}) | {gain:+.3f} | {TARGET_TWIN_GAIN:+.2f} | "
+                     f"{'met' if gain >= TARGET_TWIN_GAIN else f'missed by {TARGET_TWIN_GAIN - gain:.3f}'} |")
+    overall = {r["system"]: r for r in summarize(scores)}
+    fusion = [f for f, _ in pairs if f != PAPER_EMGSE and f in params and PAPER_EMGSE in params and params[f] < params[PAPER_EMGSE]]
+    if fusion and PAPER_EMGSE in overall:
+        best = max(fusion, key=lambda f: overall[f]["estoi"])
+        gain = overall[best]["estoi"] - overall[PAPER_EMGSE]["estoi"]
+        lines.append(f"| best fusion with fewer parameters than the paper's EMGSE over all SNRs: {best} ({params[best]:,} vs "
+                     f"{params[PAPER_EMGSE]:,}) - emgse (ESTOI) | {gain:+.3f} | {TARGET_OVER_PAPER:+.2f} | "
+                     f"{'met' if gain >= TARGET_OVER_PAPER else f'missed by {TARGET_OVER_PAPER - gain:.3f}'} |")
+    return "\n".join(lines)
+
+
+def main_session(args: argparse.Namespace, systems) -> None:
+    """``--protocol speaker-dependent``: every system trained and scored in the paper's protocol; prints
+    the quality tables, the EMG gain of each fusion model over its audio-only twin and the targets."""
+    config = session_config(args.quick, args.seed, args.jobs)
+    try:
+        record_settings(args.out / "benchmark.json", {"protocol": "speaker-dependent", "config": dataclasses.asdict(config)})
+    except EmgseError as e:
+        sys.exit(f"error: {e}")
+    started = time.perf_counter()
+    scores, params, rtf = train_and_score_session(args.out, systems, config, jobs=args.jobs, dnsmos=not args.no_dnsmos)
+    noise_train, noise_test = session_noises(config)
+    text = (f"Quality benchmark, speaker-dependent ({'quick' if args.quick else 'full'}; SIMULATED EMG, not real EMG; {config.protocol()}; "
+            f"every system trained for the same budget: {config.budget()} (the mask family from the shipped pretrained audio path, the "
+            f"others from scratch); train noises {', '.join(Path(n).name for n in noise_train)}, test noises "
+            f"{', '.join(Path(n).name for n in noise_test)}, {config.noises_per_test} per utterance and SNR; this invocation "
+            f"{(time.perf_counter() - started) / 60:.1f} min (stages finished earlier are skipped))\n\n" + tables_markdown(scores, params, rtf))
+    gains = fusion_gain_table(scores)
+    if gains is not None:
+        text += "\n" + gains.markdown() + "\n"
+    text += "\n" + session_targets(scores, params) + "\n"
+    print("\n" + text)
+    save_table(args.out, "quality", text)
+    score_real_speech(args.out, systems, "real-speech", args.real_pairs, jobs=args.jobs, dnsmos=not args.no_dnsmos)
 
 
 def run_settings(quick: bool, speech: Path | None) -> tuple[dict, AudioConfig]:
@@ -235,23 +347,35 @@ def train_and_score(
     suffix (:func:`with_loss`). ``emg_configs`` is keyed by the names without it.
     """
     base = {"lr": 1e-3, "batch_size": 16, "patience": 15, "seed": seed, "max_epochs": epochs, "loss": loss, "wave_loss": wave_loss}
-    params, rtf = {}, {}
+    params = {}
     for system in systems:
         emg_config = (emg_configs or {}).get(split_loss_suffix(system.name)[0], EmgConfig())
         summary = _train_system(system, out / "mix-train", out, base, emg_config, True, audio_config)
         params[system.name] = summary["parameters"]
-        if system.model == "emg-only":  # the microphone is never read: voiced from EMG (Griffin-Lim phase), no RTF
-            voice_system(out / "runs" / system.name / "best.pt", out / "mix-test", out / "enhanced", system.name)
+    scores, rtf = enhance_and_score(out, systems, jobs=jobs, oracle=oracle, dnsmos=dnsmos, scores_name=scores_name)
+    return scores, params, rtf
+
+
+def enhance_and_score(out: Path, systems, *, jobs: int = 2, oracle: bool = True, dnsmos: bool = False,
+                      scores_name: str = "scores") -> tuple[list[dict], dict]:
+    """Enhance ``out/mix-test`` with each trained system of ``out/runs`` (an ``emg-only`` model
+    voices the EMG instead: the microphone is never read, Griffin-Lim phase, no RTF), add the
+    oracles, score everything (:func:`score_each`); returns ``(scores, rtf)``."""
+    rtf = {}
+    for system in systems:
+        best = out / "runs" / system.name / "best.pt"
+        if system.model == "emg-only":
+            voice_system(best, out / "mix-test", out / "enhanced", system.name)
             continue
-        enhance_system(out / "runs" / system.name / "best.pt", out / "mix-test", out / "enhanced", system.name)
-        rtf[system.name] = real_time_factor(out / "runs" / system.name / "best.pt", out / "mix-test", out / "prepared")
+        enhance_system(best, out / "mix-test", out / "enhanced", system.name)
+        rtf[system.name] = real_time_factor(best, out / "mix-test", out / "prepared")
     names = [x.name for x in systems]
     if oracle:
         for name in ORACLES:
             run_once(out / "enhanced" / name, name, lambda n=name: oracle_mixtures(out / "mix-test", out / "enhanced", system=n))
             names.append(name)
     scores = score_each(out / "mix-test", out / "enhanced", names, out / "scores" / "systems", out / scores_name, jobs=jobs, dnsmos=dnsmos)
-    return scores, params, rtf
+    return scores, rtf
 
 
 def score_each(mixtures: Path, enhanced: Path, names: list[str], cache: Path, out_dir: Path, *, jobs: int = 2, dnsmos: bool = False) -> list[dict]:
@@ -355,7 +479,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="CI-sized run (a few minutes)")
     ap.add_argument("--all", action="store_true", help="also audio-mask, emgse-mask, emgse-map, emgse-prior and emgse-snr")
     ap.add_argument("--epochs", type=int, default=None, help="epochs per system (default: 4, quick: 1)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--protocol", choices=("speaker-dependent", "unseen-speakers"), default="speaker-dependent",
+                    help="speaker-dependent (the default, the paper's): one simulated speaker's session, utterances 1-40 test, "
+                         "41-60 validation, 61-260 training, every system trained on the fly for the same steps; "
+                         "unseen-speakers: test speakers unseen in training (--all, --epochs, --speech, --loss, --wave-loss apply)")
+    ap.add_argument("--seed", type=int, default=None, help="default: 11 speaker-dependent, 0 unseen-speakers")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-dnsmos", action="store_true", help="skip the DNSMOS columns (no-reference SIG/BAK/OVRL)")
     ap.add_argument("--speech", type=Path, default=None,
@@ -372,6 +500,20 @@ def main() -> None:
                     help="real clean/noisy pairs to also score every system on (evaluation only; default: "
                          "../shared/data/real-speech/voicebank-demand-test when present)")
     args = ap.parse_args()
+    if args.protocol == "speaker-dependent":
+        given = [o for o, v in (("--all", args.all), ("--epochs", args.epochs), ("--speech", args.speech), ("--loss", args.loss != "l1"),
+                                ("--wave-loss", args.wave_loss)) if v]
+        if given:
+            ap.error(f"{', '.join(given)}: unseen-speaker benchmark option(s); add --protocol unseen-speakers")
+        systems = SESSION_SYSTEMS
+        if args.systems:
+            unknown = sorted(set(args.systems) - {x.name for x in systems})
+            if unknown:
+                ap.error(f"unknown system(s) {', '.join(unknown)}; known: {', '.join(x.name for x in systems)}")
+            systems = tuple(x for x in systems if x.name in args.systems)
+        main_session(args, systems)
+        return
+    args.seed = args.seed or 0
     systems = SYSTEMS + (RECORD_SYSTEMS if args.all else ())  # checked before anything is written
     if args.systems:
         unknown = sorted(set(args.systems) - {x.name for x in systems})

@@ -438,9 +438,41 @@ def test_quality_refuses_a_waveform_loss_for_emg_alone_before_writing(tmp_path):
 
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "quality.py"
     out = tmp_path / "bench"
-    result = subprocess.run([sys.executable, str(script), "--out", str(out), "--wave-loss", "sisdr", "--systems", "emg-alone"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, str(script), "--out", str(out), "--protocol", "unseen-speakers", "--wave-loss", "sisdr",
+                             "--systems", "emg-alone"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "emg-alone hears no microphone" in result.stderr and not out.exists()
+    # the default protocol is speaker-dependent: the unseen-speaker options are refused there, before anything is written
+    result = subprocess.run([sys.executable, str(script), "--out", str(out), "--all", "--epochs", "2"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "--all, --epochs: unseen-speaker benchmark option(s)" in result.stderr and not out.exists()
+
+
+def test_speaker_dependent_quality_trains_every_system_on_one_session(tmp_path, capsys):
+    """benchmarks/quality.py's default protocol on tiny settings: the session split as the paper's
+    (test utterances unseen, their speaker not), the same step budget for every system, the mask
+    family from the pretrained audio path and the others from scratch, the paper's EMGSE with its
+    min-max EMG and the rest z-scored, and the targets judged from the scores."""
+    import dataclasses
+
+    from benchmarks.quality import SESSION_QUICK, session_targets, train_and_score_session
+
+    from emgse.checkpoint import read_checkpoint
+    from emgse.recipes import System
+
+    config = dataclasses.replace(SESSION_QUICK, utterances=8, test=2, val=1, steps=2, jobs=1)
+    systems = (System("audio-mask", "audio-mask"), System("emgse-mask", "emgse-mask"), System("emgse", "emgse"))
+    out = tmp_path / "bench"
+    scores, params, rtf = train_and_score_session(out, systems, config, jobs=1, oracle=False, progress=False)
+    assert sorted(p.name for p in (out / "prepared" / "test").glob("*.wav")) == ["Spk1_Block1-Initial_0001.wav", "Spk1_Block1-Initial_0002.wav"]
+    assert len(list((out / "prepared-train" / "train").glob("*.wav"))) == 5 and not (out / "prepared" / "train").exists()
+    runs = {x.name: read_checkpoint(out / "runs" / x.name / "best.pt") for x in systems}
+    assert {n: c["train_config"]["init_from"] for n, c in runs.items()} == {"audio-mask": "pretrained", "emgse-mask": "pretrained", "emgse": None}
+    assert {n: c["emg_config"]["normalization"] for n, c in runs.items()} == {"audio-mask": "zscore", "emgse-mask": "zscore", "emgse": "minmax"}
+    assert {c["sampler_config"]["steps_per_epoch"] for c in runs.values()} == {2}
+    assert {r["system"] for r in scores} == {"noisy", "audio-mask", "emgse-mask", "emgse"} and set(rtf) == set(params)
+    text = session_targets(scores, params)
+    assert "best EMG gain at -11 dB: emgse-mask - audio-mask" in text  # the larger of the two twins' gains there
+    assert f"emgse-mask ({params['emgse-mask']:,} vs {params['emgse']:,}) - emgse" in text
+    assert ("met" in text) or ("missed by" in text)
 
 
 def test_quality_trains_and_scores_the_compressed_runs_under_their_own_names(tmp_path):

@@ -54,6 +54,9 @@ def test_prepare_mix_features_end_to_end(tmp_path):
          "--emg-gain-jitter 0.3: must be >= 0, and needs --normalization zscore"),
         (["train", "--mixtures", "{tmp}/nothing", "--model", "emgse-mask", "--init-from", "{tmp}/audio.pt", "--out", "{tmp}/o"],
          "audio.pt: checkpoint not found"),
+        (["demo", "--out", "{tmp}/o", "--speakers", "3", "--cheek"],  # the default demo is speaker-dependent
+         "--speakers, --cheek: unseen-speaker demo option(s); add --protocol unseen-speakers"),
+        (["demo", "--out", "{tmp}/o", "--protocol", "unseen-speakers", "--steps", "5"], "--steps belongs to the speaker-dependent demo"),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(tmp_path, prepared, args, message):

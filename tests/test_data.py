@@ -6,6 +6,7 @@ from emgse.config import EmgConfig
 from emgse.data import FeatureStore, SegmentDataset
 from emgse.errors import EmgseError
 from emgse.features.audio import log_magnitude
+from emgse.features.emg import ZScore
 from emgse.files import read_audio
 from tests.pipeline import tiny_pipeline
 
@@ -186,7 +187,7 @@ def test_audio_only_segments_get_the_absent_input(with_speech):
 
     paired, speech = with_speech
     store, extra = FeatureStore.open(paired["train"]), FeatureStore.open(speech["train"])
-    zscore = (np.full(175, 0.5, np.float32), np.full(175, 2.0, np.float32))
+    zscore = ZScore(np.full(175, 0.5, np.float32), np.full(175, 2.0, np.float32))
     ds = SegmentDataset(store, segment=32, context=4, zscore=zscore, random=False, audio_only=extra)
     flags = np.array([float(ds[i]["has_emg"]) for i in range(len(ds))])
     assert flags.sum() == len(ds) - ds.absent_segments > 0 and ds.absent_segments > 0

@@ -14,6 +14,7 @@ from emgse.checkpoint import read_checkpoint
 from emgse.config import AudioConfig, EmgConfig
 from emgse.data import FeatureStore, SegmentDataset
 from emgse.errors import EmgseError
+from emgse.features.level import LEVEL_RMS
 from emgse.models import build_model
 from emgse.train import (
     TrainConfig,
@@ -154,6 +155,17 @@ def test_audio_and_emg_edge_padding_must_agree(pipeline, tmp_path):
     r = subprocess.run(_emgse("train", "--mixtures", pipeline["mix"], "--out", tmp_path / "r", "--config", tmp_path / "c.yaml"),
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "edge_padding" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    # the YAML audio section is honoured: both streams unpadded train (the paper's grid), its other settings kept,
+    # level normalization on unless the section or a flag sets it
+    (tmp_path / "c.yaml").write_text("emg:\n  edge_padding: false\naudio:\n  edge_padding: false\n  level_time_s: 1.0\n"
+                                     "train:\n  max_epochs: 1\n  max_steps_per_epoch: 1\n  batch_size: 4\n")
+    for extra, level in (([], LEVEL_RMS), (["--no-level-norm"], None)):
+        out = tmp_path / f"r{len(extra)}"
+        r = subprocess.run(_emgse("train", "--mixtures", pipeline["mix"], "--out", out, "--model", "audio", "--config", tmp_path / "c.yaml",
+                                  "--quiet", *extra), capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        audio = read_checkpoint(out / "best.pt")["audio_config"]
+        assert audio["edge_padding"] is False and audio["level_time_s"] == 1.0 and audio["level_rms"] == level
 
 
 def test_resume_with_other_channels_or_model_arguments_is_one_clear_line(pipeline, tmp_path):

@@ -244,7 +244,7 @@ def _add_features(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_features(args: argparse.Namespace) -> int:
-    from emgse.features.utterance import describe_utterance
+    from emgse.describe import describe_utterance
 
     print(describe_utterance(args.audio, args.emg, emg_fs=args.emg_fs, channels=args.channels, context=args.context))
     return 0
@@ -397,9 +397,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, help="data loader worker processes (default 0)")
     p.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default auto)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that exceeds this budget")
-    p.add_argument("--level-norm", action=argparse.BooleanOptionalAction, default=True,
+    p.add_argument("--level-norm", action=argparse.BooleanOptionalAction, default=None,
                    help="input level normalization: each frame divided by the running RMS of the input (2 s), "
-                        "undone on the output (the paper: --no-level-norm)")
+                        "undone on the output (default on, unless --config's audio section sets level_rms; the paper: "
+                        "--no-level-norm)")
     p.add_argument("--audio-only-mix", type=Path, default=None, metavar="MIX2",
                    help="mixture folder of audio-only speech (emgse mix --speech-only) to train on as well")
     p.add_argument("--audio-only-share", default=None, metavar="SHARE", type=_share,
@@ -485,7 +486,9 @@ def _run_train(args: argparse.Namespace) -> int:
     progress = not args.quiet
     from emgse.features.level import LEVEL_RMS, with_level
 
-    audio_cfg = with_level(level_rms=LEVEL_RMS if args.level_norm else None)
+    # the --config audio section as written; level normalization on unless it sets level_rms or a flag says otherwise
+    if args.level_norm is not None or "level_rms" not in sections["audio"]:
+        audio_cfg = with_level(audio_cfg, level_rms=None if args.level_norm is False else LEVEL_RMS)
     on_the_fly = args.data is not None or args.speech is not None
     if on_the_fly == (args.mixtures is not None):
         raise EmgseError("give either --mixtures (fixed mixtures) or --data/--speech with --noise (mixed on the fly)")
@@ -789,78 +792,77 @@ def _run_report(args: argparse.Namespace) -> int:
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
-        help="the main job: simulate a corpus, train audio-only and EMGSE, score, write report.html",
+        help="the main job: simulate a corpus, train audio-only and EMGSE in the paper's protocol, score, write report.html",
         description=(
-            "Run the whole system on a small SIMULATED corpus (about 7 minutes on an idle 2-core CPU):\n"
-            "simulate -> prepare -> mix (train noises / unseen test noises) -> train an audio-only and a fusion model\n"
-            "(--family mask: audio-mask and emgse-mask, the default; --family paper: the paper's audio and emgse)\n"
-            "-> enhance -> score (PESQ, STOI, ESTOI, SI-SDR at -11, -6, -1, 4 dB) -> report.html.\n"
+            "Run the whole system on a small SIMULATED corpus (about 9 minutes on an idle 2-core CPU).\n"
+            "Default, the paper's protocol (speaker-dependent, emgse.recipes.SessionConfig): one simulated speaker's\n"
+            "session, utterances 1-20 test, 21-26 validation, the rest training -> audio-mask and emgse-mask trained on\n"
+            "mixtures drawn on the fly at -10...10 dB, both from the shipped pretrained audio path -> enhance -> score\n"
+            "(PESQ, STOI, ESTOI, SI-SDR at -11, -6, -1, 4 dB) -> report.html, the EMG gain (fusion minus audio-only)\n"
+            "per SNR with a 95%% interval, and the models scored on real recordings when pairs are at hand.\n"
+            "--protocol unseen-speakers: test speakers unseen in training (a harder, separate question).\n"
             "Stages whose output exists are skipped, so a killed demo resumes where it stopped."
         ),
         formatter_class=_Formatter,
     )
     p.add_argument("--out", required=True, type=Path, help="output folder")
-    p.add_argument("--noise-train", nargs="+", default=None, help="training noises (folders, files or generated names); default: a generated bank")
-    p.add_argument("--noise-test", nargs="+", default=None, help="test noises; default: generated noises not used in training (incl. babble)")
-    p.add_argument("--speakers", type=int, default=20, help="simulated speakers: 3 test, 2 validation, the rest training (speaker-disjoint)")
-    p.add_argument("--utterances", type=int, default=60, help="simulated utterances in all, spread evenly over the speakers")
-    p.add_argument("--epochs", type=int, default=3, help="training epochs per model (the same for every model)")
-    p.add_argument("--minutes-per-model", type=float, default=None, help="optional cap on training time per model")
-    p.add_argument("--cheek", action="store_true", help="also train the fusion model on the 28 cheek channels")
-    p.add_argument("--family", choices=("mask", "paper"), default="mask",
-                   help="models to train: 'mask' (audio-mask and emgse-mask, bounded masks: the least harm on real recordings) "
-                        "or 'paper' (the paper's audio and emgse, direct mapping)")
-    p.add_argument("--speech", default=None,
-                   help="recorded speech added to training (MFA layout, EMG simulated from its timing): a folder, 'builtin' (the "
-                        "shipped speechocean762 train-half subset) or 'none' (eSpeak voices only); default: the demo's setting")
-    p.add_argument("--loss", choices=LOSSES, default=None,
-                   help="training loss of every model: compressed magnitudes (the demo's default, see the README) "
-                        "or the paper's l1 on log1p magnitudes")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--protocol", choices=DEMO_PROTOCOLS, default="speaker-dependent",
+                   help="'speaker-dependent' (the paper's protocol, the default): test utterances unseen, their speaker not; "
+                        "'unseen-speakers': test speakers unseen in training (the options marked so below)")
+    p.add_argument("--steps", type=int, default=None, help="speaker-dependent: training steps per epoch (default 200)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: 11 speaker-dependent, 0 unseen-speakers)")
     p.add_argument("--jobs", type=int, default=2, help="processes for scoring")
     p.add_argument("--real-pairs", type=Path, default=None,
                    help="real clean/X.wav + noisy/X.wav pairs to also score the models on (evaluation only; default: "
                         "../shared/data/real-speech/voicebank-demand-test when present)")
-    p.add_argument("--protocol", choices=("unseen-speakers", "speaker-dependent"), default="unseen-speakers",
-                   help="'unseen-speakers': test speakers unseen in training (the settings above); 'speaker-dependent': the paper's "
-                        "protocol (emgse.recipes.SessionDemoConfig: one simulated speaker's session, utterances 1-20 test, 21-26 "
-                        "validation, the rest training, trained on the fly at -10...10 dB from the pretrained audio path; seed 11 "
-                        "unless --seed is given; --steps, --jobs, --real-pairs and --quiet apply, the other settings belong to "
-                        "the unseen-speaker protocol)")
-    p.add_argument("--steps", type=int, default=None, help="speaker-dependent protocol: training steps per epoch (default 200)")
     p.add_argument("--keep-intermediate", action="store_true",
                    help="keep the raw simulated corpora, the training data and mixtures, and the runs' last.pt (removed at the end "
                         "by default: a finished demo leaves about 250 MB)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    unseen = p.add_argument_group("unseen-speakers protocol only")
+    unseen.add_argument("--noise-train", nargs="+", default=None, help="training noises (folders, files or generated names); default: a generated bank")
+    unseen.add_argument("--noise-test", nargs="+", default=None, help="test noises; default: generated noises not used in training (incl. babble)")
+    unseen.add_argument("--speakers", type=int, default=None, help="simulated speakers: 3 test, 2 validation, the rest training (default 20)")
+    unseen.add_argument("--utterances", type=int, default=None, help="simulated utterances in all, spread evenly over the speakers (default 60)")
+    unseen.add_argument("--epochs", type=int, default=None, help="training epochs per model, the same for every model (default 3)")
+    unseen.add_argument("--minutes-per-model", type=float, default=None, help="optional cap on training time per model")
+    unseen.add_argument("--cheek", action="store_true", help="also train the fusion model on the 28 cheek channels")
+    unseen.add_argument("--family", choices=("mask", "paper"), default=None,
+                        help="models to train: 'mask' (audio-mask and emgse-mask, bounded masks: the least harm on real recordings; "
+                             "the default) or 'paper' (the paper's audio and emgse, direct mapping)")
+    unseen.add_argument("--speech", default=None,
+                        help="recorded speech added to training (MFA layout, EMG simulated from its timing): a folder, 'builtin' (the "
+                             "shipped speechocean762 train-half subset) or 'none' (eSpeak voices only); default: the demo's setting")
+    unseen.add_argument("--loss", choices=LOSSES, default=None,
+                        help="training loss of every model: compressed magnitudes (the demo's default, see docs/training.md) "
+                             "or the paper's l1 on log1p magnitudes")
+
+
+DEMO_PROTOCOLS = ("speaker-dependent", "unseen-speakers")
+# options that shape only the unseen-speaker demo (given with the default protocol, they are refused)
+UNSEEN_ONLY = ("noise_train", "noise_test", "speakers", "utterances", "epochs", "minutes_per_model", "cheek", "family", "speech", "loss")
 
 
 def _run_demo(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from emgse.recipes import DemoConfig, SessionDemoConfig, run_demo, run_session_demo
+    from emgse.recipes import DemoConfig, SessionConfig, run_demo, run_session_demo
 
     if args.protocol == "speaker-dependent":
-        session = SessionDemoConfig(jobs=args.jobs, **({"steps": args.steps} if args.steps else {}),
-                                    **({"seed": args.seed} if args.seed != 0 else {}))
-        run_session_demo(args.out, session, progress=not args.quiet, real_pairs=args.real_pairs)
+        given = [f"--{k.replace('_', '-')}" for k in UNSEEN_ONLY if getattr(args, k) not in (None, False)]
+        if given:
+            raise EmgseError(f"{', '.join(given)}: unseen-speaker demo option(s); add --protocol unseen-speakers")
+        session = SessionConfig(jobs=args.jobs, **({"steps": args.steps} if args.steps else {}),
+                                **({"seed": args.seed} if args.seed is not None else {}))
+        run_session_demo(args.out, session, progress=not args.quiet, real_pairs=args.real_pairs, keep_intermediate=args.keep_intermediate)
         return 0
     if args.steps is not None:
-        raise EmgseError("--steps belongs to --protocol speaker-dependent")
-    config = dataclasses.replace(
-        DemoConfig(),
-        speakers=args.speakers,
-        utterances=args.utterances,
-        epochs=args.epochs,
-        minutes_per_model=args.minutes_per_model,
-        cheek=args.cheek,
-        family=args.family,
-        seed=args.seed,
-        jobs=args.jobs,
-    )
+        raise EmgseError("--steps belongs to the speaker-dependent demo (the default protocol)")
+    given = {k: getattr(args, k) for k in ("speakers", "utterances", "epochs", "family", "loss") if getattr(args, k) is not None}
+    config = dataclasses.replace(DemoConfig(), minutes_per_model=args.minutes_per_model, cheek=args.cheek, jobs=args.jobs,
+                                 **given, **({"seed": args.seed} if args.seed is not None else {}))
     if args.speech is not None:
         config = dataclasses.replace(config, speech=None if args.speech.lower() == "none" else args.speech)
-    if args.loss is not None:
-        config = dataclasses.replace(config, loss=args.loss)
     run_demo(args.out, config, noise_train=args.noise_train, noise_test=args.noise_test, progress=not args.quiet, real_pairs=args.real_pairs,
              keep_intermediate=args.keep_intermediate)
     return 0

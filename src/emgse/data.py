@@ -39,14 +39,7 @@ from emgse.config import AudioConfig, EmgConfig, from_dict, to_dict
 from emgse.corpora.prepared import CorpusInfo
 from emgse.errors import EmgseError, file_error
 from emgse.features.audio import log_magnitude, stft
-from emgse.features.emg import (
-    N_TD,
-    TD_NAMES,
-    emg_features,
-    emg_frame_count,
-    resolve_channels,
-    select_and_normalize,
-)
+from emgse.features.emg import N_TD, TD_NAMES, ZScore, resolve_channels, utterance_emg
 from emgse.features.level import FLOOR, levelled_log_magnitude, rescale_log_magnitude, spectral_rms
 from emgse.files import output_dir, read_audio, read_json, read_npy, write_json
 from emgse.mixing import read_manifest
@@ -102,18 +95,6 @@ def check_front_ends(audio_config: AudioConfig, emg_config: EmgConfig) -> None:
 
 def _clean_log_mag(audio: np.ndarray, audio_config: AudioConfig) -> np.ndarray:
     return log_magnitude(torch.as_tensor(audio, dtype=torch.float32), audio_config)[0].numpy()
-
-
-def utterance_emg(emg: np.ndarray, emg_fs: float, frames: int, channels: list[int], emg_config: EmgConfig) -> np.ndarray:
-    """Per-frame EMG model input of one utterance: ``(frames, len(channels) * 5)`` float32.
-
-    TD features on the audio's frame grid, channel selection, then per-utterance min-max if the
-    config says so, scaled on the frames the recorded EMG covers (z-score is applied later with
-    training statistics). The one path of the feature store and the enhancer.
-    """
-    feats = emg_features(emg, emg_fs, emg_config, n_frames=frames)
-    covered = emg_frame_count(emg.shape[0], emg_fs, emg_config)
-    return select_and_normalize(feats, channels, emg_config.normalization, covered)
 
 
 def absent_emg(frames: int, context: int, dims: int) -> np.ndarray:
@@ -390,7 +371,7 @@ class SegmentDataset(torch.utils.data.Dataset):
         segment: int = 64,
         context: int = 15,
         *,
-        zscore: tuple[np.ndarray, np.ndarray] | None = None,
+        zscore: ZScore | None = None,
         random: bool = True,
         seed: int = 0,
         audio_only: FeatureStore | None = None,
@@ -502,7 +483,7 @@ class SegmentDataset(torch.utils.data.Dataset):
             if self.gain_jitter:
                 block = block * self._channel_gains(i)
             if self.zscore is not None:
-                block = (block - self.zscore[0]) / self.zscore[1]
+                block = self.zscore(block)
             emg[lo - (start - k) : hi - (start - k)] = block
         return {
             "noisy": torch.from_numpy(noisy),

@@ -21,10 +21,18 @@ import torch
 from tqdm import tqdm
 
 from emgse.checkpoint import configs, load_model
-from emgse.data import absent_emg, prepared_root, utterance_emg
+from emgse.data import absent_emg, prepared_root
 from emgse.errors import EmgseError, file_error
 from emgse.faults import ChannelCheck, EmgFault, apply_fault, check_applies
-from emgse.features.emg import N_TD, emg_samples, fit_emg, frame_samples
+from emgse.features.emg import (
+    N_TD,
+    ZScore,
+    emg_samples,
+    fit_emg,
+    frame_samples,
+    utterance_emg,
+    zero_channels,
+)
 from emgse.features.level import levelled_log_magnitude, unlevelled_waveform
 from emgse.features.resample import resample
 from emgse.files import (
@@ -119,7 +127,7 @@ class Enhancer:
         self.emg_channels = int(self.ckpt["emg_channels"])
         self.channels = list(self.ckpt["channels"])
         z = self.ckpt.get("zscore")
-        self.zscore = (np.asarray(z["mean"], np.float32), np.asarray(z["std"], np.float32)) if z else None
+        self.zscore = ZScore.from_dict(z).float32() if z else None
         applies = check_applies(self.model, self.emg_config.normalization)
         self.check_channels = self.uses_emg and (applies if check_channels is None else bool(check_channels))
 
@@ -158,14 +166,12 @@ class Enhancer:
             emg = resample(emg, emg_fs, self.emg_fs, axis=0)
         feats = utterance_emg(emg, self.emg_fs, frames, self.channels, self.emg_config)
         if self.zscore is not None:
-            feats = (feats - self.zscore[0]) / self.zscore[1]
+            feats = self.zscore(feats)
         self.last_unusable = []
         if self.check_channels:
             bad = self.unusable_frames(emg, frames)  # (frames, channels used)
             if bad.any():
-                feats = feats.reshape(frames, len(self.channels), -1).copy()
-                feats[bad] = 0.0
-                feats = feats.reshape(frames, -1)
+                feats = zero_channels(feats, bad)
                 self.last_unusable = [c for c, b in zip(self.channels, bad.any(axis=0), strict=True) if b]
         k = self.emg_config.context
         return torch.from_numpy(np.pad(feats, ((k, k), (0, 0))))[None].to(self.device)

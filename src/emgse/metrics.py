@@ -69,6 +69,18 @@ def stoi(reference: np.ndarray, estimate: np.ndarray, fs: int = FS, extended: bo
     return score
 
 
+def si_sdr_tensor(reference, estimate, eps: float = 1e-8):
+    """:func:`si_sdr` on torch tensors ``(B, samples)`` -> ``(B,)``, differentiable: the SI-SDR
+    waveform loss of training (``emgse train --wave-loss sisdr``). The same definition and argument
+    order; ``eps`` in each energy keeps it finite (and its gradient defined) where :func:`si_sdr`
+    clips and returns NaN."""
+    reference = reference - reference.mean(-1, keepdim=True)
+    estimate = estimate - estimate.mean(-1, keepdim=True)
+    scale = (estimate * reference).sum(-1, keepdim=True) / ((reference**2).sum(-1, keepdim=True) + eps)
+    target = scale * reference
+    return 10 * (((target**2).sum(-1) + eps) / (((estimate - target) ** 2).sum(-1) + eps)).log10()
+
+
 def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> np.ndarray | float:
     """Scale-invariant SDR in dB (Le Roux et al. 2019), over the last axis.
 

@@ -314,12 +314,12 @@ def removed_intermediates(out: Path) -> set[str]:
     return set(read_json(path)["removed"]) if path.is_file() else set()
 
 
-def remove_intermediates(out: Path) -> float:
-    """Remove :data:`DEMO_INTERMEDIATE` and ``runs/*/last.pt`` from a finished demo, recording the
-    folders in ``OUT/removed.json``; returns the megabytes freed."""
+def remove_intermediates(out: Path, names: tuple[str, ...] = DEMO_INTERMEDIATE) -> float:
+    """Remove the folders ``names`` (:data:`DEMO_INTERMEDIATE`) and ``runs/*/last.pt`` from a
+    finished demo, recording the folders in ``OUT/removed.json``; returns the megabytes freed."""
     freed, removed = 0, sorted(removed_intermediates(out))
-    write_json(out / REMOVED_FILE, {"removed": sorted(set(removed) | {n for n in DEMO_INTERMEDIATE if (out / n).exists()})})
-    for name in DEMO_INTERMEDIATE:
+    write_json(out / REMOVED_FILE, {"removed": sorted(set(removed) | {n for n in names if (out / n).exists()})})
+    for name in names:
         path, trash = out / name, out / f".{name}.removed"
         if path.is_dir():
             freed += folder_mb(path, linked=False)
@@ -415,15 +415,17 @@ def run_demo(
 
 
 @dataclass(frozen=True)
-class SessionDemoConfig:
-    """``emgse demo --protocol speaker-dependent``: the demo in the paper's protocol.
+class SessionConfig:
+    """A speaker-dependent experiment (the paper's protocol), as ``emgse demo`` runs it by default.
 
     Each simulated speaker's session is split as CSL-EMG_Array's is: utterances ``1..test`` test,
-    the next ``val`` validate, the rest train (the same speakers; the test utterances unseen). Both
-    models train on mixtures drawn on the fly at SNRs uniform in ``train_snr`` (the paper's
-    -10...10 dB), the EMG z-scored with the training statistics, both starting from the shipped
-    pretrained audio path (``init_from``), so the fusion model learns what the EMG adds. Noise: the
-    paper's (``../shared/data/noise/{train,test}``) when present, else the generated banks below.
+    the next ``val`` validate, the rest train (the same speakers; the test utterances unseen). Every
+    model trains on mixtures drawn on the fly at SNRs uniform in ``train_snr`` (the paper's
+    -10...10 dB) for ``epochs`` x ``steps`` steps of ``batch_size`` crops of ``crop_s`` (a budget in
+    steps, the same for every model), the EMG z-scored with the training statistics; the mask
+    family starts from the shipped pretrained audio path (``init_from``), so the fusion model learns
+    what the EMG adds. Noise: the paper's (``../shared/data/noise/{train,test}``) when present,
+    else the generated banks below. The defaults are the demo's (about 10 minutes on 2 cores).
     """
 
     speakers: int = 1
@@ -448,61 +450,114 @@ class SessionDemoConfig:
         if self.test < 1 or self.val < 1 or self.utterances <= self.test + self.val:
             raise ValueError(f"{self.utterances} utterances per speaker leave none to train on after {self.test} test and {self.val} validation")
 
+    def budget(self) -> str:
+        """The training budget in words, for tables and reports."""
+        return (f"{self.epochs} x {self.steps} steps of {self.batch_size} x {self.crop_s:g} s crops drawn on the fly, "
+                f"SNR {self.train_snr[0]:g}...{self.train_snr[1]:g} dB, lr {self.lr:g} cosine")
 
-def run_session_demo(out: str | Path, config: SessionDemoConfig = SessionDemoConfig(), *, progress: bool = True,
-                     real_pairs: str | Path | None = None) -> list[dict]:
-    """The demo in the paper's protocol (:class:`SessionDemoConfig`): simulate, prepare
-    speaker-dependently, train ``audio-mask`` and ``emgse-mask`` on the fly, enhance, score at the
-    test SNRs, write ``scores/`` and ``report.html`` (its "Fusion gain over audio-only" section is
-    the EMG gain per SNR with a 95% interval) and the real-speech section."""
+    def protocol(self) -> str:
+        """The protocol in words: who is tested on what."""
+        return (f"speaker-dependent (the paper's protocol): {self.speakers} simulated speaker(s) x {self.utterances} utterances, "
+                f"each session split as CSL-EMG_Array's: utterances 1-{self.test} test, {self.test + 1}-{self.test + self.val} "
+                "validation, the rest training (the test utterances are unseen, the speakers are not)")
+
+
+# the mask family warm-starts from the shipped pretrained audio path (same-named, same-shaped weights)
+PRETRAINED_FAMILY = ("audio-mask", "emgse-mask")
+# what a finished speaker-dependent demo removes (regenerated from the seed when a model must train again)
+SESSION_INTERMEDIATE = ("corpus", "prepared-train")
+
+
+def session_noises(config: SessionConfig) -> tuple[list[str], list[str]]:
+    """The training and test noise sources of a session experiment: the paper's noises
+    (``../shared/data/noise/{train,test}``) when present, else ``config``'s generated banks."""
+    from emgse.resources import shared_folder
+
+    paper_train, paper_test = shared_folder("noise", "train"), shared_folder("noise", "test")
+    return ([str(paper_train)] if paper_train else list(config.train_noises), [str(paper_test)] if paper_test else list(config.test_noises))
+
+
+def build_session(out: Path, config: SessionConfig, *, training: bool = True, progress: bool = True) -> None:
+    """Simulate and prepare a session experiment into ``out`` (each stage skipped when done):
+    ``OUT/prepared`` holds the test utterances, ``OUT/prepared-train`` the training and validation
+    ones (built only when ``training``: a model still has to train), ``OUT/mix-test`` the test
+    mixtures (``noises_per_test`` of the test noises per utterance and SNR)."""
     from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array
     from emgse.corpora.simulated.config import SimulationConfig
     from emgse.corpora.simulated.writer import simulate_corpus
-    from emgse.evaluate import NO_HARM
     from emgse.mixing import mix_corpus
-    from emgse.report import fusion_gain_table, real_speech_section
-    from emgse.resources import shared_folder
+
+    test = [(1, config.test)]
+    learn = {"val": [(config.test + 1, config.test + config.val)], "train": [(config.test + config.val + 1, 9999)]}
+    need_train = training and not (out / "prepared-train").is_dir()
+    needed = need_train or not (out / "prepared").is_dir()
+    if _stage("simulate", (out / "corpus").is_dir() or not needed):
+        simulate_corpus(out / "corpus", SimulationConfig(speakers=config.speakers, utterances=config.utterances, seed=config.seed))
+    if _stage(f"prepare test (utterances 1-{config.test} of each session)", (out / "prepared").is_dir()):
+        prepare_csl_emg_array(out / "corpus", "all", out / "prepared", splits=SplitRanges(test=test, val=[], train=[]), progress=progress)
+    if _stage(f"prepare train/val (utterances {config.test + 1}+ of the same sessions)", not need_train):
+        prepare_csl_emg_array(out / "corpus", "all", out / "prepared-train", splits=SplitRanges(test=[], **learn), progress=progress)
+    if _stage("mix test", (out / "mix-test").is_dir()):
+        bank = paper_test_bank(session_noises(config)[1])
+        mix = MixConfig(snrs_db=config.test_snrs, per_utterance=min(config.noises_per_test, len(bank)), seed=config.seed + 1)
+        mix_corpus(out / "prepared", ["test"], bank, mix, out / "mix-test", progress=progress)
+
+
+def session_trained(out: Path, systems: list[System]) -> bool:
+    """Whether every system of a session experiment in ``out`` finished training."""
+    return all((out / "runs" / s.name / "summary.json").is_file() for s in systems)
+
+
+def train_session_system(out: Path, system: System, config: SessionConfig, *, emg_config: EmgConfig = EmgConfig(normalization="zscore"),
+                         progress: bool = True) -> dict:
+    """Train ``system`` on the fly from ``OUT/prepared-train`` under ``config``'s budget into
+    ``OUT/runs/<name>`` (skipped when finished; resumed from ``last.pt``); returns its summary.
+    The mask family (:data:`PRETRAINED_FAMILY`) starts from ``config.init_from``, others from scratch."""
     from emgse.sampler import SamplerConfig
     from emgse.train import TrainConfig, train_from_sources
+
+    run = out / "runs" / system.name
+    init = config.init_from if system.model in PRETRAINED_FAMILY else None
+    base = {"batch_size": config.batch_size, "lr": config.lr, "max_epochs": config.epochs, "patience": config.epochs, "seed": config.seed,
+            "loss": "compressed", "lr_schedule": "cosine", "init_from": init}
+    if not _stage(f"train {system.name} (on the fly, from {init or 'scratch'}, EMG {system.channels})", (run / "summary.json").is_file()):
+        _check_finished_run(run, system, base)
+        return json.loads((run / "summary.json").read_text())
+    sampler = SamplerConfig(crop_s=config.crop_s, snr_db=config.train_snr, steps_per_epoch=config.steps, val_crops=2 * config.batch_size)
+    return train_from_sources(run, TrainConfig(model=system.model, **base), noise=session_noises(config)[0], data=out / "prepared-train",
+                              emg_config=dataclasses.replace(emg_config, channels=system.channels), sampler_config=sampler,
+                              resume=(run / "last.pt").is_file(), progress=progress)
+
+
+def run_session_demo(out: str | Path, config: SessionConfig = SessionConfig(), *, progress: bool = True,
+                     real_pairs: str | Path | None = None, keep_intermediate: bool = False) -> list[dict]:
+    """``emgse demo``: the main job in the paper's protocol (:class:`SessionConfig`): simulate,
+    prepare speaker-dependently, train ``audio-mask`` and ``emgse-mask`` on the fly from the
+    pretrained audio path, enhance, score at the test SNRs, write ``scores/`` and ``report.html``
+    (its "Fusion gain over audio-only" section is the EMG gain per SNR with a 95% interval), print
+    that gain, and score the models on real recordings (``real_pairs``, else the shared VoiceBank-DEMAND
+    pairs when present; evaluation only). A finished demo removes :data:`SESSION_INTERMEDIATE` and the
+    runs' ``last.pt`` unless ``keep_intermediate``."""
+    from emgse.evaluate import NO_HARM
+    from emgse.report import fusion_gain_table, real_speech_section
 
     out = Path(out)
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     record_settings(out / "demo.json", {"protocol": "speaker-dependent", "config": dataclasses.asdict(config)})
-    paper_train, paper_test = shared_folder("noise", "train"), shared_folder("noise", "test")
-    noise_train = [str(paper_train)] if paper_train else list(config.train_noises)
-    noise_test = [str(paper_test)] if paper_test else list(config.test_noises)
-    if _stage("simulate", (out / "corpus").is_dir()):
-        simulate_corpus(out / "corpus", SimulationConfig(speakers=config.speakers, utterances=config.utterances, seed=config.seed))
-    splits = SplitRanges(test=[(1, config.test)], val=[(config.test + 1, config.test + config.val)], train=[(config.test + config.val + 1, 9999)])
-    if _stage("prepare (speaker-dependent: test, validation and training utterances of the same speakers)", (out / "prepared").is_dir()):
-        prepare_csl_emg_array(out / "corpus", "all", out / "prepared", splits=splits, progress=progress)
-    if _stage("mix test", (out / "mix-test").is_dir()):
-        bank = paper_test_bank(noise_test)
-        mix = MixConfig(snrs_db=config.test_snrs, per_utterance=min(config.noises_per_test, len(bank)), seed=config.seed + 1)
-        mix_corpus(out / "prepared", ["test"], bank, mix, out / "mix-test", progress=progress)
     systems = list(DEMO_FAMILIES["mask"][:2])
-    emg = EmgConfig(normalization="zscore")
-    sampler = SamplerConfig(crop_s=config.crop_s, snr_db=config.train_snr, steps_per_epoch=config.steps, val_crops=2 * config.batch_size)
+    build_session(out, config, training=not session_trained(out, systems), progress=progress)
     for system in systems:
-        run = out / "runs" / system.name
-        if not _stage(f"train {system.name} (on the fly, from {config.init_from or 'scratch'})", (run / "summary.json").is_file()):
-            continue
-        train_config = TrainConfig(model=system.model, batch_size=config.batch_size, lr=config.lr, max_epochs=config.epochs,
-                                   patience=config.epochs, seed=config.seed, loss="compressed", lr_schedule="cosine", init_from=config.init_from)
-        train_from_sources(run, train_config, noise=noise_train, data=out / "prepared", emg_config=emg, sampler_config=sampler,
-                           resume=(run / "last.pt").is_file(), progress=progress)
+        train_session_system(out, system, config, progress=progress)
     _stage("real speech (evaluation only)", False)
     heard = real_speech_systems(out, systems)
     real = real_speech_section(heard, out / "real-speech", real_pairs, jobs=config.jobs, progress=progress, target=NO_HARM)
+    paper_noise = session_noises(config)[0] != list(config.train_noises)
     scores = _enhance_score_report(
         out, systems, "emgse demo, the paper's protocol (simulated corpus, speaker-dependent)",
-        [SIMULATED_NOTE, f"{config.speakers} simulated speaker(s) x {config.utterances} utterances, split as CSL-EMG_Array: utterances "
-         f"1-{config.test} test, {config.test + 1}-{config.test + config.val} validation, the rest training (speaker-dependent: the "
-         f"test utterances are unseen, the speakers are not); both models trained on the fly ({config.epochs} x {config.steps} steps of "
-         f"{config.batch_size} x {config.crop_s:g} s, SNR {config.train_snr[0]:g}...{config.train_snr[1]:g} dB) from "
+        [SIMULATED_NOTE, f"Protocol: {config.protocol()}. Both models trained on the fly ({config.budget()}) from "
          f"{config.init_from or 'scratch'}; EMG z-scored with the training statistics; noises: "
-         f"{'the paper' + chr(39) + 's' if paper_train else 'generated'}, test noises unseen in training."],
+         f"{'the paper' + chr(39) + 's' if paper_noise else 'generated'}, test noises unseen in training."],
         config.jobs, progress, [real] if real else [],
     )
     gains = fusion_gain_table(scores, [(systems[1].name, systems[0].name)])
@@ -510,6 +565,10 @@ def run_session_demo(out: str | Path, config: SessionDemoConfig = SessionDemoCon
         print(f"\n{gains.markdown()}")
     if real:
         print(f"\n## {real[0]}\n\n{real[1]}")
+    if not keep_intermediate:
+        freed = remove_intermediates(out, SESSION_INTERMEDIATE)
+        _log(f"removed the intermediate data ({freed:.0f} MB: {', '.join(SESSION_INTERMEDIATE)}, runs/*/last.pt; "
+             f"--keep-intermediate keeps them)")
     _log(f"demo finished in {(time.perf_counter() - started) / 60:.1f} min; {out} holds {folder_mb(out):.0f} MB")
     return scores
 

@@ -174,8 +174,8 @@ def speech_folders(dirs: list[str | Path], *, val_share: float = 0.0, seed: int 
 def corpus_split(root: str | Path, split: str, emg_config: EmgConfig) -> tuple[list[np.ndarray], list[str], list[np.ndarray], dict]:
     """A prepared corpus's split (``prepared/<split>/X.wav`` + ``X.emg.npy``): waveforms, ids, EMG
     features per utterance (the one path of the store and the enhancer,
-    :func:`emgse.data.utterance_emg`, per-utterance min-max included) and the EMG layout."""
-    from emgse.data import utterance_emg
+    :func:`emgse.features.emg.utterance_emg`, per-utterance min-max included) and the EMG layout."""
+    from emgse.features.emg import utterance_emg
 
     root = Path(root)
     info = CorpusInfo.read(root)

@@ -48,7 +48,16 @@ from emgse.enhance import Enhancer, check_emg_length, limit_attenuation
 from emgse.errors import EmgseError, file_error
 from emgse.faults import ChannelCheck
 from emgse.features.audio import analysis_window
-from emgse.features.emg import N_TD, _filters, fit_emg, frame_samples, frame_window
+from emgse.features.emg import (
+    N_TD,
+    ZScore,
+    _filters,
+    fit_emg,
+    frame_samples,
+    frame_window,
+    settled_high,
+    zero_channels,
+)
 from emgse.features.level import RunningLevel
 from emgse.features.resample import resample
 from emgse.files import check_output, read_audio, read_npy, write_wav
@@ -63,14 +72,14 @@ class StreamingTD:
     Args:
         fs: EMG rate (Hz); the 32 ms frame and 8 ms hop must be whole samples.
         channels: indices of the channels used (of ``n_channels`` in the recording).
-        zscore: ``(mean, std)`` float32 ``(dims,)`` or None (features as computed).
+        zscore: the training statistics (:class:`emgse.features.emg.ZScore`, float32) or None (features as computed).
         check: the channel check (over the selected channels), fed every hop received; the
             features of a channel it finds unusable are zero (after normalization), as offline.
     """
 
     def __init__(self, fs: float, channels: list[int], n_channels: int, *, win_s: float = 0.032, hop_s: float = 0.008,
                  cutoff_hz: float = 134.0, order: int = 3, periodic: bool = False,
-                 zscore: tuple[np.ndarray, np.ndarray] | None = None, check: ChannelCheck | None = None):
+                 zscore: ZScore | None = None, check: ChannelCheck | None = None):
         self.win = frame_samples(fs, win_s, "frame")
         self.hop = frame_samples(fs, hop_s, "hop")
         if self.win % self.hop:
@@ -156,15 +165,13 @@ class StreamingTD:
         feats[:, 1] = (lo * lo) @ self.w2
         feats[:, 2] = np.abs(hi) @ self.wabs
         feats[:, 3] = (hi * hi) @ self.w2
-        hw = hi * self.w  # zero crossings of the windowed frame, as offline (emg.windowed_crossings)
+        hw = settled_high(hi, lo) * self.w  # zero crossings of the windowed frame, as offline (emg.windowed_crossings)
         feats[:, 4] = np.count_nonzero(hw[:, :-1] * hw[:, 1:] <= 0, axis=1) / self.win
         out = feats.astype(np.float32).reshape(-1)
         if self.zscore is not None:
-            out = (out - self.zscore[0]) / self.zscore[1]
+            out = self.zscore(out)
         if self.bad.any():
-            out = out.reshape(-1, N_TD)
-            out[self.bad] = 0.0
-            out = out.reshape(-1)
+            out = zero_channels(out, self.bad)
         return out
 
 

@@ -27,7 +27,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from tqdm import tqdm
@@ -58,6 +57,7 @@ from emgse.features.audio import istft
 from emgse.features.emg import ZScore
 from emgse.features.level import LEVEL_RMS
 from emgse.files import write_json, write_text
+from emgse.metrics import si_sdr_tensor
 from emgse.models import build_model, count_parameters, uses_audio, uses_emg
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}  # TrainConfig.precision -> autocast dtype
@@ -257,15 +257,6 @@ def _valid_segments(noisy: torch.Tensor, target: torch.Tensor, mask: torch.Tenso
     return energy(target) > energy(noisy) * 10 ** (WAVE_MIN_SNR_DB / 10) + _WAVE_EPS
 
 
-def si_sdr(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """Scale-invariant SDR in dB of ``estimate`` against ``reference`` ``(B, samples)``, both made zero-mean: ``(B,)``."""
-    estimate = estimate - estimate.mean(-1, keepdim=True)
-    reference = reference - reference.mean(-1, keepdim=True)
-    scale = (estimate * reference).sum(-1, keepdim=True) / ((reference**2).sum(-1, keepdim=True) + _WAVE_EPS)
-    target = scale * reference
-    return 10 * torch.log10(((target**2).sum(-1) + _WAVE_EPS) / (((estimate - target) ** 2).sum(-1) + _WAVE_EPS))
-
-
 def mrstft_loss(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     """Multi-resolution STFT loss of ``estimate`` against ``reference`` ``(B, samples)``: the mean
     over :data:`MRSTFT_RESOLUTIONS` (Hann windows) of spectral convergence
@@ -304,7 +295,7 @@ def waveform_loss(pred: torch.Tensor, batch: dict, kind: str, audio_config: Audi
     estimate = rebuild_segments(pred[keep], batch["noisy_phase"].to(device)[keep], mask[keep], audio_config)
     reference = rebuild_segments(target[keep], batch["clean_phase"].to(device)[keep], mask[keep], audio_config)
     if kind == "sisdr":
-        return -si_sdr(estimate, reference).mean()
+        return -si_sdr_tensor(reference, estimate, _WAVE_EPS).mean()
     if kind == "mrstft":
         return mrstft_loss(estimate, reference)
     raise ValueError(f"wave loss must be one of {', '.join(WAVE_LOSSES)}, got {kind!r}")
@@ -683,7 +674,7 @@ def train(
             raise EmgseError(f"model {config.model!r} does not take audio: audio-only speech cannot train it (leave out the audio-only mixtures)")
     # emg.npy holds the paired utterances' frames only: audio-only speech never moves the statistics
     zscore = ZScore.fit([tr.emg]) if emg_config.normalization == "zscore" else None
-    z = (zscore.mean.astype(np.float32), zscore.std.astype(np.float32)) if zscore else None
+    z = zscore.float32() if zscore else None
     # a model that never hears the microphone learns clean speech at one level (SegmentDataset)
     target_rms = None if _model_traits(config.model)[2] else LEVEL_RMS
     train_set = SegmentDataset(tr, config.segment, emg_config.context, zscore=z, random=True, seed=config.seed,

@@ -32,6 +32,20 @@ def test_td_features_equal_reference_loop(fs, channels, n):
     np.testing.assert_allclose(fast, slow, rtol=1e-6, atol=1e-9 * np.abs(slow).max())
 
 
+def test_zero_crossings_of_a_held_stretch_count_the_settled_band():
+    """EMG held at its last value (the edge padding of the EMG length rule) leaves a high band of
+    rounding noise; the zero-crossing feature counts it as settled (all zero: every pair counts),
+    so it no longer depends on rounding, while moving EMG is counted as before."""
+    emg = realistic_emg(1600, seed=3)[:, :6]
+    held = np.concatenate([emg, np.repeat(emg[-1:], 400, axis=0)])
+    low, high = split_bands(held, 2000.0)
+    assert np.abs(high[-50:]).max() < 1e-12 * np.abs(low[-50:]).min()  # settled: rounding noise only
+    feats = td_features(held, 2000.0).reshape(-1, 6, 5)
+    np.testing.assert_array_equal(feats[-1, :, 4], 63 / 64)  # the last frame lies in the settled stretch
+    np.testing.assert_allclose(feats, td_features_reference(held, 2000.0).reshape(-1, 6, 5), rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(feats[:20], td_features(emg, 2000.0).reshape(-1, 6, 5)[:20])  # moving EMG: unchanged
+
+
 def authors_td_features(emg: np.ndarray, channels: list[int]) -> np.ndarray:
     """A plain transcription of the authors' loop (main/sEMG_feature_extract.py of
     eric-wang135/EMGSE): sos Butterworth filters, np.blackman(64), windowed frames."""

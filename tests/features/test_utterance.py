@@ -4,7 +4,6 @@ training, enhancement and streaming."""
 import numpy as np
 
 from emgse.config import AudioConfig, EmgConfig
-from emgse.data import utterance_emg
 from emgse.features.audio import frame_count
 from emgse.features.emg import (
     CHANNEL_SETS,
@@ -14,6 +13,7 @@ from emgse.features.emg import (
     minmax_normalize,
     select_features,
     td_features,
+    utterance_emg,
 )
 from tests.emg_signals import realistic_emg
 

@@ -127,6 +127,20 @@ def frame_window(win: int, periodic: bool = False) -> np.ndarray:
     return get_window("blackman", win, fftbins=periodic)
 
 
+# A held (constant) stretch of EMG -- the edge padding of the EMG length rule, a flat electrode --
+# leaves a high band that decays to rounding noise of arbitrary sign, whose zero crossings two
+# correct implementations (offline, streaming) would count differently. High-band values of at
+# most this share of the low band's magnitude count as 0 (a settled band); on moving EMG no value
+# comes near it (the band's own rounding error is ~1e-16 of it).
+SETTLED = 1e-12
+
+
+def settled_high(high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """The high band the zero-crossing feature counts: ``high`` with every value of at most
+    :data:`SETTLED` times ``|low|`` (same shape) set to 0."""
+    return np.where(np.abs(high) <= SETTLED * np.abs(low), 0.0, high)
+
+
 # Below this magnitude products of band values and window values may underflow to 0, and the
 # sign rule of windowed_crossings could differ from the literal windowed product.
 _TINY = 1e-100
@@ -208,7 +222,7 @@ def td_features(
         out[:, c0:c1, 1] = _windowed_sums(low * low, w2, frames, hop).T
         out[:, c0:c1, 2] = _windowed_sums(np.abs(high), wabs, frames, hop).T
         out[:, c0:c1, 3] = _windowed_sums(high * high, w2, frames, hop).T
-        out[:, c0:c1, 4] = (windowed_crossings(high, w, starts) / win).T
+        out[:, c0:c1, 4] = (windowed_crossings(settled_high(high, low), w, starts) / win).T
 
     block_starts = range(0, channels, _CHANNEL_BLOCK)
     threads = _threads() if threads is None else threads
@@ -241,7 +255,8 @@ def td_features_reference(
             lo = low[j * hop : j * hop + win, c]
             hi = high[j * hop : j * hop + win, c]
             lw, hw = lo * w, hi * w
-            zc = sum(1 for i in range(win - 1) if hw[i] * hw[i + 1] <= 0)
+            zw = settled_high(hi, lo) * w
+            zc = sum(1 for i in range(win - 1) if zw[i] * zw[i + 1] <= 0)
             out[j, c * N_TD : (c + 1) * N_TD] = [
                 np.mean(lw),
                 np.mean(lw**2),
@@ -379,9 +394,17 @@ class ZScore:
         return cls(mean=mean, std=np.maximum(np.sqrt(var), min_std))
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
+        """``(features - mean) / std`` over the last axis ``(..., dims)`` as float32: the one
+        z-score of training, enhancement and streaming (computed at the statistics' precision,
+        see :meth:`float32`)."""
         if features.shape[-1] != self.mean.shape[0]:
             raise EmgseError(f"z-score statistics have {self.mean.shape[0]} dims, features have {features.shape[-1]}")
-        return ((features - self.mean) / self.std).astype(np.float32)
+        return ((features - self.mean) / self.std).astype(np.float32, copy=False)
+
+    def float32(self) -> ZScore:
+        """The statistics rounded to float32, as the feature store, enhancement and streaming apply
+        them to float32 features (float32 arithmetic)."""
+        return ZScore(mean=self.mean.astype(np.float32), std=self.std.astype(np.float32))
 
     def to_dict(self) -> dict:
         return {"mean": self.mean.tolist(), "std": self.std.tolist()}
@@ -389,6 +412,16 @@ class ZScore:
     @classmethod
     def from_dict(cls, d: dict) -> ZScore:
         return cls(mean=np.asarray(d["mean"], dtype=np.float64), std=np.asarray(d["std"], dtype=np.float64))
+
+
+def zero_channels(features: np.ndarray, unusable: np.ndarray) -> np.ndarray:
+    """``features`` ``(..., channels * N_TD)`` with every feature of an unusable channel set to 0
+    (after normalization: what channel dropout trains a model to read as "missing"); ``unusable``
+    ``(..., channels)`` bool, per frame or for the one frame. The one rule of enhancement and
+    streaming; returns a new array."""
+    shaped = features.reshape(*features.shape[:-1], -1, N_TD).copy()
+    shaped[unusable] = 0.0
+    return shaped.reshape(features.shape)
 
 
 def resolve_channels(spec: str | list[int] | tuple[int, ...], n_channels: int) -> list[int]:
@@ -443,6 +476,19 @@ def select_and_normalize(
     if normalization == "minmax":
         x = minmax_normalize(x, covered)
     return x.astype(np.float32, copy=False)
+
+
+def utterance_emg(emg: np.ndarray, emg_fs: float, frames: int, channels: list[int], emg_config: EmgConfig) -> np.ndarray:
+    """Per-frame EMG model input of one utterance: ``(frames, len(channels) * 5)`` float32.
+
+    TD features on the audio's frame grid, channel selection, then per-utterance min-max if the
+    config says so, scaled on the frames the recorded EMG covers (z-score is applied later with
+    training statistics). The one path of the feature store, the on-the-fly sampler, the enhancer and
+    ``emgse features``; the streaming front-end computes the same features hop by hop (tested equal).
+    """
+    feats = emg_features(emg, emg_fs, emg_config, n_frames=frames)
+    covered = emg_frame_count(emg.shape[0], emg_fs, emg_config)
+    return select_and_normalize(feats, channels, emg_config.normalization, covered)
 
 
 def select_features(features: np.ndarray, channels: list[int]) -> np.ndarray:

@@ -47,9 +47,12 @@ from benchmarks.quality import (  # noqa: E402
 )
 
 from emgse.errors import EmgseError  # noqa: E402
-from emgse.evaluate import read_scores, summarize  # noqa: E402
-from emgse.recipes import System  # noqa: E402
-from emgse.report import fusion_gain_table  # noqa: E402
+from emgse.experiments import System  # noqa: E402
+from emgse.scoring import (  # noqa: E402
+    fusion_gain_table,  # noqa: E402
+    read_scores,
+    summarize,
+)
 
 # the speaker-dependent studies (the default protocol): the best fusion model of that protocol, emgse-mask,
 # on all 35 / cheek 28 / chin 7 channels; EMG normalization of the paper's EMGSE and of emgse-mask

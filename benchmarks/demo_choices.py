@@ -67,7 +67,8 @@ def run_variants(out: Path, seeds: list[int]) -> list[str]:
         subprocess.run([sys.executable, str(Path(__file__).with_name("dev_pairs.py")), "--out", str(dev),
                         "--speech", str(DEFAULT_SPEECH), "--noises", str(DEFAULT_NOISES)], check=True)
     if not (demo / "report.html").is_file():
-        _emgse("demo", "--out", str(demo), "--real-pairs", str(dev), "--quiet")
+        # the unseen-speaker demo trains on fixed mixtures (mix-train/), which the variants reuse
+        _emgse("demo", "--protocol", "unseen-speakers", "--keep-intermediate", "--out", str(demo), "--real-pairs", str(dev), "--quiet")
     jobs = variant_jobs()
     for weight, limit, wave in jobs:
         for seed in seeds:

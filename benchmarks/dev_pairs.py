@@ -1,6 +1,6 @@
 """A development set of real clean/noisy pairs for choosing settings -- never the evaluation pairs.
 
-    python benchmarks/dev_pairs.py --out runs/dev-pairs           # the 40 pairs the README's demo choices were made on
+    python benchmarks/dev_pairs.py --out runs/dev-pairs           # the 40 pairs the unseen-speaker demo's choices (docs/results-real-speech.md) were made on
     emgse evaluate --pairs runs/dev-pairs --checkpoint RUN/best.pt --out runs/dev-scores
 
 The VoiceBank-DEMAND pairs in ../shared/data/real-speech are for evaluation only: nothing may be

@@ -23,9 +23,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emgse.enhance import Enhancer  # noqa: E402
-from emgse.evaluate import read_pairs, system_names  # noqa: E402
 from emgse.metrics import pesq_wb, stoi  # noqa: E402
-from emgse.report import find_real_pairs  # noqa: E402
+from emgse.scoring import (  # noqa: E402
+    find_real_pairs,  # noqa: E402
+    read_pairs,
+    system_names,
+)
 
 GAINS = (0.03, 0.1, 0.3, 1.0, 3.0)
 MAX_STOI_SPREAD = 0.02  # issue 10's level target: scaling the input changes STOI by at most this

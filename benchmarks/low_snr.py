@@ -10,13 +10,13 @@ OUT/report.html with it. Below the targets, "what was tried": every scored fusio
 its losses) with its gains over its audio-only partner at -11 and -6 dB.
 
 The best fusion model (default: the largest ESTOI gain at -11 dB over its own audio-only partner,
-among the (fusion, audio-only) pairs of emgse.report.FUSION_PAIRS that were scored) must:
+among the (fusion, audio-only) pairs of emgse.scoring.FUSION_PAIRS that were scored) must:
   at -11 dB beat its same-budget audio-only model by >= +0.10 ESTOI, +0.08 STOI, +0.15 PESQ;
   at -6 dB by >= +0.06 ESTOI;
   averaged over the SNRs stay >= the emgse-tcn margins over paper `emgse` (+0.174 PESQ, +0.026 ESTOI);
   have no more parameters than paper `emgse` (4,638,381);
 and EMG alone (`emg-alone`) must reach ESTOI >= 0.30. Gains are paired differences on the same
-mixtures with a 95% Student-t interval over utterances (emgse.report.paired_gains).
+mixtures with a 95% Student-t interval over utterances (emgse.scoring.paired_gains).
 
 A gain over the audio-only partner is not yet a gain from the EMG: the fusion model is a different
 network trained differently. When benchmarks/robustness.py has run on the same --out, a second
@@ -39,8 +39,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emgse.config import LOSS_SUFFIXES, RUN_SUFFIXES, split_run_name  # noqa: E402
 from emgse.errors import EmgseError, file_error  # noqa: E402
-from emgse.evaluate import NOISY, read_scores  # noqa: E402
-from emgse.report import EMG_ALONE, FUSION_PAIRS, emg_alone_means, paired_gains, present_pairs  # noqa: E402
+from emgse.scoring import (  # noqa: E402
+    EMG_ALONE,
+    FUSION_PAIRS,
+    NOISY,
+    emg_alone_means,
+    paired_gains,
+    present_pairs,
+    read_scores,
+)
 
 PAPER_EMGSE = "emgse"
 PAPER_EMGSE_PARAMS = 4_638_381  # the paper's EMGSE (35 channels x 5 TD features, context +-15): `emgse models`
@@ -180,7 +187,7 @@ ROBUST_SCORES = Path("scores-robust") / "scores.csv"  # written by benchmarks/ro
 
 def emg_share(out: Path, fusion: str) -> tuple[list[dict], int] | None:
     """``fusion`` with intact EMG minus the same model with EMG absent, per SNR, on the robustness
-    subset of ``out`` (paired gains as :func:`emgse.report.paired_gains`) and the number of mixtures;
+    subset of ``out`` (paired gains as :func:`emgse.scoring.paired_gains`) and the number of mixtures;
     None when that subset was not scored for ``fusion``."""
     intact, absent = f"{fusion}@none", f"{fusion}@absent"
     for suffix in RUN_SUFFIXES:

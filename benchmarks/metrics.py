@@ -17,12 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import tests.test_evaluate as fixtures  # noqa: E402
+import tests.scoring.test_scoring as fixtures  # noqa: E402
 from benchmarks._util import best_of  # noqa: E402
 from tests.test_metrics import add_white_noise, speech_like  # noqa: E402
 
-from emgse.evaluate import evaluate  # noqa: E402
 from emgse.metrics import pesq_wb, score_pair, si_sdr, stoi  # noqa: E402
+from emgse.scoring import evaluate  # noqa: E402
 
 
 def main() -> None:

@@ -33,13 +33,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from emgse.checkpoint import export_checkpoint, read_checkpoint, save_checkpoint  # noqa: E402
-from emgse.evaluate import PRETRAINED_TARGET, evaluate_pairs, pairs_table  # noqa: E402
 from emgse.files import read_json, write_json  # noqa: E402
 from emgse.resources import PRETRAINED, PRETRAINED_MODELS  # noqa: E402
+from emgse.scoring import PRETRAINED_TARGET, evaluate_pairs, pairs_table  # noqa: E402
 
 SHIPPED = {ckpt.removesuffix('.pt'): ckpt for ckpt in PRETRAINED_MODELS.values()}  # model -> shipped file
 from emgse.sampler import SamplerConfig  # noqa: E402
-from emgse.train import TrainConfig, train_from_sources  # noqa: E402
+from emgse.training import TrainConfig, train_from_sources  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 SPEECH = SHARED / "speech" / "speechocean762" / "train"
@@ -84,7 +84,7 @@ def score(checkpoint: Path, out: Path, pairs: Path, jobs: int) -> dict:
 
 
 def _summaries(rows: list[dict]) -> list[dict]:
-    from emgse.evaluate import summarize_pairs
+    from emgse.scoring import summarize_pairs
 
     return summarize_pairs(rows)
 

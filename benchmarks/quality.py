@@ -77,43 +77,41 @@ from emgse.corpora.simulated.config import SimulationConfig  # noqa: E402
 from emgse.corpora.simulated.writer import session_splits, simulate_corpus, simulate_speech_corpus  # noqa: E402
 from emgse.enhance import Enhancer  # noqa: E402
 from emgse.errors import EmgseError  # noqa: E402
-from emgse.evaluate import (  # noqa: E402
-    HELPS_REAL_SPEECH,
-    NOISY,
-    PairsTarget,
-    evaluate,
-    read_scores,
-    summarize,
-    write_scores,
-    write_summaries,
-)
-from emgse.features.level import with_level  # noqa: E402
-from emgse.files import output_dir, read_audio, read_npy, write_text  # noqa: E402
-from emgse.metrics import METRICS  # noqa: E402
-from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
-from emgse.oracle import CEILING, ORACLES, oracle_mixtures  # noqa: E402
-from emgse.recipes import (  # noqa: E402
+from emgse.experiments import (  # noqa: E402
     EMG_ALONE,
     SessionConfig,
     System,
-    _stage,
-    _train_system,
     build_session,
     enhance_system,
     record_settings,
     run_once,
     session_noises,
     session_trained,
+    stage,
     train_session_system,
+    train_system,
     voice_system,
 )
-from emgse.report import (  # noqa: E402
+from emgse.features.level import with_level  # noqa: E402
+from emgse.files import output_dir, read_audio, read_npy, write_text  # noqa: E402
+from emgse.metrics import METRICS  # noqa: E402
+from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
+from emgse.oracle import CEILING, ORACLES, oracle_mixtures  # noqa: E402
+from emgse.report import build_report  # noqa: E402
+from emgse.scoring import (  # noqa: E402
+    HELPS_REAL_SPEECH,
+    NOISY,
     REAL_SPEECH_TITLE,
-    build_report,
+    PairsTarget,
+    evaluate,
     fusion_gain_table,
     paired_gains,
     present_pairs,
+    read_scores,
     real_speech_section,
+    summarize,
+    write_scores,
+    write_summaries,
 )
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "noise"
@@ -145,7 +143,7 @@ PAPER_TRAIN_SNRS = (-10, -5, 0, 5, 10)
 # speech: as recorded), so every run trains with input level normalization as `emgse train` does.
 # Without it, on the 20-voice corpus, emgse-mask sat at a near-silent mask for 3 of its 4 epochs and
 # both mask models ended below noisy (ESTOI audio-mask 0.407, emgse-mask 0.368, noisy 0.427); with
-# it 0.456 / 0.446 (see the README's quality section).
+# it 0.456 / 0.446 (docs/results-simulated.md).
 SETTINGS = {
     "full": {"speakers": 20, "utterances": 200, "test": 2, "val": 2, "per_utterance": 1, "epochs": 4, "test_noises": None},
     # the EMG-SNR ablation builds one corpus per EMG SNR, so it runs at a smaller size
@@ -160,7 +158,7 @@ SETTINGS = {
 
 # --- the speaker-dependent protocol (the default; the paper's): one simulated speaker's session split as the
 # paper splits CSL-EMG_Array's -- utterances 1-40 test, 41-60 validation, 61-260 training -- every system trained
-# on the fly for the same number of steps (emgse.recipes.SessionConfig; the mask family from the shipped
+# on the fly for the same number of steps (emgse.experiments.SessionConfig; the mask family from the shipped
 # pretrained audio path, the others from scratch), test mixtures: 2 of the paper's test noises per utterance and SNR
 SESSION = SessionConfig(utterances=260, test=40, val=20, noises_per_test=2)
 SESSION_QUICK = SessionConfig(utterances=12, test=3, val=2, steps=3, epochs=1, batch_size=4, crop_s=0.5, noises_per_test=1, test_snrs=(-11.0, 4.0))
@@ -191,7 +189,7 @@ def session_emg(name: str) -> EmgConfig:
 def train_and_score_session(out: Path, systems, config: SessionConfig, *, jobs: int = 2, oracle: bool = True, dnsmos: bool = False,
                             progress: bool = True, scores_name: str = "scores") -> tuple[list[dict], dict, dict]:
     """The speaker-dependent :func:`train_and_score`: build the session data, train each of ``systems``
-    on the fly under ``config``'s budget (:func:`emgse.recipes.train_session_system`), enhance (or
+    on the fly under ``config``'s budget (:func:`emgse.experiments.train_session_system`), enhance (or
     voice) the test mixtures and score them; returns ``(scores, params, rtf)``, scores merged into ``out/<scores_name>``."""
     build_session(out, config, training=not session_trained(out, list(systems)), progress=progress)
     params = {}
@@ -308,22 +306,22 @@ def build_data(out: Path, s: dict, quick: bool, seed: int = 0, emg_snr_db: float
     noise_train, noise_test = noise_sources(quick)
     out.mkdir(parents=True, exist_ok=True)
     if speech is not None:
-        if _stage("select speakers", (out / "speech").is_dir()):
+        if stage("select speakers", (out / "speech").is_dir()):
             link_speakers(speech, out / "speech", s["train_speakers"], s["test_speakers"], seed)
-        if _stage("simulate EMG for recorded speech", (out / "corpus").is_dir()):
+        if stage("simulate EMG for recorded speech", (out / "corpus").is_dir()):
             simulate_speech_corpus(out / "corpus", [out / "speech"], SimulationConfig(seed=seed, emg_snr_db=emg_snr_db))
-        if _stage("prepare", (out / "prepared").is_dir()):
+        if stage("prepare", (out / "prepared").is_dir()):
             prepare_csl_emg_array(out / "corpus", "all", out / "prepared")  # speaker-disjoint, from the corpus's splits.json
-    elif _stage("simulate", (out / "corpus").is_dir()):
+    elif stage("simulate", (out / "corpus").is_dir()):
         per_speaker = -(-s["utterances"] // s["speakers"])
         simulate_corpus(out / "corpus", SimulationConfig(speakers=s["speakers"], utterances=per_speaker, seed=seed, emg_snr_db=emg_snr_db))
-    if speech is None and _stage("prepare", (out / "prepared").is_dir()):
+    if speech is None and stage("prepare", (out / "prepared").is_dir()):
         prepare_csl_emg_array(out / "corpus", "all", out / "prepared", sessions=session_splits(s["speakers"], s["test"], s["val"]))
-    if _stage("mix train/val", (out / "mix-train").is_dir()):
+    if stage("mix train/val", (out / "mix-train").is_dir()):
         bank = NoiseBank.from_sources(noise_train)
         mix_corpus(out / "prepared", ["train", "val"], bank, MixConfig(snrs_db=s.get("train_snrs", PAPER_TRAIN_SNRS), per_utterance=s["per_utterance"], seed=seed),
                     out / "mix-train")
-    if _stage("mix test", (out / "mix-test").is_dir()):
+    if stage("mix test", (out / "mix-test").is_dir()):
         mix_corpus(out / "prepared", ["test"], NoiseBank.from_sources(noise_test), MixConfig(snrs_db=(-11, -6, -1, 4), seed=seed + 1), out / "mix-test")
     return noise_train, noise_test
 
@@ -350,7 +348,7 @@ def train_and_score(
     params = {}
     for system in systems:
         emg_config = (emg_configs or {}).get(split_loss_suffix(system.name)[0], EmgConfig())
-        summary = _train_system(system, out / "mix-train", out, base, emg_config, True, audio_config)
+        summary = train_system(system, out / "mix-train", out, base, emg_config, True, audio_config)
         params[system.name] = summary["parameters"]
     scores, rtf = enhance_and_score(out, systems, jobs=jobs, oracle=oracle, dnsmos=dnsmos, scores_name=scores_name)
     return scores, params, rtf
@@ -563,7 +561,7 @@ def score_real_speech(out: Path, systems, name: str, real_pairs: Path | None, *,
     """Score the trained ``systems`` of ``out`` on the real pairs (``real_pairs``, else the shared
     VoiceBank-DEMAND pairs when present; evaluation only) into ``out/<name>``, print the section and
     keep it as ``tables/<name>.md``; None (nothing run) without pairs. ``target``: each system judged
-    against it as well (:class:`emgse.evaluate.PairsTarget`)."""
+    against it as well (:class:`emgse.scoring.PairsTarget`)."""
     # the real pairs have no EMG: a model that never hears the microphone (emg-alone) has nothing to read there
     heard = {x.name: out / "runs" / x.name / "best.pt" for x in systems if x.model != "emg-only"}
     real = real_speech_section(heard, out / name, real_pairs, jobs=jobs, dnsmos=dnsmos, target=target) if heard else None

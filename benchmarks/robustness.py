@@ -28,11 +28,11 @@ from benchmarks.quality import save_table  # noqa: E402
 
 from emgse.config import LOSSES, WAVE_LOSSES, run_suffix  # noqa: E402
 from emgse.errors import EmgseError  # noqa: E402
-from emgse.evaluate import evaluate, summarize  # noqa: E402
+from emgse.experiments import enhance_system  # noqa: E402
 from emgse.faults import EmgFault  # noqa: E402
 from emgse.files import read_json, write_json  # noqa: E402
 from emgse.mixing import read_manifest, write_manifest  # noqa: E402
-from emgse.recipes import enhance_system  # noqa: E402
+from emgse.scoring import evaluate, summarize  # noqa: E402
 
 MODELS = ("emgse", "emgse-tcn", "emgse-mask", "emgse-map", "emgse-prior", "emgse-snr")
 REFERENCE = "audio"

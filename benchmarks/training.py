@@ -36,7 +36,7 @@ from emgse.enhance import Enhancer  # noqa: E402
 from emgse.files import folder_mb, read_audio, read_npy  # noqa: E402
 from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
 from emgse.sampler import SamplerConfig  # noqa: E402
-from emgse.train import PRECISIONS, TrainConfig, store_for, train, train_from_sources  # noqa: E402
+from emgse.training import PRECISIONS, TrainConfig, store_for, train, train_from_sources  # noqa: E402
 
 NOISES = ["white", "pink", "brown"]
 

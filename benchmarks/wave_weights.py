@@ -1,11 +1,11 @@
-"""The waveform losses' default weights (`emgse.train.WAVE_WEIGHTS`), measured.
+"""The waveform losses' default weights (`emgse.training.WAVE_WEIGHTS`), measured.
 
-    python benchmarks/wave_weights.py --demo runs/demo        # an `emgse demo` folder
+    python benchmarks/wave_weights.py --demo runs/demo-unseen  # from `emgse demo --protocol unseen-speakers --keep-intermediate`
 
 Each default makes its term, on the demo's validation mixtures at the demo's trained `audio-mask`
 (compressed loss), as large as that model's compressed spectral loss there: weight = spectral loss
 / |mean waveform term|. Prints the three means and the two weights beside the defaults in use. The
-defaults were set from one run of this script (a demo folder of the README's demo command); they
+defaults were set from one run of this script (an unseen-speaker demo folder); they
 are a scale, not a tuned setting. Adds the phases to the demo's validation store if it lacks them.
 """
 
@@ -24,7 +24,7 @@ from emgse.checkpoint import read_checkpoint  # noqa: E402
 from emgse.config import WAVE_LOSSES, AudioConfig, EmgConfig, from_dict  # noqa: E402
 from emgse.data import FeatureStore, SegmentDataset, add_phases  # noqa: E402
 from emgse.models import build_model  # noqa: E402
-from emgse.train import WAVE_WEIGHTS, TrainConfig, _batches, _Dist, store_for, validate  # noqa: E402
+from emgse.training import WAVE_WEIGHTS, Dist, TrainConfig, batches, store_for, validate  # noqa: E402
 
 
 def measure(demo: Path) -> dict[str, float]:
@@ -36,8 +36,8 @@ def measure(demo: Path) -> dict[str, float]:
     model = build_model(ckpt["model_name"], **ckpt["model_args"])
     model.load_state_dict(ckpt["state_dict"])
     config = TrainConfig(model=ckpt["model_name"], loss=ckpt["train_config"].get("loss", "l1"))
-    d = _Dist()
-    loader = _batches(SegmentDataset(FeatureStore.open(store), config.segment, emg_config.context, random=False, phases=True),
+    d = Dist()
+    loader = batches(SegmentDataset(FeatureStore.open(store), config.segment, emg_config.context, random=False, phases=True),
                       config, 0, d, shuffle=False)
     cpu = torch.device("cpu")
     out = {"spectral": validate(model, loader, cpu, d, config, audio_config=audio_config)}
@@ -50,7 +50,8 @@ def measure(demo: Path) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--demo", type=Path, required=True, help="an `emgse demo` folder")
+    ap.add_argument("--demo", type=Path, required=True,
+                    help="a folder of `emgse demo --protocol unseen-speakers --keep-intermediate` (its fixed training mixtures)")
     args = ap.parse_args(argv)
     m = measure(args.demo)
     print(f"spectral loss of the demo's audio-mask on its validation mixtures: {m['spectral']:.5f}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from emgse.config import AudioConfig, EmgConfig, MixConfig
 from emgse.mixing import NoiseBank, mix_corpus
-from emgse.train import store_for
+from emgse.training import store_for
 from tests.conftest import write_prepared
 
 

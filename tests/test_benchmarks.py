@@ -8,8 +8,8 @@ import pytest
 from benchmarks.quality import save_table, score_each, tables_markdown
 
 from emgse.errors import EmgseError
-from emgse.evaluate import read_scores, summarize
-from tests.test_evaluate import make_mixtures, write_system
+from emgse.scoring import read_scores, summarize
+from tests.scoring.test_scoring import make_mixtures, write_system
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +159,7 @@ def fake_quality_run(out, emg_alone_estoi: float = 0.25):
 
     import numpy as np
 
-    from emgse.evaluate import write_scores
+    from emgse.scoring import write_scores
 
     rng = np.random.default_rng(0)
     base = {(u, n, s): rng.uniform(0.3, 0.6, 4) for u in range(2) for n in ("babble", "pink") for s in SNRS}
@@ -242,7 +242,7 @@ def test_low_snr_emg_share_from_the_robustness_subset(tmp_path, capsys):
     the robustness scores; 'not measured' (with the command to run) when they are missing."""
     from benchmarks.low_snr import emg_share, main
 
-    from emgse.evaluate import write_scores
+    from emgse.scoring import write_scores
 
     fake_quality_run(tmp_path)
     assert emg_share(tmp_path, "emgse-tcn") is None
@@ -316,7 +316,7 @@ def test_dev_pairs_are_deterministic_at_the_asked_snrs(tmp_path, capsys):
     import numpy as np
     from benchmarks.dev_pairs import build_pairs, main
 
-    from emgse.evaluate import read_pairs
+    from emgse.scoring import read_pairs
 
     speech, noise = _speech_and_noise(tmp_path)
     records = build_pairs(speech, noise, tmp_path / "a", pairs=4, snrs=(0.0, 10.0), seed=3)
@@ -372,8 +372,8 @@ def test_low_snr_judges_the_runs_of_another_loss(tmp_path, capsys):
     from benchmarks.quality import with_loss
 
     from emgse.config import split_loss_suffix
-    from emgse.evaluate import write_scores
-    from emgse.recipes import System
+    from emgse.experiments import System
+    from emgse.scoring import write_scores
 
     fake_quality_run(tmp_path)
     systems = tmp_path / "scores" / "systems"
@@ -416,8 +416,8 @@ def test_run_names_carry_both_losses():
     from benchmarks.quality import TABLES, with_loss
 
     from emgse.config import RUN_SUFFIXES, run_suffix, split_run_name
-    from emgse.recipes import System
-    from emgse.report import FUSION_PAIRS
+    from emgse.experiments import System
+    from emgse.scoring import FUSION_PAIRS
 
     assert run_suffix() == "" and run_suffix("compressed") == "-comp" and run_suffix("compressed", "sisdr") == "-comp-sisdr"
     assert run_suffix("l1", "mrstft") == "-mrstft" and len(set(RUN_SUFFIXES)) == 6 and RUN_SUFFIXES[0] == ""
@@ -456,7 +456,7 @@ def test_speaker_dependent_quality_trains_every_system_on_one_session(tmp_path, 
     from benchmarks.quality import SESSION_QUICK, session_targets, train_and_score_session
 
     from emgse.checkpoint import read_checkpoint
-    from emgse.recipes import System
+    from emgse.experiments import System
 
     config = dataclasses.replace(SESSION_QUICK, utterances=8, test=2, val=1, steps=2, jobs=1)
     systems = (System("audio-mask", "audio-mask"), System("emgse-mask", "emgse-mask"), System("emgse", "emgse"))
@@ -481,7 +481,7 @@ def test_quality_trains_and_scores_the_compressed_runs_under_their_own_names(tmp
     from benchmarks.quality import train_and_score, with_loss
 
     from emgse.checkpoint import read_checkpoint
-    from emgse.recipes import System
+    from emgse.experiments import System
     from tests.pipeline import tiny_pipeline
 
     p = tiny_pipeline(tmp_path / "data")
@@ -533,7 +533,7 @@ def test_wave_weights_match_each_term_to_the_spectral_loss(tmp_path):
     """benchmarks/wave_weights.py on a demo-shaped folder (mix-train + runs/audio-mask)."""
     from benchmarks.wave_weights import measure
 
-    from emgse.train import TrainConfig, train
+    from emgse.training import TrainConfig, train
     from tests.pipeline import tiny_pipeline
 
     pipe = tiny_pipeline(tmp_path / "p")
@@ -552,7 +552,7 @@ def test_wave_weights_match_each_term_to_the_spectral_loss(tmp_path):
 def test_level_benchmark_prints_spread_and_verdict(tmp_path, capsys):
     from benchmarks.level import main, spread_verdict
 
-    from tests.test_evaluate import write_pairs
+    from tests.scoring.test_scoring import write_pairs
     from tests.test_stream import make_checkpoint
 
     assert spread_verdict(0.0) == "met" and spread_verdict(0.0204) == "met" and spread_verdict(0.036) == "missed by 0.016"
@@ -570,9 +570,9 @@ def test_score_real_speech_keeps_the_section_of_the_microphone_models(tmp_path, 
     # used by quality.py (real-speech<suffix>) and ablations.py (real-speech-ablation-<study>)
     from benchmarks.quality import TABLES, score_real_speech
 
-    from emgse.evaluate import HELPS_REAL_SPEECH
-    from emgse.recipes import System
-    from tests.test_evaluate import write_pairs
+    from emgse.experiments import System
+    from emgse.scoring import HELPS_REAL_SPEECH
+    from tests.scoring.test_scoring import write_pairs
     from tests.test_stream import make_checkpoint
 
     fake_quality_run(tmp_path)  # save_table rebuilds the run's report from its scores

@@ -24,7 +24,7 @@ from emgse.config import MixConfig
 from emgse.mixing import NoiseBank, mix_corpus
 from emgse.options import RULES, numeric_options
 from tests.conftest import write_prepared
-from tests.test_evaluate import write_pairs
+from tests.scoring.test_scoring import write_pairs
 from tests.test_stream import make_checkpoint
 
 

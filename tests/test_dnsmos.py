@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from emgse.config import MixConfig
-from emgse.evaluate import evaluate, read_scores
 from emgse.mixing import NoiseBank, mix_corpus
+from emgse.scoring import evaluate, read_scores
 from tests.conftest import write_prepared
 
 pytest.importorskip("onnxruntime")

@@ -5,7 +5,7 @@ import soundfile as sf
 from emgse.enhance import Enhancer, enhance_file, enhance_folder, enhance_mixtures
 from emgse.errors import EmgseError
 from emgse.mixing import read_manifest
-from emgse.train import TrainConfig, train
+from emgse.training import TrainConfig, train
 from tests.pipeline import tiny_pipeline
 
 

@@ -11,9 +11,9 @@ import pytest
 import soundfile as sf
 
 from emgse.errors import EmgseError
-from emgse.evaluate import evaluate, summary_tables
 from emgse.report import build_report, log_spectrogram, pick_examples, write_report
-from tests.test_evaluate import make_mixtures, write_system
+from emgse.scoring import evaluate, summary_tables
+from tests.scoring.test_scoring import make_mixtures, write_system
 from tests.test_metrics import speech_like
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -119,8 +119,8 @@ def test_markdown_sections_become_html_tables(scored, tmp_path):
 
 
 def test_real_speech_section(scored, tmp_path):
-    from emgse.report import find_real_pairs, real_speech_section
-    from tests.test_evaluate import write_pairs
+    from emgse.scoring import find_real_pairs, real_speech_section
+    from tests.scoring.test_scoring import write_pairs
     from tests.test_stream import make_checkpoint
 
     _, out = scored
@@ -132,8 +132,8 @@ def test_real_speech_section(scored, tmp_path):
     assert heading == "Real speech (pairs, real recordings)"
     assert text.startswith("2 real recorded pairs from") and "| tiny | 2 |" in text and "ESTOI worse by > 0.02" in text
     assert (tmp_path / "real" / "pair_scores.csv").is_file() and "Target:" not in text
-    # with a target, a verdict table follows the scores (its arithmetic: tests/test_evaluate.py)
-    from emgse.evaluate import HELPS_REAL_SPEECH
+    # with a target, a verdict table follows the scores (its arithmetic: tests/scoring/test_scoring.py)
+    from emgse.scoring import HELPS_REAL_SPEECH
 
     _, judged = real_speech_section({"tiny": ckpt}, tmp_path / "real2", pairs, jobs=1, progress=False, dnsmos=False,
                                     target=HELPS_REAL_SPEECH)
@@ -167,7 +167,7 @@ def fake_scores(systems=("noisy", "audio", "emgse", "emg-alone"), utts=3, noises
 def test_paired_gains_equal_hand_computed_paired_means():
     from scipy.stats import t as student_t
 
-    from emgse.report import paired_gains
+    from emgse.scoring import paired_gains
 
     scores = fake_scores()
     gains = paired_gains(scores, [("emgse", "audio"), ("emgse-tcn", "audio")])
@@ -200,7 +200,8 @@ def legend_labels(fig) -> set[str]:
 
 
 def test_report_has_fusion_gain_figure_and_emg_alone_line_only_when_scored(tmp_path):
-    from emgse.report import fusion_gain_table, plot_fusion_gains
+    from emgse.report import plot_fusion_gains
+    from emgse.scoring import fusion_gain_table
 
     scores = fake_scores()
     fig = plot_fusion_gains(scores)
@@ -227,7 +228,8 @@ def test_report_has_fusion_gain_figure_and_emg_alone_line_only_when_scored(tmp_p
 
 
 def test_report_without_a_fusion_pair_has_no_gain_section(tmp_path):
-    from emgse.report import fusion_gain_table, plot_fusion_gains
+    from emgse.report import plot_fusion_gains
+    from emgse.scoring import fusion_gain_table
 
     for systems in (("audio",), ("noisy", "emgse"), ("noisy", "emg-alone")):
         scores = fake_scores(systems)

@@ -26,7 +26,7 @@ from emgse.sampler import (
     corpus_split,
     speech_folders,
 )
-from emgse.train import TrainConfig, train_sampled
+from emgse.training import TrainConfig, train_sampled
 from tests.conftest import write_prepared
 from tests.pipeline import write_speech_folder
 

@@ -6,11 +6,11 @@ import torch
 from emgse.cli import main
 from emgse.config import AudioConfig
 from emgse.errors import EmgseError
-from emgse.evaluate import evaluate
 from emgse.features.audio import stft
 from emgse.metrics import stoi
 from emgse.mixing import read_manifest
-from emgse.train import TrainConfig, train
+from emgse.scoring import evaluate
+from emgse.training import TrainConfig, train
 from emgse.voice import (
     Voicer,
     griffin_lim,

@@ -66,7 +66,7 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
             "Convert a corpus into the prepared layout that every later stage reads:\n"
             "  DIR/corpus.json, DIR/{train,val,test}/<utt_id>.wav (mono 16 kHz) and\n"
             "  DIR/{train,val,test}/<utt_id>.emg.npy (float32, (samples, channels) at emg_fs).\n"
-            "Your own recordings can be written straight into this layout (see the README)."
+            "Your own recordings can be written straight into this layout (see docs/corpora.md)."
         ),
         formatter_class=_Formatter,
     )
@@ -293,7 +293,7 @@ def _run_models(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- train
 def _share(text: str) -> float | str:
-    """``--audio-only-share``: ``auto``, ``all`` or a number (checked by :func:`emgse.train.audio_only_share`)."""
+    """``--audio-only-share``: ``auto``, ``all`` or a number (checked by :func:`emgse.training.audio_only_share`)."""
     try:
         return text if text in ("auto", "all") else float(text)
     except ValueError:
@@ -301,7 +301,7 @@ def _share(text: str) -> float | str:
 
 
 def _suppression_weight(text: str) -> float:
-    """``--suppression-weight``: a number >= 1 (:attr:`emgse.train.TrainConfig.suppression_weight`)."""
+    """``--suppression-weight``: a number >= 1 (:attr:`emgse.training.TrainConfig.suppression_weight`)."""
     try:
         value = float(text)
     except ValueError:
@@ -309,26 +309,6 @@ def _suppression_weight(text: str) -> float:
     if not value >= 1.0:
         raise argparse.ArgumentTypeError(f"{text!r}: use a number >= 1 (1: the symmetric loss)")
     return value
-
-
-# TrainConfig fields -> (rule in emgse.options.RULES, kind): the gate for settings from --config YAML
-TRAIN_SETTINGS = {
-    "batch_size": ("batch_size", int), "lr": ("lr", float), "max_epochs": ("epochs", int), "patience": ("patience", int),
-    "seed": ("seed", int), "num_workers": ("workers", int), "max_minutes": ("max_minutes", float), "segment": ("segment", int),
-    "max_steps_per_epoch": ("max_steps_per_epoch", int), "emg_gain_jitter": ("emg_gain_jitter", float),
-    "wave_weight": ("wave_weight", float),
-}
-
-
-def _check_device(spec: str) -> None:
-    """``--device`` (or the config's ``device``): auto, or a device torch knows (cpu, cuda, cuda:N, ...)."""
-    import torch
-
-    if spec != "auto":
-        try:
-            torch.device(spec)
-        except (RuntimeError, TypeError, ValueError):
-            raise EmgseError(f"--device {spec!r}: use auto, cpu, cuda or cuda:N") from None
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -433,109 +413,27 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    import dataclasses
+    from emgse.training.setup import run_training, settings
 
-    from emgse.config import AudioConfig, EmgConfig, from_dict, load_yaml_sections
-    from emgse.options import check_settings
-    from emgse.train import (
-        TrainConfig,
-        audio_only_share,
-        check_normalization,
-        default_normalization,
-        store_for,
-        train,
-    )
-
-    section_names = ("train", "emg", "audio", "sampler")
-    sections = load_yaml_sections(args.config, section_names) if args.config else {n: {} for n in section_names}
-    train_cfg = from_dict(TrainConfig, sections["train"])
-    emg_cfg = from_dict(EmgConfig, sections["emg"])
-    audio_cfg = from_dict(AudioConfig, sections["audio"])
     flags = {
-        "model": args.model, "epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size,
-        "lr": args.lr, "seed": args.seed, "workers": args.workers, "device": args.device, "max_minutes": args.max_minutes,
+        "model": args.model, "max_epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size,
+        "lr": args.lr, "seed": args.seed, "num_workers": args.workers, "device": args.device, "max_minutes": args.max_minutes,
         "audio_only_share": args.audio_only_share, "emg_gain_jitter": args.emg_gain_jitter,
         "init_from": str(args.init_from) if args.init_from else None, "loss": args.loss,
         "lr_schedule": args.lr_schedule, "suppression_weight": args.suppression_weight,
         "wave_loss": args.wave_loss, "wave_weight": args.wave_weight, "precision": args.precision,
     }
-    names = {"epochs": "max_epochs", "workers": "num_workers"}
-    try:
-        train_cfg = dataclasses.replace(train_cfg, **{names.get(k, k): v for k, v in flags.items() if v is not None})
-    except ValueError as e:  # TrainConfig's checks (e.g. --wave-weight without --wave-loss)
-        raise EmgseError(f"training settings: {e}") from None
-    check_settings(train_cfg, TRAIN_SETTINGS, f"{args.config or 'training settings'}")
-    _check_device(train_cfg.device)
-    normalization = args.normalization or sections["emg"].get("normalization") or default_normalization(train_cfg.model)
-    emg_flags = {"channels": args.channels, "context": args.context, "normalization": normalization}
-    emg_cfg = dataclasses.replace(emg_cfg, **{k: v for k, v in emg_flags.items() if v is not None})
-    check_settings(emg_cfg, {"context": ("context", int)}, f"{args.config or 'EMG settings'}")
-    check_normalization(train_cfg.model, emg_cfg.normalization)  # before building any features
-    if train_cfg.emg_gain_jitter < 0 or (train_cfg.emg_gain_jitter and emg_cfg.normalization == "minmax"):
-        raise EmgseError(f"--emg-gain-jitter {train_cfg.emg_gain_jitter:g}: must be >= 0, and needs --normalization zscore or none "
-                         "(per-utterance min-max removes the gains)")
-    audio_only_share(train_cfg.model, train_cfg.audio_only_share)
-    if args.init_from is not None:  # before any features are built
-        from emgse.checkpoint import read_checkpoint
-
-        read_checkpoint(args.init_from)
-    from emgse.files import check_output
-
-    inputs = [x for x in (args.mixtures, args.audio_only_mix, args.init_from, args.config) if x is not None]
-    check_output(args.out, inputs=inputs, force=True, folder=True)  # a run folder grows; train itself refuses an old run
-    progress = not args.quiet
-    from emgse.features.level import LEVEL_RMS, with_level
-
-    # the --config audio section as written; level normalization on unless it sets level_rms or a flag says otherwise
-    if args.level_norm is not None or "level_rms" not in sections["audio"]:
-        audio_cfg = with_level(audio_cfg, level_rms=None if args.level_norm is False else LEVEL_RMS)
-    on_the_fly = args.data is not None or args.speech is not None
-    if on_the_fly == (args.mixtures is not None):
-        raise EmgseError("give either --mixtures (fixed mixtures) or --data/--speech with --noise (mixed on the fly)")
-    if on_the_fly:
-        return _train_on_the_fly(args, train_cfg, emg_cfg, audio_cfg, sections["sampler"], progress)
-    if args.noise or sections["sampler"]:
-        raise EmgseError("--noise and the mixing settings are for training on the fly (--data/--speech), not --mixtures")
-    train_store = store_for(args.mixtures, "train", emg_cfg, audio_config=audio_cfg, progress=progress)
-    val_store = store_for(args.mixtures, "val", emg_cfg, audio_config=audio_cfg, progress=progress)
-    audio_only_store = None
-    if args.audio_only_mix is not None:
-        audio_only_store = store_for(args.audio_only_mix, "train", emg_cfg, audio_config=audio_cfg, progress=progress)
-    summary = train(train_store, val_store, args.out, train_cfg, resume=args.resume, progress=progress, context=emg_cfg.context,
-                    audio_only_store=audio_only_store)
-    _print_trained(summary, args.out)
-    return 0
-
-
-def _print_trained(summary: dict, out: Path) -> None:
+    s = settings(args.config, flags, {"channels": args.channels, "context": args.context, "normalization": args.normalization},
+                 args.level_norm)
+    sampler = {"snr_db": args.snr and tuple(args.snr), "level_dbfs": args.level and tuple(args.level), "crop_s": args.crop,
+               "reverb_prob": args.reverb_prob, "steps_per_epoch": args.steps_per_epoch, "val_crops": args.val_crops}
+    summary = run_training(args.out, s, mixtures=args.mixtures, audio_only_mix=args.audio_only_mix, data=args.data, speech=args.speech,
+                           noise=args.noise, val_noise=args.val_noise, val_share=args.val_share, sampler_flags=sampler,
+                           resume=args.resume, progress=not args.quiet)
     print(
         f"{summary['model']}: best val loss {summary['best_val_loss']:.4f} at epoch {summary['best_epoch']} "
-        f"of {summary['epochs']} ({summary['stop_reason']}, {summary['seconds']:.0f} s) -> {out / 'best.pt'}"
+        f"of {summary['epochs']} ({summary['stop_reason']}, {summary['seconds']:.0f} s) -> {args.out / 'best.pt'}"
     )
-
-
-def _train_on_the_fly(args: argparse.Namespace, train_cfg, emg_cfg, audio_cfg, sampler_section: dict, progress: bool) -> int:
-    """``emgse train --data/--speech --noise``: :func:`emgse.train.train_from_sources`."""
-    import dataclasses
-
-    from emgse.config import from_dict
-    from emgse.sampler import SamplerConfig
-    from emgse.train import train_from_sources
-
-    if not args.noise:
-        raise EmgseError("training on the fly needs --noise (noise folders, files or generated names such as white babble)")
-    if args.audio_only_mix is not None:
-        raise EmgseError("--audio-only-mix is for --mixtures; on the fly, give the audio-only speech folders to --speech")
-    flags = {"snr_db": args.snr and tuple(args.snr), "level_dbfs": args.level and tuple(args.level), "crop_s": args.crop,
-             "reverb_prob": args.reverb_prob, "steps_per_epoch": args.steps_per_epoch, "val_crops": args.val_crops}
-    try:
-        sampler_cfg = dataclasses.replace(from_dict(SamplerConfig, sampler_section), **{k: v for k, v in flags.items() if v is not None})
-    except ValueError as e:
-        raise EmgseError(f"mixing settings: {e}") from None
-    summary = train_from_sources(args.out, train_cfg, noise=args.noise, data=args.data, speech=args.speech, val_noise=args.val_noise,
-                                 val_share=args.val_share, sampler_config=sampler_cfg, audio_config=audio_cfg, emg_config=emg_cfg,
-                                 resume=args.resume, progress=progress)
-    _print_trained(summary, args.out)
     return 0
 
 
@@ -737,7 +635,7 @@ def _dnsmos_line(info: dict) -> str:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from emgse.evaluate import (
+    from emgse.scoring import (
         evaluate,
         evaluate_pairs,
         is_evaluation_pairs,
@@ -795,7 +693,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         help="the main job: simulate a corpus, train audio-only and EMGSE in the paper's protocol, score, write report.html",
         description=(
             "Run the whole system on a small SIMULATED corpus (about 9 minutes on an idle 2-core CPU).\n"
-            "Default, the paper's protocol (speaker-dependent, emgse.recipes.SessionConfig): one simulated speaker's\n"
+            "Default, the paper's protocol (speaker-dependent, emgse.experiments.SessionConfig): one simulated speaker's\n"
             "session, utterances 1-20 test, 21-26 validation, the rest training -> audio-mask and emgse-mask trained on\n"
             "mixtures drawn on the fly at -10...10 dB, both from the shipped pretrained audio path -> enhance -> score\n"
             "(PESQ, STOI, ESTOI, SI-SDR at -11, -6, -1, 4 dB) -> report.html, the EMG gain (fusion minus audio-only)\n"
@@ -846,7 +744,7 @@ UNSEEN_ONLY = ("noise_train", "noise_test", "speakers", "utterances", "epochs", 
 def _run_demo(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from emgse.recipes import DemoConfig, SessionConfig, run_demo, run_session_demo
+    from emgse.experiments import DemoConfig, SessionConfig, run_demo, run_session_demo
 
     if args.protocol == "speaker-dependent":
         given = [f"--{k.replace('_', '-')}" for k in UNSEEN_ONLY if getattr(args, k) not in (None, False)]
@@ -942,7 +840,7 @@ def _run_recipe(args: argparse.Namespace) -> int:
     import dataclasses
 
     from emgse.corpora.csl_emg_array import SplitRanges
-    from emgse.recipes import GaddyConfig, PaperConfig, run_gaddy_recipe, run_paper_recipe
+    from emgse.experiments import GaddyConfig, PaperConfig, run_gaddy_recipe, run_paper_recipe
 
     if args.recipe == "gaddy":
         gaddy = dataclasses.replace(

@@ -16,16 +16,16 @@ import yaml
 from emgse.errors import EmgseError
 from emgse.files import write_text
 
-# training losses (emgse.train.spectral_loss): the paper's L1 on log1p magnitudes, or squared error of
+# training losses (emgse.training.spectral_loss): the paper's L1 on log1p magnitudes, or squared error of
 # power-law compressed magnitudes
 LOSSES = ("l1", "compressed")
 # a benchmark folder may hold a system trained with each loss: the run of `audio-mask` trained with
-# the compressed loss is `audio-mask-comp` (benchmarks/quality.py --loss, emgse.report.FUSION_PAIRS)
+# the compressed loss is `audio-mask-comp` (benchmarks/quality.py --loss, emgse.scoring.FUSION_PAIRS)
 LOSS_SUFFIXES = {"l1": "", "compressed": "-comp"}
 
 
-LR_SCHEDULES = ("constant", "cosine")  # emgse.train.lr_at
-# losses on the rebuilt waveform, added to the spectral loss (emgse.train.waveform_loss): negative
+LR_SCHEDULES = ("constant", "cosine")  # emgse.training.lr_at
+# losses on the rebuilt waveform, added to the spectral loss (emgse.training.waveform_loss): negative
 # SI-SDR, or a multi-resolution STFT loss
 WAVE_LOSSES = ("sisdr", "mrstft")
 # ... and a run trained with one carries its name after the loss suffix: `audio-mask-comp-sisdr`

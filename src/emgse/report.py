@@ -9,7 +9,6 @@ An *example* is a dict ``{"label": str, "signals": {name: (samples,) array at 16
 str (optional)}``; a flat ``{"label": ..., "clean": array, "noisy": array, ...}`` is accepted too.
 :func:`load_examples` builds them from a mixture set and enhanced outputs.
 """
-
 from __future__ import annotations
 
 import base64
@@ -22,23 +21,22 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from emgse.config import RUN_SUFFIXES
 from emgse.errors import EmgseError, file_error
-from emgse.evaluate import (
-    CATEGORIES,
-    EVALUATION_PAIRS,
-    METRIC_LABELS,
-    NOISY,
-    PairsTarget,
-    Table,
-    is_evaluation_pairs,
-    read_scores,
-    summarize,
-    summary_tables,
-)
 from emgse.files import check_output, read_audio, read_json, write_text
 from emgse.metrics import FS, METRICS
-from emgse.mixing import MANIFEST, read_manifest
+from emgse.mixing import CATEGORIES, MANIFEST, read_manifest
+from emgse.scoring.gains import (
+    EMG_ALONE,
+    FUSION_PAIRS,
+    GAIN_METRICS,
+    emg_alone_levels,
+    fusion_gain_table,
+    paired_gains,
+    present_pairs,
+    systems_of,
+)
+from emgse.scoring.rows import METRIC_LABELS, NOISY, read_scores
+from emgse.scoring.summaries import Table, summarize, summary_tables
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:2rem auto;max-width:1100px;
@@ -124,11 +122,6 @@ def _pyplot():
     return plt
 
 
-# --------------------------------------------------------------------------- plots
-def _systems(rows: list[dict]) -> list[str]:
-    return list(dict.fromkeys(r["system"] for r in rows))
-
-
 def plot_scores_vs_snr(scores: list[dict]):
     """Mean PESQ, STOI, ESTOI and SI-SDR against SNR, one line per system (a 1x4 figure)."""
     plt = _pyplot()
@@ -136,7 +129,7 @@ def plot_scores_vs_snr(scores: list[dict]):
     snrs = sorted({r["snr_db"] for r in by_snr})
     fig, axes = plt.subplots(1, len(METRICS), figsize=(3.1 * len(METRICS), 2.7), dpi=90, layout="constrained")
     for ax, m in zip(axes, METRICS, strict=True):
-        for i, system in enumerate(_systems(by_snr)):
+        for i, system in enumerate(systems_of(by_snr)):
             rows = [r for r in by_snr if r["system"] == system]
             style = {"color": "0.45", "linestyle": "--"} if system == NOISY else {"color": f"C{i}"}
             ax.plot([r["snr_db"] for r in rows], [r[m] for r in rows], marker="o", ms=4, label=system, **style)
@@ -159,7 +152,7 @@ def plot_gain_by_category(scores: list[dict]):
 
     Returns None when only ``noisy`` was scored.
     """
-    systems = [s for s in _systems(scores) if s != NOISY]
+    systems = [s for s in systems_of(scores) if s != NOISY]
     if not systems:
         return None
     plt = _pyplot()
@@ -176,112 +169,6 @@ def plot_gain_by_category(scores: list[dict]):
         _style_snr_axis(ax, f"{METRIC_LABELS[m]} gain over noisy", snrs)
     axes[0].legend(fontsize=7, frameon=False)
     return fig
-
-
-# --------------------------------------------------------------------------- fusion gain over audio-only
-EMG_ALONE = "emg-alone"  # speech from EMG alone (emgse voice): no microphone, the same output at every SNR
-GAIN_METRICS = ("pesq", "stoi", "estoi")
-# Each fusion system and its same-budget audio-only partner: the same audio path and training, no EMG.
-# A system not listed here gets no gain curve (pass ``pairs=`` to write_report/build_report for others).
-# Each pair also stands with both runs trained with other losses (``emgse-mask-comp`` / ``audio-mask-comp``,
-# ``emgse-mask-comp-sisdr`` / ``audio-mask-comp-sisdr``: :data:`emgse.config.RUN_SUFFIXES`).
-_PAIRS: tuple[tuple[str, str], ...] = (
-    ("emgse", "audio"),
-    ("emgse-cheek", "audio"),
-    ("emgse-chin", "audio"),
-    ("emgse-tcn", "audio"),
-    ("emgse-map", "audio"),
-    ("emgse-mask", "audio-mask"),
-    ("emgse-mask-cheek", "audio-mask"),
-    ("emgse-mask-chin", "audio-mask"),
-    ("emgse-mask-minmax", "audio-mask"),
-    ("emgse-zscore", "audio"),
-    ("emgse-prior", "audio-mask"),
-    ("emgse-snr", "audio-mask"),
-    ("causal-emgse", "causal-audio"),
-)
-FUSION_PAIRS: tuple[tuple[str, str], ...] = tuple((f + x, a + x) for x in RUN_SUFFIXES for f, a in _PAIRS)
-
-
-def present_pairs(scores: list[dict], pairs: Sequence[tuple[str, str]] = FUSION_PAIRS) -> list[tuple[str, str]]:
-    """The ``(fusion, audio-only)`` pairs whose two systems both have scores, in ``pairs`` order."""
-    systems = set(_systems(scores))
-    return [(f, a) for f, a in dict.fromkeys(tuple(p) for p in pairs) if f in systems and a in systems]
-
-
-def _mix_key(row: Mapping) -> tuple:
-    return row.get("split", ""), row["utt_id"], row["noise"], float(row["snr_db"])
-
-
-def paired_gains(
-    scores: list[dict],
-    pairs: Sequence[tuple[str, str]] = FUSION_PAIRS,
-    by: str | None = "snr_db",
-    metrics: Sequence[str] = GAIN_METRICS,
-    confidence: float = 0.95,
-) -> list[dict]:
-    """``system - baseline`` on the same mixtures, per pair and group, with a confidence interval.
-
-    Args:
-        scores: score rows (:func:`emgse.evaluate.read_scores`).
-        pairs: ``(system, baseline)`` pairs; those without scores for both are skipped.
-        by: ``"snr_db"`` for one row per SNR, None for one row over every mixture (``"group": "all"``).
-
-    Returns:
-        One dict per present pair and group: ``fusion``, ``audio``, the group value, and per metric
-        ``m``: the mean paired difference over mixtures where both scores are finite (the same rule
-        as the ``_gain`` of :func:`emgse.evaluate.summarize`), ``m_n`` pairs used, and ``m_lo``,
-        ``m_hi``: a Student-t interval over utterances (the mean difference of each utterance over
-        its mixtures in the group is one observation, since the mixtures of one utterance are not
-        independent); NaN with fewer than two utterances.
-    """
-    from scipy.stats import t as student_t
-
-    out = []
-    groups = sorted({float(r[by]) for r in scores}) if by else ["all"]
-    for fusion, audio in present_pairs(scores, pairs):
-        base = {_mix_key(r): r for r in scores if r["system"] == audio}
-        rows = [r for r in scores if r["system"] == fusion and _mix_key(r) in base]
-        group_of = np.array([float(r[by]) if by else 0.0 for r in rows])
-        utt = np.array([f"{r.get('split', '')}/{r['utt_id']}" for r in rows], dtype=object)
-        for group in groups:
-            in_group = group_of == group if by else np.ones(len(rows), dtype=bool)
-            if not in_group.any():
-                continue
-            result: dict = {"fusion": fusion, "audio": audio, by or "group": group}
-            for m in metrics:
-                d = np.array([r[m] - base[_mix_key(r)][m] for r in rows], dtype=np.float64)
-                ok = in_group & np.isfinite(d)
-                mean = float(d[ok].mean()) if ok.any() else float("nan")
-                _, inverse = np.unique(utt[ok].astype(str), return_inverse=True)
-                per_utt = np.bincount(inverse, weights=d[ok]) / np.bincount(inverse) if ok.any() else np.zeros(0)
-                half = float("nan")
-                if per_utt.size >= 2:
-                    sem = per_utt.std(ddof=1) / np.sqrt(per_utt.size)
-                    half = float(student_t.ppf(0.5 + confidence / 2, per_utt.size - 1) * sem)
-                result.update({m: mean, f"{m}_n": int(ok.sum()), f"{m}_lo": mean - half, f"{m}_hi": mean + half})
-            out.append(result)
-    return out
-
-
-def emg_alone_means(scores: list[dict], metrics: Sequence[str] = GAIN_METRICS, system: str = EMG_ALONE) -> dict[str, float] | None:
-    """Mean score of ``system`` (:data:`EMG_ALONE`, or its run with another loss) over every mixture
-    (it ignores the microphone, so one level for all SNRs); None without such scores."""
-    rows = [r for r in scores if r["system"] == system]
-    if not rows:
-        return None
-    out = {}
-    for m in metrics:
-        v = np.array([r[m] for r in rows], dtype=np.float64)
-        out[m] = float(v[np.isfinite(v)].mean()) if np.isfinite(v).any() else float("nan")
-    return out
-
-
-def emg_alone_levels(scores: list[dict], metrics: Sequence[str] = GAIN_METRICS) -> dict[str, dict[str, float]]:
-    """:func:`emg_alone_means` of every EMG-alone run scored, by name: :data:`EMG_ALONE` and its runs
-    with other losses (``emg-alone-comp``), in :data:`emgse.config.RUN_SUFFIXES` order."""
-    names = (EMG_ALONE + x for x in RUN_SUFFIXES)  # the suffixes are distinct, so are the names
-    return {name: level for name in names if (level := emg_alone_means(scores, metrics, name)) is not None}
 
 
 def plot_fusion_gains(scores: list[dict], pairs: Sequence[tuple[str, str]] = FUSION_PAIRS):
@@ -325,38 +212,6 @@ def plot_fusion_gains(scores: list[dict], pairs: Sequence[tuple[str, str]] = FUS
     axes[0, 0].legend(fontsize=7, frameon=False)
     axes[1, 0].legend(fontsize=7, frameon=False)
     return fig
-
-
-def _signed(value: float, decimals: int = 3) -> str:
-    return "-" if not np.isfinite(value) else f"{round(value, decimals) + 0.0:+.{decimals}f}"
-
-
-def fusion_gain_table(scores: list[dict], pairs: Sequence[tuple[str, str]] = FUSION_PAIRS) -> Table | None:
-    """The numbers of :func:`plot_fusion_gains`: per pair and metric, the gain at each SNR and over all
-    mixtures as ``+mean ± half-width`` of the 95% interval; None without a pair."""
-    present = present_pairs(scores, pairs)
-    if not present:
-        return None
-    per_snr, overall = paired_gains(scores, present), paired_gains(scores, present, by=None)
-    snrs = sorted({r["snr_db"] for r in per_snr})
-
-    def cell(row: dict | None, m: str) -> str:
-        if row is None:
-            return "-"
-        half = (row[f"{m}_hi"] - row[f"{m}_lo"]) / 2
-        return _signed(row[m]) + ("" if not np.isfinite(half) else f" ± {half:.3f}")
-
-    rows = []
-    for fusion, audio in present:
-        for m in GAIN_METRICS:
-            mine = {r["snr_db"]: r for r in per_snr if r["fusion"] == fusion and r["audio"] == audio}
-            total = next(r for r in overall if r["fusion"] == fusion and r["audio"] == audio)
-            rows.append([f"{fusion} - {audio}", METRIC_LABELS[m], *(cell(mine.get(s), m) for s in snrs), cell(total, m)])
-    notes = ["Paired difference on the same mixtures; ± the half-width of the 95% Student-t interval over utterances "
-             "(none with one utterance)."]
-    for name, level in emg_alone_levels(scores).items():
-        notes.append(f"EMG alone (`{name}`, every SNR): " + ", ".join(f"{METRIC_LABELS[m]} {level[m]:.3f}" for m in GAIN_METRICS) + ".")
-    return Table("Fusion gain over the same-budget audio-only model", ["Pair", "Metric", *(f"{s:g} dB" for s in snrs), "all"], rows, notes)
 
 
 def log_spectrogram(audio: np.ndarray, n_fft: int = 512, hop: int = 128) -> np.ndarray:
@@ -480,7 +335,7 @@ def _inline(text: str) -> str:
 
 
 def table_html(table: Table) -> str:
-    """A :class:`emgse.evaluate.Table` as an HTML table with its title and notes."""
+    """A :class:`emgse.scoring.Table` as an HTML table with its title and notes."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in table.header)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table.rows)
     notes = "".join(f'<p class="note">{_inline(n)}</p>' for n in table.notes)
@@ -500,7 +355,7 @@ def write_report(
 
     Args:
         out_html: the ``.html`` file to write (atomically).
-        scores_csv: ``scores.csv`` of :func:`emgse.evaluate.evaluate` (or its folder, or its rows).
+        scores_csv: ``scores.csv`` of :func:`emgse.scoring.evaluate` (or its folder, or its rows).
         examples: example dicts (see the module docstring); each becomes a row of spectrograms on a
             common colour scale (80 dB range) with audio players.
         title: page title.
@@ -580,59 +435,8 @@ def build_report(
     scores = read_scores(scores_csv)
     examples: list[dict] = []
     if mixtures_dir is not None and n_examples > 0:
-        systems = [s for s in _systems(scores) if s != NOISY]
+        systems = [s for s in systems_of(scores) if s != NOISY]
         if systems and enhanced_root is None:
             raise EmgseError(f"the scores hold system(s) {', '.join(systems)}; give the folder of enhanced outputs for the examples")
         examples = load_examples(mixtures_dir, enhanced_root, systems, pick_examples(scores, n_examples))
     return write_report(out_html, scores, examples, title, notes, sections, pairs)
-
-
-# --------------------------------------------------------------------------- real speech
-REAL_PAIRS = Path("shared") / "data" / "real-speech" / EVALUATION_PAIRS
-REAL_SPEECH_TITLE = "Real speech (VoiceBank-DEMAND test pairs, real noise)"
-
-
-def find_real_pairs(explicit: str | Path | None = None) -> Path | None:
-    """The real-speech pairs folder: ``explicit`` if given, else ``../shared/data/real-speech/
-    voicebank-demand-test`` beside the project checkout (or the working folder) when it exists."""
-    from emgse.resources import shared_folder
-
-    if explicit is not None:
-        return Path(explicit)
-    folder = shared_folder(*REAL_PAIRS.parts[2:])
-    return folder if folder is not None and (folder / "clean").is_dir() else None
-
-
-def real_speech_section(
-    checkpoints: Mapping[str, str | Path],
-    out_dir: str | Path,
-    pairs_dir: str | Path | None = None,
-    *,
-    jobs: int = 2,
-    progress: bool = True,
-    dnsmos: bool = True,
-    target: PairsTarget | None = None,
-) -> tuple[str, str] | None:
-    """Score ``{system: checkpoint}`` on real recorded pairs (:func:`emgse.evaluate.evaluate_pairs`,
-    into ``out_dir``) and return the report section ``(heading, markdown)``; None when no pairs folder
-    is given or found (:func:`find_real_pairs`). The pairs are for evaluation only.
-
-    ``target``: also judge every system against it (:meth:`emgse.evaluate.PairsTarget.table`: met, or
-    which condition is missed and by how much), as a second table of the section."""
-    from emgse.evaluate import evaluate_pairs, pairs_table
-
-    pairs = find_real_pairs(pairs_dir)
-    if pairs is None:
-        return None
-    rows = evaluate_pairs(pairs, list(checkpoints.values()), out_dir, systems=list(checkpoints), jobs=jobs, progress=progress,
-                          dnsmos=dnsmos)
-    default = is_evaluation_pairs(pairs)
-    title = REAL_SPEECH_TITLE if default else f"Real speech ({pairs.name}, real recordings)"
-    table = pairs_table(rows, title, evaluation_only=default)
-    n = sum(r["system"] == NOISY for r in rows)
-    source = (f"{n} VoiceBank-DEMAND test pairs (Valentini-Botinhao et al. 2016, CC BY 4.0), real recorded noise"
-              if default else f"{n} real recorded pairs from {pairs}")
-    text = "\n".join(table.markdown().splitlines()[2:])  # the heading is the section's
-    if target is not None:
-        text += "\n\n" + target.table(rows).markdown()
-    return title, f"{source}; per-file scores in `{Path(out_dir) / 'pair_scores.csv'}`.\n\n{text}"

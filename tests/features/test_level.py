@@ -108,7 +108,7 @@ def test_training_store_applies_the_same_rule(tmp_path):
     np.testing.assert_allclose(item["clean"].numpy(), target, atol=1e-4)
     # a store built without the rule, or with another target level, is another folder (the store key
     # hashes every audio setting)
-    from emgse.train import store_for
+    from emgse.training import store_for
 
     plain = store_for(p["mix"], "train", EmgConfig(), progress=False).parent.name
     other = store_for(p["mix"], "train", EmgConfig(), audio_config=with_level(level_rms=0.1), progress=False).parent.name
@@ -163,7 +163,7 @@ def test_old_checkpoints_load_and_give_identical_output(tmp_path):
 
 @pytest.fixture(scope="module")
 def trained_levelled(tmp_path_factory):
-    from emgse.train import TrainConfig, train
+    from emgse.training import TrainConfig, train
     from tests.pipeline import tiny_pipeline
 
     root = tmp_path_factory.mktemp("level_train")

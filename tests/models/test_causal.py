@@ -13,7 +13,7 @@ from emgse.enhance import Enhancer
 from emgse.errors import EmgseError
 from emgse.models import MODELS, build_model
 from emgse.stream import Streamer
-from emgse.train import TrainConfig, train
+from emgse.training import TrainConfig, train
 from tests.pipeline import tiny_pipeline
 
 

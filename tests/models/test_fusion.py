@@ -11,7 +11,7 @@ from emgse.models.fusion import (
     drop_emg,
     speech_share,
 )
-from emgse.train import auxiliary_loss
+from emgse.training import auxiliary_loss
 
 FAMILY = ("emgse-mask", "emgse-map", "emgse-tcn", "emgse-prior", "emgse-snr")
 

@@ -7,7 +7,7 @@
     DIR/{train,val,test}/<utt_id>.emg.npy  float32 EMG, (samples, emg_channels) at emg_fs
 
 Audio and EMG of an utterance start at the same instant. Users with their own recordings can
-write this layout directly (see the README) and skip ``emgse prepare``.
+write this layout directly (see docs/corpora.md) and skip ``emgse prepare``.
 """
 
 from __future__ import annotations

@@ -16,13 +16,13 @@ from emgse.data import FeatureStore, SegmentDataset
 from emgse.errors import EmgseError
 from emgse.features.level import LEVEL_RMS
 from emgse.models import build_model
-from emgse.train import (
+from emgse.training import (
+    Dist,
     TrainConfig,
-    _batches,
-    _Dist,
-    _setup_distributed,
+    batches,
     default_normalization,
     lr_at,
+    setup_distributed,
     spectral_loss,
     store_for,
     train,
@@ -198,7 +198,7 @@ def _ddp_worker(rank, world, port, stores, state, batch, out):
     """One process of a gloo group: validation loss of ``state`` and the weights after 2 SGD steps."""
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank))
     torch.set_num_threads(1)
-    d = _setup_distributed("cpu")
+    d = setup_distributed("cpu")
     result = _one_and_steps(stores, state, batch, d)
     if rank == 0:
         torch.save(result, out)
@@ -211,12 +211,12 @@ def _one_and_steps(stores, state, batch, d):
     model = build_model("emgse", emg_dims=tr.emg_dims, dropout=0.0)
     model.load_state_dict(state)
     val_set = torch.utils.data.Subset(SegmentDataset(va, 64, 15, random=False), range(7))  # 7: a remainder for 2 processes
-    val = validate(model, _batches(val_set, cfg, 0, d, shuffle=False), torch.device("cpu"), d)
+    val = validate(model, batches(val_set, cfg, 0, d, shuffle=False), torch.device("cpu"), d)
     net = torch.nn.parallel.DistributedDataParallel(model) if d.world > 1 else model
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)  # plain SGD: the weights move by exactly the gradient
     train_set = SegmentDataset(tr, 64, 15, seed=0)
     train_set.set_epoch(1)
-    loader = _batches(train_set, cfg, 1, d, shuffle=True)
+    loader = batches(train_set, cfg, 1, d, shuffle=True)
     result = train_epoch(net, optimizer, loader, torch.device("cpu"), cfg, None, d)
     return {"val": val, "steps": result["steps"], "batches": len(loader), "state": model.state_dict()}
 
@@ -225,7 +225,7 @@ def test_one_and_two_processes_same_validation_and_global_batch(pipeline, tmp_pa
     torch.manual_seed(0)
     state = build_model("emgse", emg_dims=175, dropout=0.0).state_dict()
     stores = (pipeline["train"], pipeline["val"])
-    one = _one_and_steps(stores, state, 8, _Dist())
+    one = _one_and_steps(stores, state, 8, Dist())
     # fork: the children need no fresh interpreter (no re-import of torch)
     torch.multiprocessing.start_processes(_ddp_worker, args=(2, 29541, stores, state, 8, tmp_path / "two.pt"), nprocs=2, start_method="fork")
     two = torch.load(tmp_path / "two.pt", weights_only=True)
@@ -293,7 +293,7 @@ def test_audio_only_speech_refusals(pipeline, speech, tmp_path):
 
 def test_init_from_an_audio_only_run_starts_the_fusion_as_that_model(pipeline, tmp_path):
     from emgse.checkpoint import configs, load_model
-    from emgse.train import warm_start
+    from emgse.training import warm_start
 
     train(pipeline["train"], pipeline["val"], tmp_path / "audio-mask", TrainConfig(model="audio-mask", max_epochs=1, **FAST), progress=False)
     source = tmp_path / "audio-mask" / "best.pt"
@@ -382,8 +382,8 @@ def test_training_with_the_compressed_loss_logs_it_and_refuses_to_resume_with_an
     model = build_model("audio-mask")
     model.load_state_dict(ckpt["state_dict"])
     val_set = SegmentDataset(va, cfg.segment, 15, random=False)
-    d = _Dist()
-    loader = _batches(val_set, cfg, 0, d, shuffle=False)
+    d = Dist()
+    loader = batches(val_set, cfg, 0, d, shuffle=False)
     assert validate(model, loader, torch.device("cpu"), d, "compressed") == pytest.approx(summary["best_val_loss"], rel=1e-6)
     assert validate(model, loader, torch.device("cpu"), d, "l1") != pytest.approx(summary["best_val_loss"], rel=1e-2)
     with pytest.raises(EmgseError, match=r"cannot resume with other settings \(loss 'compressed' -> 'l1'\)"):
@@ -426,7 +426,8 @@ def _segment_batch(pipeline, n=4, segment=32):
 
 def test_rebuilt_segments_are_the_recordings_and_si_sdr_is_scale_invariant(pipeline):
     from emgse.config import from_dict
-    from emgse.train import rebuild_segments, si_sdr
+    from emgse.metrics import si_sdr, si_sdr_tensor
+    from emgse.training import rebuild_segments
 
     config = from_dict(AudioConfig, FeatureStore.open(pipeline["train"]).index["audio_config"])
     rng = np.random.default_rng(0)
@@ -440,13 +441,15 @@ def test_rebuilt_segments_are_the_recordings_and_si_sdr_is_scale_invariant(pipel
     torch.testing.assert_close(rebuilt[:, : wave.shape[1]], wave, atol=1e-4, rtol=1e-4)
     assert rebuilt[:, wave.shape[1]:].abs().max() < 1e-4
     noisy = wave + 0.3 * torch.as_tensor(rng.standard_normal(wave.shape), dtype=torch.float32)
-    assert si_sdr(wave, wave) > 60 and si_sdr(3 * noisy, wave) == pytest.approx(si_sdr(noisy, wave), abs=1e-3)
-    assert si_sdr(noisy, wave).item() == pytest.approx(10 * np.log10(1 / 0.09), abs=0.5)  # 0.3 x the signal's RMS: ~10.5 dB
+    assert si_sdr_tensor(wave, wave) > 60 and si_sdr_tensor(wave, 3 * noisy) == pytest.approx(si_sdr_tensor(wave, noisy), abs=1e-3)
+    assert si_sdr_tensor(wave, noisy).item() == pytest.approx(10 * np.log10(1 / 0.09), abs=0.5)  # 0.3 x the signal's RMS: ~10.5 dB
+    # the loss is the metric (same definition, same argument order: reference first)
+    assert si_sdr_tensor(wave, noisy).item() == pytest.approx(si_sdr(wave.double().numpy(), noisy.double().numpy())[0], abs=1e-3)
 
 
 def test_waveform_losses_reward_the_clean_recording_skip_silence_and_carry_gradients(pipeline):
     from emgse.config import from_dict
-    from emgse.train import waveform_loss
+    from emgse.training import waveform_loss
 
     config = from_dict(AudioConfig, FeatureStore.open(pipeline["train"]).index["audio_config"])
     batch = _segment_batch(pipeline)
@@ -481,7 +484,7 @@ def test_waveform_losses_reward_the_clean_recording_skip_silence_and_carry_gradi
 def test_training_with_a_waveform_loss_logs_the_objective_and_refuses_other_settings(pipeline, tmp_path, capsys):
     from emgse.cli import main
     from emgse.config import from_dict
-    from emgse.train import WAVE_WEIGHTS
+    from emgse.training import WAVE_WEIGHTS
 
     cfg = TrainConfig(model="audio-mask", max_epochs=2, loss="compressed", wave_loss="sisdr", batch_size=4, max_steps_per_epoch=4)
     assert cfg.wave_factor == WAVE_WEIGHTS["sisdr"] and TrainConfig().wave_factor == 0.0
@@ -493,8 +496,8 @@ def test_training_with_a_waveform_loss_logs_the_objective_and_refuses_other_sett
     va = FeatureStore.open(pipeline["val"])
     model = build_model("audio-mask")
     model.load_state_dict(ckpt["state_dict"])
-    d = _Dist()
-    loader = _batches(SegmentDataset(va, cfg.segment, 15, random=False, phases=True), cfg, 0, d, shuffle=False)
+    d = Dist()
+    loader = batches(SegmentDataset(va, cfg.segment, 15, random=False, phases=True), cfg, 0, d, shuffle=False)
     config = from_dict(AudioConfig, va.index["audio_config"])
     whole = validate(model, loader, torch.device("cpu"), d, cfg, audio_config=config)
     assert whole == pytest.approx(summary["best_val_loss"], rel=1e-5)

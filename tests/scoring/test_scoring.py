@@ -13,16 +13,15 @@ import pytest
 from emgse.config import MixConfig
 from emgse.corpora.prepared import write_corpus_info, write_utterance
 from emgse.errors import EmgseError
-from emgse.evaluate import (
+from emgse.files import read_audio, write_wav
+from emgse.mixing import NoiseBank, mix_corpus, noise_category, read_manifest
+from emgse.scoring import (
     SCORE_COLUMNS,
     evaluate,
-    noise_category,
     read_scores,
     summarize,
     summary_markdown,
 )
-from emgse.files import read_audio, write_wav
-from emgse.mixing import NoiseBank, mix_corpus, read_manifest
 from tests.test_metrics import speech_like
 
 SNRS = (-5.0, 5.0)
@@ -218,14 +217,14 @@ def pair_run(tmp_path_factory):
     pairs = write_pairs(root / "pairs")
     ckpts = [make_checkpoint(root / "runs" / "audio" / "best.pt", "causal-audio"),
              make_checkpoint(root / "runs" / "emg" / "best.pt", "causal-emgse")]  # an EMG model, run with EMG absent
-    from emgse.evaluate import evaluate_pairs
+    from emgse.scoring import evaluate_pairs
 
     rows = evaluate_pairs(pairs, ckpts, root / "out", dnsmos=False, jobs=1, progress=False)
     return pairs, ckpts, root / "out", rows
 
 
 def test_pairs_per_file_rows_means_and_outputs(pair_run):
-    from emgse.evaluate import read_pairs, summarize_pairs
+    from emgse.scoring import read_pairs, summarize_pairs
 
     pairs, _, out, rows = pair_run
     assert [(r["system"], r["file"]) for r in rows] == [(s, f) for s in ("noisy", "audio", "emg") for f in ("f0", "f1", "f2")]
@@ -257,7 +256,7 @@ def test_pairs_per_file_rows_means_and_outputs(pair_run):
 
 
 def test_pair_worse_counts():
-    from emgse.evaluate import summarize_pairs
+    from emgse.scoring import summarize_pairs
 
     base = [0.80, 0.70, 0.60, 0.50]
     deltas = [-0.03, -0.01, 0.05, -0.021]  # two fall by more than 0.02 ESTOI; three lose PESQ
@@ -270,7 +269,7 @@ def test_pair_worse_counts():
 
 
 def test_pair_errors_are_one_line(tmp_path, pair_run):
-    from emgse.evaluate import evaluate_pairs, read_pairs, system_names
+    from emgse.scoring import evaluate_pairs, read_pairs, system_names
 
     _, ckpts, _, _ = pair_run
     with pytest.raises(EmgseError, match="pairs folder not found"):
@@ -326,7 +325,7 @@ def test_cli_pairs_mode_with_dnsmos(pair_run, tmp_path, capsys):
 
 
 def test_only_the_evaluation_pairs_are_said_to_be_evaluation_only(pair_run):
-    from emgse.evaluate import is_evaluation_pairs, pairs_table
+    from emgse.scoring import is_evaluation_pairs, pairs_table
 
     _, _, out, rows = pair_run
     claim = "Evaluation only: never used to train or select models."
@@ -336,7 +335,7 @@ def test_only_the_evaluation_pairs_are_said_to_be_evaluation_only(pair_run):
 
 
 def test_pairs_target_verdicts_on_known_scores():
-    from emgse.evaluate import HELPS_REAL_SPEECH, NO_HARM, NOISY, PairsTarget
+    from emgse.scoring import HELPS_REAL_SPEECH, NO_HARM, NOISY, PairsTarget
 
     def rows(system, pesq, estoi, n=5):  # per-file scores: noisy at 2.0 / 0.8, `system` shifted per file
         out = []

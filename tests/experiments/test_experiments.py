@@ -15,8 +15,7 @@ from emgse.corpora.csl_emg_array import SplitRanges
 from emgse.corpora.simulated.config import SimulationConfig
 from emgse.corpora.simulated.writer import simulate_corpus
 from emgse.errors import EmgseError
-from emgse.files import read_json
-from emgse.recipes import (
+from emgse.experiments import (
     DEMO_INTERMEDIATE,
     RECORDED_PREFIX,
     DemoConfig,
@@ -26,9 +25,10 @@ from emgse.recipes import (
     run_demo,
     run_paper_recipe,
 )
+from emgse.files import read_json
 from emgse.resources import SPEECH_SUBSET, speech_folder
 from tests.corpora.test_speech_corpus import SHARED_SPEECH, _say
-from tests.test_evaluate import write_pairs
+from tests.scoring.test_scoring import write_pairs
 
 
 def read_scores(path):
@@ -63,7 +63,7 @@ def test_demo_tiny(tmp_path):
     assert "SIMULATED EMG" in html and "<audio" in html
     assert "<h2>Fusion gain over audio-only</h2>" in html and "<td>emgse-mask - audio-mask</td>" in html  # one utterance: no interval
     assert "<h2>Real speech (pairs, real recordings)</h2>" in html and "<td>emgse-mask</td><td>1</td>" in html
-    assert "Target: does no harm to real recordings" in html  # each model judged (emgse.evaluate.NO_HARM)
+    assert "Target: does no harm to real recordings" in html  # each model judged (emgse.scoring.NO_HARM)
     assert [r["system"] for r in read_scores(out / "real-speech" / "pair_scores.csv")] == ["noisy", "pretrained", "audio-mask", "emgse-mask"]
     for name in ("audio-mask", "emgse-mask"):
         assert (out / "runs" / name / "best.pt").is_file()
@@ -209,7 +209,7 @@ def test_resumed_recipe_with_other_settings_refuses(tmp_path):
 
 def test_resumed_gaddy_recipe_with_other_settings_refuses(tmp_path):
     # the Gaddy recipe records and checks its settings by the same rule as the paper recipe and the demo
-    from emgse.recipes import GaddyConfig, run_gaddy_recipe
+    from emgse.experiments import GaddyConfig, run_gaddy_recipe
 
     out = tmp_path / "gaddy"
     with pytest.raises(EmgseError):  # no corpus: stops at "prepare", after recipe.json is written
@@ -231,8 +231,8 @@ def test_a_finished_run_with_other_training_settings_is_not_reused(tmp_path):
     """A recipe or benchmark folder reuses a finished run only when it was trained as now asked
     (its train_config.yaml; a run from before the loss setting counts as l1)."""
     from emgse.config import save_config
-    from emgse.recipes import System, _train_system
-    from emgse.train import TrainConfig
+    from emgse.experiments import System, train_system
+    from emgse.training import TrainConfig
 
     run = tmp_path / "runs" / "audio-mask"
     run.mkdir(parents=True)
@@ -240,14 +240,14 @@ def test_a_finished_run_with_other_training_settings_is_not_reused(tmp_path):
     save_config(TrainConfig(model="audio-mask", lr=1e-3, max_epochs=4, loss="compressed"), run / "train_config.yaml")
     system = System("audio-mask", "audio-mask")
     base = {"lr": 1e-3, "max_epochs": 4, "seed": 0}
-    assert _train_system(system, tmp_path / "absent-mixtures", tmp_path, {**base, "loss": "compressed"}, None, False)["parameters"] == 7
+    assert train_system(system, tmp_path / "absent-mixtures", tmp_path, {**base, "loss": "compressed"}, None, False)["parameters"] == 7
     with pytest.raises(EmgseError, match=r"runs/audio-mask: finished with other settings \(loss 'compressed' -> 'l1'\)"):
-        _train_system(system, tmp_path / "absent-mixtures", tmp_path, {**base, "loss": "l1"}, None, False)
+        train_system(system, tmp_path / "absent-mixtures", tmp_path, {**base, "loss": "l1"}, None, False)
     with pytest.raises(EmgseError, match=r"model 'audio-mask' -> 'emgse-mask'; max_epochs 4 -> 3"):
-        _train_system(System("audio-mask", "emgse-mask"), tmp_path / "m", tmp_path, {**base, "max_epochs": 3}, None, False)
+        train_system(System("audio-mask", "emgse-mask"), tmp_path / "m", tmp_path, {**base, "max_epochs": 3}, None, False)
     text = (run / "train_config.yaml").read_text()
     (run / "train_config.yaml").write_text("".join(line + "\n" for line in text.splitlines() if not line.startswith("loss:")))
-    assert _train_system(system, tmp_path / "m", tmp_path, {**base, "loss": "l1"}, None, False)["parameters"] == 7  # old run: l1
+    assert train_system(system, tmp_path / "m", tmp_path, {**base, "loss": "l1"}, None, False)["parameters"] == 7  # old run: l1
 
 
 def test_session_demo_is_speaker_dependent(tmp_path, capsys):
@@ -255,7 +255,7 @@ def test_session_demo_is_speaker_dependent(tmp_path, capsys):
     (test, validation and training utterances of the same speaker), EMG z-scored with the training
     statistics, both models from the pretrained audio path, the EMG gain printed per SNR, the
     intermediate data removed at the end and a rerun that retrains nothing."""
-    from emgse.recipes import SESSION_INTERMEDIATE, SessionConfig, run_session_demo
+    from emgse.experiments import SESSION_INTERMEDIATE, SessionConfig, run_session_demo
 
     cfg = SessionConfig(utterances=7, test=2, val=1, steps=2, epochs=1, batch_size=4, crop_s=0.5, test_snrs=(-11.0, 4.0),
                         noises_per_test=1, jobs=1)

@@ -1,0 +1,60 @@
+"""Experiments, end to end: the demos (:mod:`~emgse.experiments.session`, the paper's protocol and
+the default; :mod:`~emgse.experiments.demo`, unseen speakers), the protocols on real corpora
+(:mod:`~emgse.experiments.corpora`) and the stages they share (:mod:`~emgse.experiments.stages`),
+which the benchmarks use too. Data flows one way: stages <- demo | session | corpora.
+"""
+
+from emgse.experiments.corpora import (
+    SEMAMBA_EMG_PUBLISHED,
+    GaddyConfig,
+    PaperConfig,
+    mix_and_train,
+    run_gaddy_recipe,
+    run_paper_recipe,
+)
+from emgse.experiments.demo import (
+    DEMO_FAMILIES,
+    DEMO_INTERMEDIATE,
+    RECORDED_PREFIX,
+    DemoConfig,
+    add_recorded_speech,
+    demo_systems,
+    run_demo,
+)
+from emgse.experiments.session import (
+    PRETRAINED_FAMILY,
+    SESSION_DEMO_SYSTEMS,
+    SESSION_INTERMEDIATE,
+    SessionConfig,
+    build_session,
+    run_session_demo,
+    session_noises,
+    session_trained,
+    train_session_system,
+)
+from emgse.experiments.stages import (
+    EMG_ALONE,
+    FREE_SETTINGS,
+    PAPER_SYSTEMS,
+    REMOVED_FILE,
+    SIMULATED_NOTE,
+    System,
+    check_finished_run,
+    elapsed,
+    enhance_score_report,
+    enhance_system,
+    finish_demo,
+    flat_settings,
+    log,
+    paper_test_bank,
+    real_speech_systems,
+    record_settings,
+    remove_intermediates,
+    removed_intermediates,
+    run_once,
+    stage,
+    train_system,
+    voice_system,
+)
+
+__all__ = ['DEMO_FAMILIES', 'DEMO_INTERMEDIATE', 'DemoConfig', 'EMG_ALONE', 'FREE_SETTINGS', 'GaddyConfig', 'PAPER_SYSTEMS', 'PRETRAINED_FAMILY', 'PaperConfig', 'RECORDED_PREFIX', 'REMOVED_FILE', 'SEMAMBA_EMG_PUBLISHED', 'SESSION_DEMO_SYSTEMS', 'SESSION_INTERMEDIATE', 'SIMULATED_NOTE', 'SessionConfig', 'System', 'add_recorded_speech', 'build_session', 'check_finished_run', 'demo_systems', 'elapsed', 'enhance_score_report', 'enhance_system', 'finish_demo', 'flat_settings', 'log', 'mix_and_train', 'paper_test_bank', 'real_speech_systems', 'record_settings', 'remove_intermediates', 'removed_intermediates', 'run_demo', 'run_gaddy_recipe', 'run_once', 'run_paper_recipe', 'run_session_demo', 'session_noises', 'session_trained', 'stage', 'train_session_system', 'train_system', 'voice_system']

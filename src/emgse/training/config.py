@@ -1,0 +1,153 @@
+"""The configuration of a training run (:class:`TrainConfig`) and the rules that depend on the
+model alone: its learning-rate schedule, its EMG normalization default and check, the share of
+audio-only speech it trains on, and its constructor arguments for a data layout."""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import torch
+
+from emgse.config import (
+    LOSSES,
+    LR_SCHEDULES,
+    WAVE_LOSSES,
+    EmgConfig,
+)
+from emgse.errors import EmgseError
+from emgse.models import build_model, uses_audio, uses_emg
+
+WAVE_WEIGHTS = {"sisdr": 0.0040, "mrstft": 0.0057}  # benchmarks/wave_weights.py
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}  # TrainConfig.precision -> autocast dtype
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings (the paper's defaults)."""
+
+    model: str = "emgse"
+    batch_size: int = 16
+    lr: float = 1e-4
+    max_epochs: int = 500
+    patience: int = 15
+    segment: int = 64
+    seed: int = 0
+    num_workers: int = 0
+    device: str = "auto"
+    max_minutes: float | None = None  # wall-clock budget; stops after the epoch that crosses it
+    max_steps_per_epoch: int | None = None
+    # audio-only speech (train(audio_only_store=...)): share of each epoch's segments, see audio_only_share()
+    audio_only_share: float | str = "auto"
+    emg_gain_jitter: float = 0.0  # random per-channel EMG gains in training, log-normal sigma (SegmentDataset.gain_jitter)
+    init_from: str | None = None  # a checkpoint whose same-named, same-shaped weights start the model (warm_start)
+    # training and validation loss (see spectral_loss): "l1" on log1p magnitudes (the paper), or
+    # "compressed": squared error of power-law compressed magnitudes |S|^0.3
+    loss: str = "l1"
+    # learning rate over the run: "constant" (the paper), or "cosine": lr * (1 + cos(pi * p)) / 2 at
+    # the fraction p of max_epochs done, step by step, down to 0 at the last step (a fixed budget's
+    # last steps then refine instead of jumping)
+    lr_schedule: str = "constant"
+    # the loss's over-suppression weight (spectral_loss): >1 makes removing speech cost more than
+    # leaving noise in; 1 (the paper) is symmetric
+    suppression_weight: float = 1.0
+    # a loss on the rebuilt waveform added to the spectral loss (waveform_loss): None (the paper),
+    # "sisdr" or "mrstft", times wave_weight (None: that kind's WAVE_WEIGHTS entry). With one, the
+    # logged training and validation losses (and the best checkpoint) are the whole objective.
+    wave_loss: str | None = None
+    wave_weight: float | None = None
+    # autocast of the forward pass: "fp32" (off), "bf16" or "fp16" (with a gradient scaler on a GPU);
+    # the losses are computed in float32 either way
+    precision: str = "fp32"
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if not self.suppression_weight >= 1.0:
+            raise ValueError(f"suppression weight must be at least 1, got {self.suppression_weight!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.wave_loss is not None and self.wave_loss not in WAVE_LOSSES:
+            raise ValueError(f"wave loss must be one of {', '.join(WAVE_LOSSES)}, got {self.wave_loss!r}")
+        if self.wave_weight is not None and (self.wave_loss is None or not self.wave_weight > 0):
+            raise ValueError(f"wave weight {self.wave_weight!r}: needs a wave loss and a number > 0")
+
+    @property
+    def wave_factor(self) -> float:
+        """The waveform loss's weight in the objective (0 without one)."""
+        if self.wave_loss is None:
+            return 0.0
+        return WAVE_WEIGHTS[self.wave_loss] if self.wave_weight is None else self.wave_weight
+
+
+def lr_at(config: TrainConfig, done: float) -> float:
+    """The learning rate after ``done`` of ``config.max_epochs`` epochs (e.g. 2.5: half-way through the third)."""
+    if config.lr_schedule == "constant":
+        return config.lr
+    return config.lr * 0.5 * (1.0 + math.cos(math.pi * min(done / config.max_epochs, 1.0)))
+
+
+@functools.cache
+def model_traits(name: str) -> tuple[bool, bool, bool]:
+    """``(causal, uses_emg, uses_audio)`` of a registered model (built once with its default arguments)."""
+    model = build_model(name)
+    return bool(getattr(model, "causal", False)), uses_emg(model), uses_audio(model)
+
+
+def default_normalization(model: str) -> str:
+    """The EMG normalization a model trains with unless told: ``zscore`` for causal models (their
+    statistics come from the training data, so streaming can apply them), else the paper's ``minmax``."""
+    return "zscore" if model_traits(model)[0] else "minmax"
+
+
+def check_normalization(model: str, normalization: str) -> None:
+    """Refuse per-utterance min-max for a causal model that uses EMG: it needs the whole utterance."""
+    causal, emg, _ = model_traits(model)
+    if causal and emg and normalization == "minmax":
+        raise EmgseError(
+            f"model {model!r} is causal but EMG normalization 'minmax' is per whole utterance (not causal); "
+            "use --normalization zscore (the default for causal models) or none"
+        )
+
+
+DEFAULT_AUDIO_ONLY_SHARE = 0.5
+
+
+def audio_only_share(model: str, share: float | str) -> float | None:
+    """The share of each epoch's segments that audio-only speech makes (None: all of its segments).
+
+    ``"auto"``: :data:`DEFAULT_AUDIO_ONLY_SHARE` for a model that uses EMG (so hours of speech
+    without EMG do not drown minutes of paired data that teach the fusion), every segment for an
+    audio-only model (for it the speech is ordinary training data); ``"all"``: every segment; a
+    number in [0, 1): that share (see :class:`emgse.data.SegmentDataset`).
+    """
+    if share == "auto":
+        return DEFAULT_AUDIO_ONLY_SHARE if model_traits(model)[1] else None
+    if share == "all":
+        return None
+    try:
+        value = float(share)
+    except (TypeError, ValueError):
+        raise EmgseError(f"audio-only share {share!r}: use auto, all or a number in [0, 1)") from None
+    if not 0.0 <= value < 1.0:
+        raise EmgseError(f"audio-only share {share!r}: use auto, all or a number in [0, 1)")
+    return value
+
+
+def model_args_for(config: TrainConfig, emg_dims: int, emg_config: EmgConfig) -> dict:
+    """Data-dependent constructor arguments: ``emg_dims`` and ``context`` where the model takes them."""
+    import inspect
+
+    from emgse.models import MODELS
+
+    if config.model not in MODELS:
+        raise EmgseError(f"unknown model {config.model!r} (known: {', '.join(MODELS)})")
+    params = inspect.signature(MODELS[config.model]).parameters
+    args = {}
+    if "emg_dims" in params:
+        args["emg_dims"] = int(emg_dims)
+    if "context" in params:
+        args["context"] = emg_config.context
+    return args

@@ -1,5 +1,6 @@
 """The protocols on real corpora: ``emgse recipe paper`` (the EMGSE paper's, on CSL-EMG_Array)
 and ``emgse recipe gaddy`` (SEMamba-EMG's, on the Gaddy & Klein corpus), stage by stage."""
+
 from __future__ import annotations
 
 import dataclasses

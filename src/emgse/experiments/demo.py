@@ -1,6 +1,7 @@
 """``emgse demo --protocol unseen-speakers``: the demo on test speakers unseen in training (a harder,
 separate question from the paper's): a multi-speaker simulated corpus, recorded speech with
 simulated EMG joining training, fixed training mixtures, the family's audio-only and fusion models."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,6 +1,7 @@
 """``emgse demo`` (the default) and the speaker-dependent benchmarks: the paper's protocol on a
 simulated session -- test, validation and training utterances of the same speaker, every model
 trained on mixtures drawn on the fly from the pretrained audio path, the EMG gain printed per SNR."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -15,6 +15,7 @@ An experiment folder::
     OUT/scores/          scores.csv, summaries, summary.md
     OUT/report.html
 """
+
 from __future__ import annotations
 
 import dataclasses

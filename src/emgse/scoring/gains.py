@@ -1,6 +1,7 @@
 """Fusion gains: each fusion model minus its same-budget audio-only twin (:data:`FUSION_PAIRS`) on
 the same mixtures, per SNR or overall, with a 95% Student-t interval over utterances
 (:func:`paired_gains`, :func:`fusion_gain_table`), and the level of speech from EMG alone."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

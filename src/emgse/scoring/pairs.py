@@ -1,6 +1,7 @@
 """Real recorded pairs (``DIR/clean/X.wav`` + ``DIR/noisy/X.wav``, any rate; evaluation only):
 enhance each with every checkpoint (audio only), score per file (PESQ, STOI, ESTOI, SI-SDR,
 DNSMOS), summarize (mean, paired gain, files made worse) and tabulate (``emgse evaluate --pairs``)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

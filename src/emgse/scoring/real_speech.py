@@ -1,6 +1,7 @@
 """The real-speech section of a report: the shared VoiceBank-DEMAND pairs (or the user's) found,
 scored with every model (:mod:`emgse.scoring.pairs`) and, given a target, judged
 (:mod:`emgse.scoring.targets`). Evaluation only: never used to train or select a model."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

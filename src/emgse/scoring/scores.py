@@ -25,6 +25,7 @@ With ``dnsmos=True`` every row also gets the no-reference DNSMOS P.835 scores
 (:data:`DNSMOS_COLUMNS`: ``dnsmos_sig``, ``dnsmos_bak``, ``dnsmos_ovrl``, from :mod:`emgse.dnsmos`),
 in ``scores.csv``, the summary CSVs and the overall Markdown table.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -1,6 +1,7 @@
 """Summaries of score rows: per system and group (overall, SNR, noise, category) the mean of
 each metric, its paired gain over ``noisy`` and the NaNs left out (``summary_*.csv``), and the
 paper-style Markdown tables (:class:`Table`, ``summary.md``)."""
+
 from __future__ import annotations
 
 import math

@@ -1,5 +1,6 @@
 """Targets a model is judged against on real recordings (:class:`PairsTarget`): mean PESQ and
 ESTOI gains and the number of files it may make worse; each judged met, or missed by how much."""
+
 from __future__ import annotations
 
 import math

@@ -1,6 +1,7 @@
 """The configuration of a training run (:class:`TrainConfig`) and the rules that depend on the
 model alone: its learning-rate schedule, its EMG normalization default and check, the share of
 audio-only speech it trains on, and its constructor arguments for a data layout."""
+
 from __future__ import annotations
 
 import functools

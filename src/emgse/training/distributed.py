@@ -3,6 +3,7 @@ train ...`` (gloo on CPU, NCCL on GPU; rank 0 writes). The configured batch is t
 each of the N processes takes ``batch_size / N`` segments of it and the loss is scaled so that the
 averaged gradient is the one of the whole batch (N processes take the same steps as one, up to
 float rounding)."""
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ or resumed), then runs epochs of :func:`train_epoch` and :func:`validate`, writi
 from ``last.pt`` and loses at most the epoch in progress. Each epoch's randomness (segment offsets,
 shuffling, dropout) is seeded from ``(seed, epoch)``, so a resumed run continues exactly as an
 uninterrupted one would on CPU."""
+
 from __future__ import annotations
 
 import csv

@@ -1,6 +1,7 @@
 """The training objective: the spectral losses (the paper's L1 on log1p magnitudes, or squared
 error of power-law compressed magnitudes, optionally asymmetric), the auxiliary loss of models with
 a side output, and the losses on the rebuilt waveform (SI-SDR, multi-resolution STFT)."""
+
 from __future__ import annotations
 
 import torch

@@ -1,5 +1,6 @@
 """Training on mixtures drawn on the fly from recordings and noise (``emgse train --data/--speech
 --noise``): a fresh draw of crops, noises and SNRs every epoch (:mod:`emgse.sampler`), the same loop."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,6 +1,7 @@
 """Training on fixed mixtures (the paper's protocol, ``emgse train --mixtures``): the feature
 store of each split, computed once and cached beside the mixtures (:func:`store_for`), and
 :func:`train` on them."""
+
 from __future__ import annotations
 
 import dataclasses

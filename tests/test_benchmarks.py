@@ -140,10 +140,12 @@ def test_ablations_take_the_recorded_speech_run_and_refuse_it_where_it_does_not_
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "ablations.py"
     shown = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0 and "--speech" in shown.stdout
-    for extra in (["--study", "emg-snr"], ["--study", "channels", "--quick"]):
+    for extra, why in ((["--study", "emg-snr"], "--speech goes with"),
+                       (["--study", "channels", "--quick", "--protocol", "unseen-speakers"], "--speech goes with"),
+                       (["--study", "channels"], "--speech and --epochs belong to --protocol unseen-speakers")):  # the default protocol
         refused = subprocess.run([sys.executable, str(script), *extra, "--out", str(tmp_path / "run"), "--speech", str(tmp_path)],
                                  capture_output=True, text=True, timeout=120)
-        assert refused.returncode == 2 and "--speech goes with" in refused.stderr
+        assert refused.returncode == 2 and why in refused.stderr
         assert not (tmp_path / "run").exists()  # refused before anything is built
 
 

@@ -265,7 +265,7 @@ def test_cli_trains_emgse_tcn_with_audio_only_speech(pipeline, speech, tmp_path,
     np.testing.assert_allclose(ckpt["zscore"]["mean"], ZScore.fit([paired.emg]).mean)
     # an audio-only training segment's EMG is exactly the enhancer's input for a recording without EMG
     extra = FeatureStore.open(store_for(speech["mix"], "train", emg, audio_config=with_level(), progress=False))
-    z = (np.asarray(ckpt["zscore"]["mean"], np.float32), np.asarray(ckpt["zscore"]["std"], np.float32))
+    z = ZScore.from_dict(ckpt["zscore"]).float32()  # as the enhancer applies it
     ds = SegmentDataset(paired, 64, ckpt["emg_config"]["context"], zscore=z, audio_only=extra)
     absent = next(ds[i] for i in range(len(ds)) if ds[i]["has_emg"] == 0)
     torch.testing.assert_close(absent["emg"], Enhancer(run / "best.pt").absent_emg_input(64)[0], rtol=0, atol=0)

@@ -37,19 +37,17 @@ from benchmarks.quality import (  # noqa: E402
     SETTINGS,
     ZSCORE,
     build_data,
-    record_settings,
     run_settings,
     save_table,
     score_real_speech,
-    session_config,
+    session_run,
     train_and_score,
     train_and_score_session,
 )
 
-from emgse.errors import EmgseError  # noqa: E402
 from emgse.experiments import System  # noqa: E402
 from emgse.scoring import (  # noqa: E402
-    fusion_gain_table,  # noqa: E402
+    fusion_gain_table,
     read_scores,
     summarize,
 )
@@ -73,15 +71,10 @@ def session_study(study: str, out: Path, quick: bool, seed: int | None, jobs: in
     """A channels or normalization study in the speaker-dependent protocol, in (and reusing) the
     speaker-dependent quality run of ``out``: the table (means, gains over the audio-only twin with
     95% intervals) and the systems."""
-    config = session_config(quick, seed, jobs)
-    try:
-        record_settings(out / "benchmark.json", {"protocol": "speaker-dependent", "config": dataclasses.asdict(config)})
-    except EmgseError as e:
-        sys.exit(f"error: {e}")
+    config = session_run(out, quick, seed, jobs)
     systems = SESSION_STUDIES[study]
     scores, _, _ = train_and_score_session(out, systems, config, jobs=jobs, oracle=False, scores_name=f"scores-{study}")
-    reference = "audio-mask"
-    text = gain_table(scores, reference, f"{SESSION_TITLES[study]}; {config.protocol()}; {config.budget()}")
+    text = gain_table(scores, "audio-mask", f"{SESSION_TITLES[study]}; {config.protocol()}; {config.budget()}")
     gains = fusion_gain_table(scores)
     return text + ("\n\n" + gains.markdown() if gains is not None else ""), systems
 

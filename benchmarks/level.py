@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from emgse.enhance import Enhancer  # noqa: E402
 from emgse.metrics import pesq_wb, stoi  # noqa: E402
 from emgse.scoring import (  # noqa: E402
-    find_real_pairs,  # noqa: E402
+    find_real_pairs,
     read_pairs,
     system_names,
 )

@@ -200,9 +200,15 @@ def train_and_score_session(out: Path, systems, config: SessionConfig, *, jobs: 
     return scores, params, rtf
 
 
-def session_config(quick: bool, seed: int | None, jobs: int) -> SessionConfig:
-    """The speaker-dependent settings of a run (:data:`SESSION`, or :data:`SESSION_QUICK`)."""
-    return dataclasses.replace(SESSION_QUICK if quick else SESSION, jobs=jobs, seed=11 if seed is None else seed)
+def session_run(out: Path, quick: bool, seed: int | None, jobs: int) -> SessionConfig:
+    """The speaker-dependent settings of a run in ``out`` (:data:`SESSION`, or :data:`SESSION_QUICK`),
+    kept in ``out/benchmark.json``; a folder started with other ones is refused in one line."""
+    config = dataclasses.replace(SESSION_QUICK if quick else SESSION, jobs=jobs, seed=11 if seed is None else seed)
+    try:
+        record_settings(out / "benchmark.json", {"protocol": "speaker-dependent", "config": dataclasses.asdict(config)})
+    except EmgseError as e:
+        sys.exit(f"error: {e}")
+    return config
 
 
 def session_targets(scores: list[dict], params: dict) -> str:
@@ -211,7 +217,8 @@ def session_targets(scores: list[dict], params: dict) -> str:
     EMGSE over all SNRs (ESTOI, >= :data:`TARGET_OVER_PAPER`), each met or missed by how much."""
     pairs = present_pairs(scores)
     lines = ["| target (SIMULATED EMG, speaker-dependent) | measured | target | |", "|---|---:|---:|---|"]
-    low = [r for r in paired_gains(scores, pairs) if r["snr_db"] == min(r2["snr_db"] for r2 in scores)]
+    lowest = min(r["snr_db"] for r in scores)
+    low = [r for r in paired_gains(scores, pairs) if r["snr_db"] == lowest]
     if low:
         best = max(low, key=lambda r: r["estoi"])
         gain = best["estoi"]
@@ -232,11 +239,7 @@ def session_targets(scores: list[dict], params: dict) -> str:
 def main_session(args: argparse.Namespace, systems) -> None:
     """``--protocol speaker-dependent``: every system trained and scored in the paper's protocol; prints
     the quality tables, the EMG gain of each fusion model over its audio-only twin and the targets."""
-    config = session_config(args.quick, args.seed, args.jobs)
-    try:
-        record_settings(args.out / "benchmark.json", {"protocol": "speaker-dependent", "config": dataclasses.asdict(config)})
-    except EmgseError as e:
-        sys.exit(f"error: {e}")
+    config = session_run(args.out, args.quick, args.seed, args.jobs)
     started = time.perf_counter()
     scores, params, rtf = train_and_score_session(args.out, systems, config, jobs=args.jobs, dnsmos=not args.no_dnsmos)
     noise_train, noise_test = session_noises(config)

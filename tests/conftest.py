@@ -148,3 +148,63 @@ def shared_noise() -> Path:
     if not SHARED_NOISE.is_dir():
         pytest.skip("../shared/data/noise is not present (fresh clone)")
     return SHARED_NOISE
+
+
+# EMG-UKA Trial Corpus fixture: (speaker, session) -> (train utterance numbers, test utterance numbers)
+EMG_UKA_LAYOUT = {
+    ("002", "101"): ([f"{n:04d}" for n in range(100, 110)], ["0200", "0201", "0202"]),
+    ("002", "001"): (["0101", "0102", "0103"], ["0110"]),
+    ("004", "001"): (["0001", "0002"], ["0010"]),
+}
+EMG_UKA_PREROLL = (3200, 120)  # audio (16 kHz) and EMG (600 Hz) samples before the offsets' start
+
+
+def write_emg_uka_utterance(root: Path, spk: str, ses: str, utt: str, rng: np.random.Generator, *, seconds: float = 0.6,
+                            stereo: bool = False) -> dict:
+    """One EMG-UKA utterance in the corpus's exact layout: ``audio/`` (stereo WAV microphone + marker,
+    or mono FLAC), ``emg/`` (int16, 7 interleaved channels at 600 Hz, the marker last), ``offset/``
+    and ``Transcripts/``. Speech and EMG share an envelope (bursts at 3 Hz); 0.2 s before and 0.1 s
+    after the offsets. Returns the raw arrays and the offsets written."""
+    stem = f"{spk}_{ses}_{utt}"
+    n_a, n_e = int(round(seconds * 16000)), int(round(seconds * 600))
+    pre_a, pre_e = EMG_UKA_PREROLL
+    t_a = np.arange(pre_a + n_a + 1600) / 16000
+    envelope = np.clip(np.sin(2 * np.pi * 3 * (t_a - pre_a / 16000)), 0, None) * (t_a >= pre_a / 16000)
+    mic = np.round(4000 * envelope * np.sin(2 * np.pi * 220 * t_a) + 30 * rng.standard_normal(len(t_a))).astype(np.int16)
+    t_e = np.arange(pre_e + n_e + 60) / 600
+    env_e = np.clip(np.sin(2 * np.pi * 3 * (t_e - pre_e / 600)), 0, None) * (t_e >= pre_e / 600)
+    emg = np.round(rng.standard_normal((len(t_e), 7)) * (20 + 300 * env_e[:, None])).astype(np.int16)
+    emg[:, 6] = np.where(np.arange(len(t_e)) >= pre_e, 1000, 0)
+    for folder in ("audio", "emg", "offset", "Transcripts"):
+        (root / folder / spk / ses).mkdir(parents=True, exist_ok=True)
+    if stereo:
+        marker = np.where(np.arange(len(t_a)) >= pre_a, 20000, 0).astype(np.int16)
+        sf.write(root / "audio" / spk / ses / f"a_{stem}.wav", np.stack([mic, marker], 1), 16000, subtype="PCM_16")
+    else:
+        sf.write(root / "audio" / spk / ses / f"a_{stem}.flac", mic, 16000, subtype="PCM_16")
+    emg.astype("<i2").tofile(root / "emg" / spk / ses / f"e07_{stem}.adc")
+    offsets = ((pre_a, pre_a + n_a), (pre_e, pre_e + n_e))
+    (root / "offset" / spk / ses / f"offset_{stem}.txt").write_text(f"{offsets[0][0]} {offsets[0][1]}\n{offsets[1][0]} {offsets[1][1]}\n")
+    (root / "Transcripts" / spk / ses / f"transcript_{stem}.txt").write_text(f"SENTENCE NUMBER {utt} OF {spk}\n")
+    return {"mic": mic, "emg": emg, "offsets": offsets}
+
+
+def write_emg_uka_corpus(root: Path, layout: dict | None = None, seed: int = 0, seconds: float = 0.6) -> Path:
+    """An EMG-UKA Trial Corpus root (``EMG_UKA_LAYOUT`` by default): every third utterance as
+    stereo WAV, the others mono FLAC, and ``Subsets/{train,test}.audible`` listing them."""
+    rng = np.random.default_rng(seed)
+    layout = EMG_UKA_LAYOUT if layout is None else layout
+    lines: dict[str, list[str]] = {"train": [], "test": []}
+    k = 0
+    for (spk, ses), parts in layout.items():
+        for part, numbers in zip(("train", "test"), parts, strict=True):
+            for utt in numbers:
+                write_emg_uka_utterance(root, spk, ses, utt, rng, seconds=seconds, stereo=k % 3 == 0)
+                k += 1
+            lines[part].append(f"emg_{spk}-{ses}: " + " ".join(f"emg_{spk}-{ses}-{u}" for u in numbers))
+    (root / "Subsets").mkdir(parents=True, exist_ok=True)
+    for part, rows in lines.items():
+        (root / "Subsets" / f"{part}.audible").write_text("\n".join(rows) + "\n")
+    (root / "Subsets" / "train.silent").write_text("")
+    (root / "Subsets" / "test.silent").write_text("")
+    return root

@@ -124,6 +124,30 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--seed", type=int, default=0, help="seed of the random split")
     g.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
+    u = psub.add_parser(
+        "emg-uka",
+        help="EMG-UKA Trial Corpus (REAL facial EMG: 6 channels at 600 Hz + close-talk audio)",
+        description=(
+            "Read one speaker's session of the EMG-UKA Trial Corpus (emg/, audio/, offset/, Transcripts/, Subsets/):\n"
+            "crop audio and EMG to the corpus's offsets, keep the microphone (stereo WAV: channel 0; mono FLAC as is),\n"
+            "drop the marker (7th EMG channel), resample the EMG 600 -> --emg-fs Hz (polyphase; 600 Hz does not frame\n"
+            "8 ms hops in whole samples), carry the transcripts. Split: Subsets/test.<mode> is test; a seeded\n"
+            "--val-fraction of each session's Subsets/train.<mode> is validation, the rest training.\n"
+            "Utterance ids: <spk>_<ses>_<utt>. --session all pools every session of the speaker."
+        ),
+        formatter_class=_Formatter,
+    )
+    u.add_argument("--corpus", required=True, type=Path, help="corpus root (the folder holding emg/, audio/, offset/, Subsets/)")
+    u.add_argument("--speaker", required=True, help="speaker, e.g. 002")
+    u.add_argument("--session", required=True, help="session, e.g. 101, or 'all'")
+    u.add_argument("--mode", choices=("audible", "whispered", "silent"), default="audible", help="speaking mode")
+    u.add_argument("--out", required=True, type=Path, help="prepared output folder")
+    u.add_argument("--emg-fs", type=int, default=2000, help="EMG rate of the prepared layout (Hz; 8 ms must be whole samples)")
+    u.add_argument("--val-fraction", type=float, default=0.05, help="share of each session's training list kept for validation")
+    u.add_argument("--seed", type=int, default=0, help="seed of the validation draw")
+    u.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    u.add_argument("--quiet", action="store_true", help="no progress bar")
+
 
 def _run_prepare(args: argparse.Namespace) -> int:
     if args.corpus_kind == "csl-emg-array":
@@ -137,6 +161,11 @@ def _run_prepare(args: argparse.Namespace) -> int:
             emg_fs=args.emg_fs,
             force=args.force,
         )
+    elif args.corpus_kind == "emg-uka":
+        from emgse.corpora.emg_uka import prepare_emg_uka
+
+        summary = prepare_emg_uka(args.corpus, args.speaker, args.session, args.out, mode=args.mode, emg_fs=args.emg_fs,
+                                  val_fraction=args.val_fraction, seed=args.seed, force=args.force, progress=not args.quiet)
     else:
         from emgse.corpora.gaddy import prepare_gaddy
 

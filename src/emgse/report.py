@@ -29,6 +29,7 @@ from emgse.scoring.gains import (
     EMG_ALONE,
     FUSION_PAIRS,
     GAIN_METRICS,
+    category_gain_table,
     emg_alone_levels,
     fusion_gain_table,
     paired_gains,
@@ -403,6 +404,7 @@ def write_report(
         alt = "fusion gain over audio-only against SNR" + (", with EMG alone" if emg_line else "")
         parts.append(f'<img class="plot" alt="{alt}" src="{png_data_uri(fusion_fig)}">')
         parts.append(table_html(fusion_gain_table(scores, pairs)))
+        parts.append(table_html(category_gain_table(scores, pairs)))
     if examples:
         parts.append("<h2>Examples</h2>")
         parts.append('<p class="note">Log-magnitude spectrograms (Hann 512, hop 128) on one colour scale per example, '

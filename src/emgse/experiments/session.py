@@ -123,10 +123,11 @@ def session_trained(out: Path, systems: list[System]) -> bool:
 
 
 def train_session_system(out: Path, system: System, config: SessionConfig, *, emg_config: EmgConfig = EmgConfig(normalization="zscore"),
-                         progress: bool = True) -> dict:
+                         progress: bool = True, noise: list[str] | None = None) -> dict:
     """Train ``system`` on the fly from ``OUT/prepared-train`` under ``config``'s budget into
     ``OUT/runs/<name>`` (skipped when finished; resumed from ``last.pt``); returns its summary.
-    The mask family (:data:`PRETRAINED_FAMILY`) starts from ``config.init_from``, others from scratch."""
+    The mask family (:data:`PRETRAINED_FAMILY`) starts from ``config.init_from``, others from scratch.
+    ``noise``: the training noise sources (default: :func:`session_noises`)."""
     from emgse.sampler import SamplerConfig
     from emgse.training import TrainConfig, train_from_sources
 
@@ -138,7 +139,7 @@ def train_session_system(out: Path, system: System, config: SessionConfig, *, em
         check_finished_run(run, system, base)
         return json.loads((run / "summary.json").read_text())
     sampler = SamplerConfig(crop_s=config.crop_s, snr_db=config.train_snr, steps_per_epoch=config.steps, val_crops=2 * config.batch_size)
-    return train_from_sources(run, TrainConfig(model=system.model, **base), noise=session_noises(config)[0], data=out / "prepared-train",
+    return train_from_sources(run, TrainConfig(model=system.model, **base), noise=noise or session_noises(config)[0], data=out / "prepared-train",
                               emg_config=dataclasses.replace(emg_config, channels=system.channels), sampler_config=sampler,
                               resume=(run / "last.pt").is_file(), progress=progress)
 

@@ -59,6 +59,24 @@ def _mix_key(row: Mapping) -> tuple:
     return row.get("split", ""), row["utt_id"], row["noise"], float(row["snr_db"])
 
 
+# Test noises with speech in them (the paper's talker noises, generated babble): where audio-only
+# enhancers confuse the noise with the target and the EMG, which only the target's face makes, can help most.
+TALKER_WORDS = ("male", "female", "talker", "babble", "speech")
+NOISE_CATEGORIES = ("competing talkers", "non-speech noise")
+
+
+def noise_category(noise: str) -> str:
+    """``"competing talkers"`` for a noise named after talkers (``one_female_english``, ``babble``),
+    else ``"non-speech noise"`` (car, engine, street, white, pink, ...)."""
+    return NOISE_CATEGORIES[0] if any(w in str(noise).lower() for w in TALKER_WORDS) else NOISE_CATEGORIES[1]
+
+
+def _group_of(row: Mapping, by: str):
+    if by == "noise_category":
+        return noise_category(row["noise"])
+    return float(row[by])
+
+
 def paired_gains(
     scores: list[dict],
     pairs: Sequence[tuple[str, str]] = FUSION_PAIRS,
@@ -71,7 +89,8 @@ def paired_gains(
     Args:
         scores: score rows (:func:`emgse.scoring.read_scores`).
         pairs: ``(system, baseline)`` pairs; those without scores for both are skipped.
-        by: ``"snr_db"`` for one row per SNR, None for one row over every mixture (``"group": "all"``).
+        by: ``"snr_db"`` for one row per SNR, ``"noise_category"`` per :func:`noise_category`, None
+            for one row over every mixture (``"group": "all"``).
 
     Returns:
         One dict per present pair and group: ``fusion``, ``audio``, the group value, and per metric
@@ -84,11 +103,11 @@ def paired_gains(
     from scipy.stats import t as student_t
 
     out = []
-    groups = sorted({float(r[by]) for r in scores}) if by else ["all"]
+    groups = sorted({_group_of(r, by) for r in scores}) if by else ["all"]
     for fusion, audio in present_pairs(scores, pairs):
         base = {_mix_key(r): r for r in scores if r["system"] == audio}
         rows = [r for r in scores if r["system"] == fusion and _mix_key(r) in base]
-        group_of = np.array([float(r[by]) if by else 0.0 for r in rows])
+        group_of = np.array([_group_of(r, by) if by else 0.0 for r in rows], dtype=object)
         utt = np.array([f"{r.get('split', '')}/{r['utt_id']}" for r in rows], dtype=object)
         for group in groups:
             in_group = group_of == group if by else np.ones(len(rows), dtype=bool)
@@ -143,20 +162,45 @@ def fusion_gain_table(scores: list[dict], pairs: Sequence[tuple[str, str]] = FUS
     per_snr, overall = paired_gains(scores, present), paired_gains(scores, present, by=None)
     snrs = sorted({r["snr_db"] for r in per_snr})
 
-    def cell(row: dict | None, m: str) -> str:
-        if row is None:
-            return "-"
-        half = (row[f"{m}_hi"] - row[f"{m}_lo"]) / 2
-        return _signed(row[m]) + ("" if not np.isfinite(half) else f" ± {half:.3f}")
-
     rows = []
     for fusion, audio in present:
         for m in GAIN_METRICS:
             mine = {r["snr_db"]: r for r in per_snr if r["fusion"] == fusion and r["audio"] == audio}
             total = next(r for r in overall if r["fusion"] == fusion and r["audio"] == audio)
-            rows.append([f"{fusion} - {audio}", METRIC_LABELS[m], *(cell(mine.get(s), m) for s in snrs), cell(total, m)])
+            rows.append([f"{fusion} - {audio}", METRIC_LABELS[m], *(_cell(mine.get(s), m) for s in snrs), _cell(total, m)])
     notes = ["Paired difference on the same mixtures; ± the half-width of the 95% Student-t interval over utterances "
              "(none with one utterance)."]
     for name, level in emg_alone_levels(scores).items():
         notes.append(f"EMG alone (`{name}`, every SNR): " + ", ".join(f"{METRIC_LABELS[m]} {level[m]:.3f}" for m in GAIN_METRICS) + ".")
     return Table("Fusion gain over the same-budget audio-only model", ["Pair", "Metric", *(f"{s:g} dB" for s in snrs), "all"], rows, notes)
+
+
+def _cell(row: dict | None, m: str) -> str:
+    if row is None:
+        return "-"
+    half = (row[f"{m}_hi"] - row[f"{m}_lo"]) / 2
+    return _signed(row[m]) + ("" if not np.isfinite(half) else f" ± {half:.3f}")
+
+
+def category_gain_table(scores: list[dict], pairs: Sequence[tuple[str, str]] = FUSION_PAIRS,
+                        metrics: Sequence[str] = ("stoi", "estoi")) -> Table | None:
+    """The fusion gain per noise category (:func:`noise_category`) and SNR, with 95% intervals over
+    utterances; None without a pair."""
+    present = present_pairs(scores, pairs)
+    if not present:
+        return None
+    snrs = sorted({float(r["snr_db"]) for r in scores})
+    rows = []
+    for fusion, audio in present:
+        for category in NOISE_CATEGORIES:
+            mine = [r for r in scores if noise_category(r["noise"]) == category]
+            if not mine:
+                continue
+            per_snr = {r["snr_db"]: r for r in paired_gains(mine, [(fusion, audio)], metrics=metrics)}
+            total = paired_gains(mine, [(fusion, audio)], by=None, metrics=metrics)
+            for m in metrics:
+                rows.append([f"{fusion} - {audio}", category, METRIC_LABELS[m], *(_cell(per_snr.get(s), m) for s in snrs),
+                             _cell(total[0] if total else None, m)])
+    return Table("Fusion gain per noise category", ["Pair", "Noises", "Metric", *(f"{s:g} dB" for s in snrs), "all"], rows,
+                 ["Competing talkers: the noises named after talkers (and babble); non-speech: the rest. "
+                  "Paired difference on the same mixtures; ± the half-width of the 95% interval over utterances."])

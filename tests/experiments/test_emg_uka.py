@@ -1,0 +1,79 @@
+"""``emgse recipe emg-uka`` and ``emgse demo --real-emg`` on a tiny corpus in EMG-UKA's exact layout."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import soundfile as sf
+
+from emgse.checkpoint import read_checkpoint
+from emgse.cli import main
+from emgse.experiments import EMG_UKA_BUDGET, run_emg_uka_recipe
+from emgse.files import read_json
+from emgse.mixing import NoiseBank
+from emgse.scoring import read_scores
+from tests.conftest import write_emg_uka_corpus
+
+LAYOUT = {("002", "101"): (["0100", "0101", "0102", "0103", "0104"], ["0200", "0201"]), ("004", "001"): (["0001", "0002"], ["0010"])}
+TINY = dataclasses.replace(EMG_UKA_BUDGET, steps=2, epochs=1, batch_size=4, crop_s=0.5, test_snrs=(-11.0, 4.0), noises_per_test=2,
+                           jobs=1)
+
+
+def test_recipe_runs_the_protocol_on_the_corpus_split(tmp_path, capsys):
+    corpus = write_emg_uka_corpus(tmp_path / "corpus", LAYOUT, seconds=1.0)
+    out = tmp_path / "run"
+    noises = (["white"], ["one_male_english", "street"])  # generated stand-ins: a talker noise and a non-speech one
+    bank_dir = tmp_path / "test-noises"
+    bank_dir.mkdir()
+    for name, gen in zip(noises[1], ("babble", "brown"), strict=True):
+        sf.write(bank_dir / f"{name}.wav", NoiseBank.from_sources([gen]).noises[0].signal, 16000)
+    run_emg_uka_recipe(corpus, "002", "101", out, TINY, noise_train=noises[0], noise_test=[str(bank_dir)], progress=False)
+    ids = {split: sorted(p.name.split(".")[0] for p in (out / folder / split).glob("*.wav"))
+           for folder, split in (("prepared", "test"), ("prepared-train", "train"), ("prepared-train", "val"))}
+    assert ids["test"] == ["002_101_0200", "002_101_0201"]  # the corpus's test list, nothing else
+    assert len(ids["train"]) == 4 and len(ids["val"]) == 1 and not set(ids["train"]) & set(ids["test"])
+    rows = read_scores(out / "scores" / "scores.csv")
+    assert {r["system"] for r in rows} == {"noisy", "audio-mask", "emgse-mask"}
+    assert {r["utt_id"] for r in rows} == set(ids["test"]) and {float(r["snr_db"]) for r in rows} == {-11.0, 4.0}
+    assert list(rows[0])[:8] == ["system", "utt_id", "noise", "snr_db", "pesq", "stoi", "estoi", "si_sdr"]
+    ckpt = read_checkpoint(out / "runs" / "emgse-mask" / "best.pt")
+    assert ckpt["train_config"]["init_from"] == "pretrained" and ckpt["emg_config"]["normalization"] == "zscore"
+    printed = capsys.readouterr().out
+    assert "| emgse-mask - audio-mask | ESTOI |" in printed
+    assert "Fusion gain per noise category" in printed and "| competing talkers |" in printed and "| non-speech noise |" in printed
+    assert "REAL EMG: EMG-UKA Trial Corpus" in printed
+    html = (out / "report.html").read_text()
+    assert "REAL EMG" in html and "SIMULATED" not in html and "Fusion gain per noise category" in html
+    settings = read_json(out / "recipe.json")
+    assert settings["speaker"] == "002" and settings["session"] == "101" and settings["noise_test"] == [str(bank_dir)]
+    # a rerun finds every stage done: nothing retrained
+    log = (out / "runs" / "emgse-mask" / "log.csv").read_text()
+    run_emg_uka_recipe(corpus, "002", "101", out, TINY, noise_train=noises[0], noise_test=[str(bank_dir)], progress=False)
+    assert (out / "runs" / "emgse-mask" / "log.csv").read_text() == log
+    # other settings in the same folder are refused in one line
+    assert main(["recipe", "emg-uka", "--corpus", str(corpus), "--out", str(out), "--steps", "3", "--quiet"]) == 2
+    assert "holds a run with other settings" in capsys.readouterr().err
+
+
+def test_demo_real_emg_and_its_option_checks(tmp_path, capsys):
+    corpus = write_emg_uka_corpus(tmp_path / "corpus", {("004", "001"): (["0001", "0002"], ["0010"])}, seconds=2.2)  # the 2 s crops fit
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--real-emg", str(corpus), "--real-emg-session", "002", "--quiet"]) == 2
+    assert "use SPEAKER/SESSION" in capsys.readouterr().err
+    assert main(["demo", "--out", str(out), "--real-emg", str(corpus), "--protocol", "unseen-speakers", "--quiet"]) == 2
+    assert "--real-emg runs the paper's speaker-dependent protocol" in capsys.readouterr().err
+    assert main(["demo", "--out", str(out), "--real-emg", str(corpus), "--real-emg-session", "009/001", "--quiet"]) == 2
+    assert "unknown speaker '009'" in capsys.readouterr().err
+    rc = main(["demo", "--out", str(out), "--real-emg", str(corpus), "--real-emg-session", "004/001", "--steps", "1", "--jobs", "1",
+               "--quiet"])
+    assert rc == 0, capsys.readouterr().err
+    assert read_json(out / "demo.json")["speaker"] == "004"
+    assert {r["utt_id"] for r in read_scores(out / "scores" / "scores.csv")} == {"004_001_0010"}
+    assert not (out / "prepared-train").exists() and not list(out.glob("runs/*/last.pt"))  # intermediate data removed
+    assert "emgse demo on real EMG" in (out / "report.html").read_text()
+
+
+def test_unknown_recipe_system(tmp_path, capsys):
+    corpus = write_emg_uka_corpus(tmp_path / "corpus", LAYOUT, seconds=1.0)
+    assert main(["recipe", "emg-uka", "--corpus", str(corpus), "--out", str(tmp_path / "o"), "--systems", "wavenet", "--quiet"]) == 2
+    assert "unknown system(s) wavenet" in capsys.readouterr().err

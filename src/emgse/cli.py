@@ -7,6 +7,7 @@ function that calls the library. User errors (:class:`EmgseError`) print one lin
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from pathlib import Path
@@ -965,14 +966,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_clean_partial(parser: argparse.ArgumentParser) -> None:
-    """``--clean-partial`` for every command that takes ``--force`` (those that write folders as a set)."""
+    """``--clean-partial`` for every command that writes an ``--out`` (any of them may name what a
+    killed run left; the experiments, ``demo`` and ``recipe``, remove it in their folder anyway)."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
                 _add_clean_partial(sub)
-    if any("--force" in a.option_strings for a in parser._actions):
+    if any("--out" in a.option_strings for a in parser._actions):
         parser.add_argument("--clean-partial", action="store_true",
                             help="remove the *.partial-* work folders that interrupted runs left beside the output")
+
+
+# errors of the output's disk, not of emgse: one line even where the writer did not name the file
+DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -998,9 +1004,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{where}: error: {one_line(e)}", file=sys.stderr)
         return 2
     except OSError as e:
-        if debug or e.filename is None:
+        if debug or (e.filename is None and e.errno not in DISK_ERRNOS):
             raise
-        print(f"{where}: error: {e.filename}: {one_line(e.strerror or e)}", file=sys.stderr)
+        print(f"{where}: error: {f'{e.filename}: ' if e.filename else ''}{one_line(e.strerror or e)}", file=sys.stderr)
         return 2
     except Exception as e:
         if debug:

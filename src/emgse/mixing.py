@@ -30,7 +30,16 @@ from emgse.config import MixConfig
 from emgse.corpora.prepared import AUDIO_FS, SPLITS, CorpusInfo, list_utterances
 from emgse.errors import EmgseError, file_error
 from emgse.features.resample import resample
-from emgse.files import inside, output_dir, plain_name, read_audio, read_json, write_json, write_text, write_wav
+from emgse.files import (
+    inside,
+    output_dir,
+    plain_name,
+    read_audio,
+    read_json,
+    write_json,
+    write_text,
+    write_wav,
+)
 
 GENERATED_SECONDS = 30.0
 MANIFEST = "mixtures.csv"

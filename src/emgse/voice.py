@@ -27,7 +27,15 @@ from emgse.data import prepared_root
 from emgse.enhance import Enhancer, mixtures_to_write
 from emgse.errors import EmgseError, file_error
 from emgse.features.audio import _window, frame_count, istft, stft
-from emgse.files import check_output, folder_inputs, output_dir, plain_name, read_audio, read_npy, write_wav
+from emgse.files import (
+    check_output,
+    folder_inputs,
+    output_dir,
+    plain_name,
+    read_audio,
+    read_npy,
+    write_wav,
+)
 from emgse.models import uses_audio
 
 # Chosen by STOI/ESTOI of Griffin-Lim on true magnitudes (benchmarks/phase.py, README "Speech from EMG alone").

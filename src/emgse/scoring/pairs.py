@@ -14,7 +14,15 @@ import numpy as np
 from tqdm import tqdm
 
 from emgse.errors import EmgseError, file_error
-from emgse.files import check_output, output_dir, plain_name, read_audio, read_json, write_json, write_text
+from emgse.files import (
+    check_output,
+    output_dir,
+    plain_name,
+    read_audio,
+    read_json,
+    write_json,
+    write_text,
+)
 from emgse.metrics import FS, METRICS, score_pair
 from emgse.mixing import CATEGORIES, MANIFEST, noise_category, read_manifest  # noqa: F401 (noise_category re-exported)
 from emgse.scoring.rows import DNSMOS_COLUMNS, METRIC_LABELS, NOISY, csv_text

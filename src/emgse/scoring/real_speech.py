@@ -7,7 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from emgse.scoring.pairs import EVALUATION_PAIRS, evaluate_pairs, is_evaluation_pairs, pairs_table, reused_pair_scores
+from emgse.scoring.pairs import (
+    EVALUATION_PAIRS,
+    evaluate_pairs,
+    is_evaluation_pairs,
+    pairs_table,
+    reused_pair_scores,
+)
 from emgse.scoring.rows import NOISY
 from emgse.scoring.targets import PairsTarget
 

@@ -52,7 +52,7 @@ def snapshot(*folders: Path) -> set[str]:
     return {str(p) for f in folders for p in f.rglob("*") if "__pycache__" not in p.parts}
 
 
-QUIET = ("enhance", "voice", "evaluate", "train", "simulate")  # progress bars would share stderr with the error
+QUIET = ("enhance", "voice", "evaluate", "train", "simulate", "mix")  # progress bars would share stderr with the error
 
 
 def run(argv: list[str], capsys) -> tuple[int, str]:

@@ -205,6 +205,7 @@ def _add_mix(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _run_mix(args: argparse.Namespace) -> int:
@@ -212,15 +213,17 @@ def _run_mix(args: argparse.Namespace) -> int:
 
     if args.speech_only and args.split:
         raise EmgseError("--split: audio-only speech (--speech-only) is always training data; leave --split out")
-    bank = NoiseBank.from_sources(args.noise)
+    bank = NoiseBank.from_sources(args.noise, progress=not args.quiet)
     config = MixConfig(snrs_db=tuple(args.snr), per_utterance=args.per_utterance, seed=args.seed, reverb_prob=args.reverb_prob)
     if args.speech_only:
-        rows = mix_speech_only(args.speech_only, bank, config, args.out, force=args.force, speech_noises=args.speech_noise)
+        rows = mix_speech_only(args.speech_only, bank, config, args.out, force=args.force, speech_noises=args.speech_noise,
+                               progress=not args.quiet)
         utterances = len({r["utt_id"] for r in rows})
         print(f"wrote {len(rows)} audio-only training mixtures of {utterances} utterances to {args.out}/mixtures.csv "
               f"(train on them with emgse train --audio-only-mix {args.out})")
         return 0
-    rows = mix_corpus(args.data, args.split or ["test"], bank, config, args.out, force=args.force, speech_noises=args.speech_noise)
+    rows = mix_corpus(args.data, args.split or ["test"], bank, config, args.out, force=args.force, speech_noises=args.speech_noise,
+                      progress=not args.quiet)
     print(f"wrote {len(rows)} mixtures ({len(bank)} noises x {len(config.snrs_db)} SNRs) to {args.out}/mixtures.csv")
     return 0
 

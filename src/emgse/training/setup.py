@@ -6,7 +6,9 @@ normalization). ``emgse train`` parses its arguments and calls :func:`run_traini
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 from pathlib import Path
 
 from emgse.config import AudioConfig, EmgConfig, from_dict, load_yaml_sections
@@ -97,7 +99,8 @@ def run_training(out: Path, s: Settings, *, mixtures: Path | None = None, audio_
         read_checkpoint(s.train.init_from)
     inputs = [Path(x) for x in (mixtures, audio_only_mix, s.train.init_from, s.config_path) if x is not None]
     check_output(out, inputs=inputs, force=True, folder=True)  # a run folder grows; training itself refuses an old run
-    with hold_folder(out):  # one run per run folder, held before any features are built
+    main = int(os.environ.get("RANK", "0")) == 0  # under torchrun, the main process holds it for all
+    with hold_folder(out) if main else contextlib.nullcontext():  # one run per run folder, before any features are built
         return _train(out, s, mixtures=mixtures, audio_only_mix=audio_only_mix, data=data, speech=speech, noise=noise,
                       val_noise=val_noise, val_share=val_share, sampler_flags=sampler_flags, resume=resume, progress=progress)
 

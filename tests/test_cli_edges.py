@@ -52,7 +52,7 @@ def snapshot(*folders: Path) -> set[str]:
     return {str(p) for f in folders for p in f.rglob("*") if "__pycache__" not in p.parts}
 
 
-QUIET = ("enhance", "voice", "evaluate", "train", "simulate")  # progress bars would share stderr with the error
+QUIET = ("enhance", "voice", "evaluate", "train", "simulate", "mix")  # progress bars would share stderr with the error
 
 
 def run(argv: list[str], capsys) -> tuple[int, str]:
@@ -457,3 +457,48 @@ def test_a_bug_is_one_line_and_its_traceback_needs_emgse_debug(capsys, monkeypat
     monkeypatch.setenv("EMGSE_DEBUG", "1")
     with pytest.raises(RuntimeError, match="a bug"):
         main(["models"])
+
+
+# --------------------------------------------------------------------------- questionable inputs (issue 34, item 5)
+# Paths, locks and a full disk have their own files: tests/test_cli_paths.py, tests/test_cli_disk.py;
+# the demo's resume: tests/experiments/test_resume.py.
+def test_audio_below_8_khz_is_refused(world, tmp_path, capsys):
+    """A 7 Hz "WAV" holds no speech band: refused by the one audio reader (files.MIN_AUDIO_FS)."""
+    sf.write(tmp_path / "slow.wav", np.zeros(70), 7)
+    assert_refused(["enhance", "--checkpoint", world["ckpt"], "--audio", tmp_path / "slow.wav", "--out", tmp_path / "o.wav"], capsys,
+                   "slow.wav", tmp_path, also="sample rate 7 Hz is below 8000 Hz")
+
+
+def test_a_folder_named_like_an_input_is_refused_before_any_work(world, tmp_path, capsys, monkeypatch):
+    import emgse.enhance
+
+    folder = tmp_path / "in"
+    shutil.copytree(world["folder"], folder)
+    (folder / "sub.wav").mkdir()
+    monkeypatch.setattr(emgse.enhance, "Enhancer", None)  # no model is even loaded
+    assert_refused(["enhance", "--checkpoint", world["ckpt"], "--folder", folder, "--out", tmp_path / "out"], capsys, "sub.wav",
+                   tmp_path, also="is a folder, not a .wav file")
+
+
+def test_jobs_level_and_crop_bounds(world, tmp_path, capsys):
+    """--jobs: at most 4 processes per core (CPU-bound scoring; more only add memory); --level: 20 dB
+    above the level rule's floor; --crop: at least the default EMG context window (0.25 s)."""
+    from emgse.features.level import FLOOR
+
+    assert RULES["jobs"].hi == 4 * (os.cpu_count() or 1)
+    assert RULES["level"].lo >= 20 * np.log10(FLOOR) + 20
+    for args, option in ((["evaluate", "--mixtures", world["mix"], "--out", tmp_path / "s", "--jobs", "1024"], "--jobs"),
+                         (["train", "--data", world["prep"], "--noise", "white", "--out", tmp_path / "r", "--level", "-200", "-200"], "--level"),
+                         (["train", "--data", world["prep"], "--noise", "white", "--out", tmp_path / "r", "--crop", "0.001"], "--crop")):
+        assert_refused(args, capsys, f"argument {option}:", tmp_path)
+
+
+def test_quiet_silences_the_noise_bank(world, tmp_path, capsys):
+    noises = tmp_path / "noises"
+    noises.mkdir()
+    for k in range(20):  # the bank shows a bar from 20 files on
+        sf.write(noises / f"n{k}.wav", np.random.default_rng(k).standard_normal(1600) * 0.1, 16000)
+    code, err = run(["mix", "--data", world["prep"], "--noise", noises, "--snr", "0", "--out", tmp_path / "mix", "--quiet"], capsys)
+    assert code == 0 and err == ""
+    NoiseBank.from_sources([noises])
+    assert "noise noises" in capsys.readouterr().err  # without --quiet the bar is there

@@ -9,6 +9,7 @@ and ``trainer`` (early-stopping state). Everything inference needs is inside.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import torch
@@ -16,7 +17,7 @@ import torch
 from emgse import __version__
 from emgse.config import AudioConfig, EmgConfig, from_dict
 from emgse.errors import EmgseError, file_error
-from emgse.files import atomic_path
+from emgse.files import write_bytes
 from emgse.models import build_model
 
 FORMAT = "emgse-checkpoint"
@@ -25,10 +26,13 @@ REQUIRED = ("model_name", "model_args", "state_dict", "audio_config", "emg_confi
 
 
 def save_checkpoint(path: str | Path, payload: dict) -> None:
-    """Write a checkpoint dict atomically, stamping format and versions."""
+    """Write a checkpoint dict atomically, stamping format and versions. It is serialized in memory
+    first, so a full disk is an ``OSError`` with its reason (:func:`emgse.files.write_bytes`), not
+    torch's "unexpected pos"."""
     payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "emgse_version": __version__, **payload}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    write_bytes(path, buf.getbuffer())
 
 
 def read_checkpoint(path: str | Path) -> dict:

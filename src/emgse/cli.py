@@ -7,6 +7,7 @@ function that calls the library. User errors (:class:`EmgseError`) print one lin
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from pathlib import Path
@@ -233,6 +234,7 @@ def _add_mix(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _run_mix(args: argparse.Namespace) -> int:
@@ -240,15 +242,17 @@ def _run_mix(args: argparse.Namespace) -> int:
 
     if args.speech_only and args.split:
         raise EmgseError("--split: audio-only speech (--speech-only) is always training data; leave --split out")
-    bank = NoiseBank.from_sources(args.noise)
+    bank = NoiseBank.from_sources(args.noise, progress=not args.quiet)
     config = MixConfig(snrs_db=tuple(args.snr), per_utterance=args.per_utterance, seed=args.seed, reverb_prob=args.reverb_prob)
     if args.speech_only:
-        rows = mix_speech_only(args.speech_only, bank, config, args.out, force=args.force, speech_noises=args.speech_noise)
+        rows = mix_speech_only(args.speech_only, bank, config, args.out, force=args.force, speech_noises=args.speech_noise,
+                               progress=not args.quiet)
         utterances = len({r["utt_id"] for r in rows})
         print(f"wrote {len(rows)} audio-only training mixtures of {utterances} utterances to {args.out}/mixtures.csv "
               f"(train on them with emgse train --audio-only-mix {args.out})")
         return 0
-    rows = mix_corpus(args.data, args.split or ["test"], bank, config, args.out, force=args.force, speech_noises=args.speech_noise)
+    rows = mix_corpus(args.data, args.split or ["test"], bank, config, args.out, force=args.force, speech_noises=args.speech_noise,
+                      progress=not args.quiet)
     print(f"wrote {len(rows)} mixtures ({len(bank)} noises x {len(config.snrs_db)} SNRs) to {args.out}/mixtures.csv")
     return 0
 
@@ -1063,14 +1067,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_clean_partial(parser: argparse.ArgumentParser) -> None:
-    """``--clean-partial`` for every command that takes ``--force`` (those that write folders as a set)."""
+    """``--clean-partial`` for every command that writes an ``--out`` (any of them may name what a
+    killed run left; the experiments, ``demo`` and ``recipe``, remove it in their folder anyway)."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
                 _add_clean_partial(sub)
-    if any("--force" in a.option_strings for a in parser._actions):
+    if any("--out" in a.option_strings for a in parser._actions):
         parser.add_argument("--clean-partial", action="store_true",
                             help="remove the *.partial-* work folders that interrupted runs left beside the output")
+
+
+# errors of the output's disk, not of emgse: one line even where the writer did not name the file
+DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1096,9 +1105,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{where}: error: {one_line(e)}", file=sys.stderr)
         return 2
     except OSError as e:
-        if debug or e.filename is None:
+        if debug or (e.filename is None and e.errno not in DISK_ERRNOS):
             raise
-        print(f"{where}: error: {e.filename}: {one_line(e.strerror or e)}", file=sys.stderr)
+        print(f"{where}: error: {f'{e.filename}: ' if e.filename else ''}{one_line(e.strerror or e)}", file=sys.stderr)
         return 2
     except Exception as e:
         if debug:

@@ -41,7 +41,7 @@ from emgse.errors import EmgseError, file_error
 from emgse.features.audio import log_magnitude, stft
 from emgse.features.emg import N_TD, TD_NAMES, ZScore, resolve_channels, utterance_emg
 from emgse.features.level import FLOOR, levelled_log_magnitude, rescale_log_magnitude, spectral_rms
-from emgse.files import output_dir, read_audio, read_json, read_npy, write_json
+from emgse.files import output_dir, read_audio, read_json, read_npy, write_json, write_npy
 from emgse.mixing import read_manifest
 
 # how each TD feature (emgse.features.emg.TD_NAMES) scales with the channel's amplitude
@@ -164,8 +164,8 @@ def build_store(
                 emg_parts.append(utterance_emg(emg, info.emg_fs, c.shape[0], channels, emg_config))
                 emg_offset += c.shape[0]
         offsets = np.concatenate([[0], np.cumsum([c.shape[0] for c in clean_parts])])
-        np.save(work / "clean.npy", np.concatenate(clean_parts))
-        np.save(work / "emg.npy", np.concatenate(emg_parts) if emg_parts else np.zeros((0, len(channels) * N_TD), np.float32))
+        write_npy(work / "clean.npy", np.concatenate(clean_parts))
+        write_npy(work / "emg.npy", np.concatenate(emg_parts) if emg_parts else np.zeros((0, len(channels) * N_TD), np.float32))
         del clean_parts, emg_parts
         utterances = [{"utt_id": u, "offset": int(offsets[i]), "frames": utt_frames[u], "has_emg": has_emg[u], "emg_offset": emg_offsets[i]}
                       for i, u in enumerate(utt_ids)]

@@ -39,6 +39,7 @@ from emgse.files import (
     check_output,
     folder_inputs,
     output_dir,
+    plain_name,
     read_audio,
     read_npy,
     write_text,
@@ -340,6 +341,8 @@ def enhance_mixtures(
     lists the channels it dropped per mixture (:func:`write_channel_csv`).
     """
     mixtures_dir, out_root = Path(mixtures_dir), Path(out_root)
+    if system is not None:
+        plain_name(system, "--system")
     enhancer = Enhancer(checkpoint, check_channels=check_channels, atten_lim_db=atten_lim_db)
     system = system or enhancer.name
     target = out_root / system
@@ -388,12 +391,13 @@ def enhance_folder(
     wavs = folder_inputs(folder, out, ".wav")
     check_output(out, inputs=[folder, checkpoint], force=force, folder=True)
     enhancer = Enhancer(checkpoint, check_channels=check_channels, atten_lim_db=atten_lim_db)
+    for wav in wavs if enhancer.uses_emg else ():  # every input there before any work
+        if not wav.with_name(f"{wav.stem}.emg.npy").is_file():
+            raise file_error(wav.with_name(f"{wav.stem}.emg.npy"), f"EMG for {wav.name} not found (expected <name>.emg.npy beside it)")
     scores, dropped = [], []
     with output_dir(out, force=force) as work:  # all files or none
         for wav in tqdm(wavs, desc=f"enhance {folder.name}", unit="file", disable=not progress):
             emg = wav.with_name(f"{wav.stem}.emg.npy")
-            if enhancer.uses_emg and not emg.is_file():
-                raise file_error(emg, f"EMG for {wav.name} not found (expected <name>.emg.npy beside it)")
             info = enhance_file(checkpoint, wav, work / wav.name, emg=emg if enhancer.uses_emg else None, emg_fs=emg_fs,
                                 enhancer=enhancer, dnsmos=dnsmos)
             dropped.append((wav.name, info["unusable_channels"]))

@@ -27,7 +27,7 @@ import torch
 
 from emgse.checkpoint import load_model
 from emgse.errors import EmgseError, file_error
-from emgse.files import atomic_path, check_output
+from emgse.files import check_output, write_bytes
 from emgse.models import uses_emg
 
 OPSET = 17
@@ -125,8 +125,7 @@ def export_onnx(checkpoint: str | Path, out: str | Path, *, hops: int = 8, force
     worst = check_parity(model, onnx_bytes, dims, hops=hops)
     if not worst <= TOLERANCE:
         raise file_error(checkpoint, f"onnxruntime differs from torch by {worst:.2e} (> {TOLERANCE:g}); not written")
-    with atomic_path(out) as tmp:
-        tmp.write_bytes(onnx_bytes)
+    write_bytes(out, onnx_bytes)
     return {
         "checkpoint": str(checkpoint),
         "output": str(out),

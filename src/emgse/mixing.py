@@ -27,10 +27,19 @@ import numpy as np
 from tqdm import tqdm
 
 from emgse.config import MixConfig
-from emgse.corpora.prepared import AUDIO_FS, CorpusInfo, list_utterances
+from emgse.corpora.prepared import AUDIO_FS, SPLITS, CorpusInfo, list_utterances
 from emgse.errors import EmgseError, file_error
 from emgse.features.resample import resample
-from emgse.files import output_dir, read_audio, write_json, write_text, write_wav
+from emgse.files import (
+    inside,
+    output_dir,
+    plain_name,
+    read_audio,
+    read_json,
+    write_json,
+    write_text,
+    write_wav,
+)
 
 GENERATED_SECONDS = 30.0
 MANIFEST = "mixtures.csv"
@@ -179,8 +188,9 @@ class NoiseBank:
         return Noise(path.stem, signal, str(path))
 
     @classmethod
-    def from_sources(cls, sources: list[str | Path]) -> NoiseBank:
-        """Build a bank from items that are folders of ``.wav`` files, ``.wav`` files or generated names."""
+    def from_sources(cls, sources: list[str | Path], *, progress: bool = True) -> NoiseBank:
+        """Build a bank from items that are folders of ``.wav`` files, ``.wav`` files or generated names
+        (a progress bar for folders of 20 files or more, unless ``progress`` is False: ``--quiet``)."""
         noises: list[Noise] = []
         for source in sources:
             text = str(source)
@@ -191,7 +201,7 @@ class NoiseBank:
                 files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".wav", ".flac") and not p.name.startswith("."))
                 if not files:
                     raise file_error(path, "no .wav or .flac files in this noise folder")
-                noises.extend(cls.read_noise(p) for p in tqdm(files, desc=f"noise {path.name}", unit="file", leave=False, disable=len(files) < 20))
+                noises.extend(cls.read_noise(p) for p in tqdm(files, desc=f"noise {path.name}", unit="file", leave=False, disable=not progress or len(files) < 20))
             elif path.is_file():
                 noises.append(cls.read_noise(path))
             else:
@@ -493,6 +503,11 @@ def write_manifest(path: Path, rows: list[dict]) -> None:
 def read_manifest(path: str | Path) -> list[dict]:
     """Read ``mixtures.csv`` (numbers parsed); raises on a missing column.
 
+    Every row's paths are checked before any is read (:func:`emgse.files.inside`): ``path`` stays
+    inside the manifest's folder, ``clean`` inside the prepared corpus (``mix.json``'s ``data``) or,
+    for audio-only speech, the manifest's folder; ``utt_id`` is one plain name and ``split`` one of
+    train, val, test (both name files of the corpus).
+
     Manifests written before the ``category`` column get it from :func:`noise_category`; before
     the ``has_emg`` column, every row has EMG (``has_emg`` is 1, or 0 for audio-only speech).
     """
@@ -501,6 +516,9 @@ def read_manifest(path: str | Path) -> list[dict]:
         path = path / MANIFEST
     if not path.is_file():
         raise file_error(path, "mixture manifest not found")
+    meta = path.parent / "mix.json"
+    data = read_json(meta).get("data") if meta.is_file() else None
+    corpus = Path(str(data)) if data else None
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         missing = [c for c in ("utt_id", "split", "noise", "snr_db", "gain", "path") if c not in (reader.fieldnames or [])]
@@ -526,4 +544,11 @@ def read_manifest(path: str | Path) -> list[dict]:
         if flag not in ("0", "1"):
             raise file_error(path, f"has_emg {flag!r} of {row['path']}: expected 0 or 1")
         row["has_emg"] = int(flag)
+        where = f"{path}: line {line}"
+        if row["split"] not in SPLITS:
+            raise file_error(where, f"split {row['split']!r} is not one of {', '.join(SPLITS)}")
+        plain_name(row["utt_id"], f"{where}: utt_id")
+        inside(path.parent, row["path"], where)
+        if row.get("clean"):
+            inside(corpus if row["has_emg"] and corpus else path.parent, row["clean"], where)
     return rows

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from dataclasses import dataclass
 
 
@@ -45,13 +46,18 @@ AT_LEAST_0 = Rule(0)
 AT_LEAST_1 = Rule(1)
 RATE = Rule(0, 1e6, lo_closed=False)  # Hz
 SHARE = Rule(0, 1)
-SMALL_COUNT = Rule(1, 1024)  # processes, threads
+SMALL_COUNT = Rule(1, 1024)  # threads
+# scoring processes: CPU-bound, so more than 4 per core only add memory (about 200 MB each)
+JOBS = Rule(1, 4 * (os.cpu_count() or 1))
 
 # dest -> range, for every numeric option of every command (the same name means the same thing).
 RULES: dict[str, Rule] = {
     "val_share": Rule(0, 1, hi_closed=False),
-    "level": Rule(-200, 0),
-    "crop": Rule(0, 600, lo_closed=False),
+    # mixture RMS in dBFS: 20 dB above the level rule's floor (-140 dBFS, emgse.features.level.FLOOR),
+    # so the running RMS measures the signal, not the floor
+    "level": Rule(-120, 0),
+    # crop seconds: at least the EMG context window of the default model (2 x 15 + 1 frames of 8 ms)
+    "crop": Rule(0.25, 600),
     "steps_per_epoch": Rule(1, None),
     "steps": Rule(1, 10**9),
     "val_crops": Rule(1, None),
@@ -76,7 +82,7 @@ RULES: dict[str, Rule] = {
     "atten_lim": Rule(0, 1000, lo_closed=False),
     "iterations": Rule(0, 100_000),
     "momentum": SHARE,
-    "jobs": SMALL_COUNT,
+    "jobs": JOBS,
     "threads": SMALL_COUNT,
     "limit": Rule(1, None),
     "examples": Rule(0, 1000),

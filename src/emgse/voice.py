@@ -27,7 +27,15 @@ from emgse.data import prepared_root
 from emgse.enhance import Enhancer, mixtures_to_write
 from emgse.errors import EmgseError, file_error
 from emgse.features.audio import _window, frame_count, istft, stft
-from emgse.files import check_output, folder_inputs, output_dir, read_audio, read_npy, write_wav
+from emgse.files import (
+    check_output,
+    folder_inputs,
+    output_dir,
+    plain_name,
+    read_audio,
+    read_npy,
+    write_wav,
+)
 from emgse.models import uses_audio
 
 # Chosen by STOI/ESTOI of Griffin-Lim on true magnitudes (benchmarks/phase.py, README "Speech from EMG alone").
@@ -189,7 +197,7 @@ def voice_mixtures(checkpoint: str | Path, mixtures_dir: str | Path, out_root: s
     output has its mixture's length and depends only on the utterance's EMG (voiced once per
     utterance and length, written for each of its mixtures)."""
     mixtures_dir, out_root = Path(mixtures_dir), Path(out_root)
-    target = out_root / system
+    target = out_root / plain_name(system, "--system")
     rows = mixtures_to_write(mixtures_dir, target, splits, force)
     voicer = Voicer(checkpoint, **options)
     data = prepared_root(mixtures_dir)

@@ -15,6 +15,7 @@ from emgse.experiments.stages import (
     SIMULATED_NOTE,
     System,
     enhance_score_report,
+    holding_out,
     paper_test_bank,
     record_settings,
     stage,
@@ -31,11 +32,11 @@ def mix_and_train(out: Path, noise_train: list[str], noise_test: list[str], conf
     from emgse.mixing import NoiseBank, mix_corpus
 
     if stage("mix train/val", (out / "mix-train").is_dir()):
-        bank = NoiseBank.from_sources(noise_train)
+        bank = NoiseBank.from_sources(noise_train, progress=progress)
         mix = MixConfig(snrs_db=config.train_snrs, per_utterance=min(config.per_utterance, len(bank)), seed=config.seed)
         mix_corpus(out / "prepared", ["train", "val"], bank, mix, out / "mix-train", progress=progress)
     if stage("mix test", (out / "mix-test").is_dir()):
-        mix_corpus(out / "prepared", ["test"], paper_test_bank(noise_test), MixConfig(snrs_db=config.test_snrs, seed=config.seed + 1),
+        mix_corpus(out / "prepared", ["test"], paper_test_bank(noise_test, progress), MixConfig(snrs_db=config.test_snrs, seed=config.seed + 1),
                    out / "mix-test", progress=progress)
     base = {"lr": config.lr, "batch_size": config.batch_size, "patience": config.patience, "seed": config.seed,
             "max_epochs": config.max_epochs, "max_minutes": max_minutes}
@@ -66,6 +67,7 @@ class PaperConfig(ProtocolConfig):
     speaker: int = 5
 
 
+@holding_out
 def run_paper_recipe(
     corpus: str | Path,
     noise_train: list[str],
@@ -130,6 +132,7 @@ class GaddyConfig(ProtocolConfig):
     systems: tuple[str, ...] = ("audio", "emgse", "emg-alone")
 
 
+@holding_out
 def run_gaddy_recipe(
     corpus: str | Path,
     noise_train: list[str],

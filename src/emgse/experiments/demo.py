@@ -16,6 +16,7 @@ from emgse.experiments.stages import (
     System,
     enhance_score_report,
     finish_demo,
+    holding_out,
     real_speech_systems,
     record_settings,
     removed_intermediates,
@@ -135,6 +136,7 @@ def add_recorded_speech(out: Path, config: DemoConfig, progress: bool, removed: 
 DEMO_INTERMEDIATE = ("corpus", "speech-corpus", "speech-prepared", "prepared-train", "mix-train")
 
 
+@holding_out
 def run_demo(
     out: str | Path,
     config: DemoConfig = DemoConfig(),
@@ -178,12 +180,12 @@ def run_demo(
     if config.speech is not None:
         train_data = add_recorded_speech(out, config, progress, removed)
     if stage("mix train/val", (out / "mix-train").is_dir() or "mix-train" in removed):
-        bank = NoiseBank.from_sources(noise_train or list(config.train_noises))
+        bank = NoiseBank.from_sources(noise_train or list(config.train_noises), progress=progress)
         mix = MixConfig(snrs_db=config.train_snrs, per_utterance=min(config.per_utterance, len(bank)), seed=config.seed,
                         reverb_prob=config.reverb_prob)
         mix_corpus(train_data, ["train", "val"], bank, mix, out / "mix-train", progress=progress)
     if stage("mix test", (out / "mix-test").is_dir()):
-        bank = NoiseBank.from_sources(noise_test or list(config.test_noises))
+        bank = NoiseBank.from_sources(noise_test or list(config.test_noises), progress=progress)
         mix_corpus(out / "prepared", ["test"], bank, MixConfig(snrs_db=config.test_snrs, seed=config.seed + 1), out / "mix-test", progress=progress)
     systems = demo_systems(config)
     base = {"lr": config.lr, "batch_size": config.batch_size, "patience": config.patience, "seed": config.seed,
@@ -193,7 +195,7 @@ def run_demo(
     stage("real speech (evaluation only)", False)
     heard = real_speech_systems(out, systems)
     real = real_speech_section(heard, out / "real-speech", real_pairs,
-                               jobs=config.jobs, progress=progress, target=NO_HARM)
+                               jobs=config.jobs, progress=progress, target=NO_HARM, reuse=True)
     scores = enhance_score_report(
         out,
         systems,

@@ -17,6 +17,7 @@ from emgse.experiments.stages import (
     check_finished_run,
     enhance_score_report,
     finish_demo,
+    holding_out,
     paper_test_bank,
     real_speech_systems,
     record_settings,
@@ -112,7 +113,7 @@ def build_session(out: Path, config: SessionConfig, *, training: bool = True, pr
     if stage(f"prepare train/val (utterances {config.test + 1}+ of the same sessions)", not need_train):
         prepare_csl_emg_array(out / "corpus", "all", out / "prepared-train", splits=SplitRanges(test=[], **learn), progress=progress)
     if stage("mix test", (out / "mix-test").is_dir()):
-        bank = paper_test_bank(session_noises(config)[1])
+        bank = paper_test_bank(session_noises(config)[1], progress)
         mix = MixConfig(snrs_db=config.test_snrs, per_utterance=min(config.noises_per_test, len(bank)), seed=config.seed + 1)
         mix_corpus(out / "prepared", ["test"], bank, mix, out / "mix-test", progress=progress)
 
@@ -141,9 +142,10 @@ def train_session_system(out: Path, system: System, config: SessionConfig, *, em
     sampler = SamplerConfig(crop_s=config.crop_s, snr_db=config.train_snr, steps_per_epoch=config.steps, val_crops=2 * config.batch_size)
     return train_from_sources(run, TrainConfig(model=system.model, **base), noise=noise or session_noises(config)[0], data=out / "prepared-train",
                               emg_config=dataclasses.replace(emg_config, channels=system.channels), sampler_config=sampler,
-                              resume=(run / "last.pt").is_file(), progress=progress)
+                              resume=True, progress=progress)  # from last.pt, or afresh when a kill came before it
 
 
+@holding_out
 def run_session_demo(out: str | Path, config: SessionConfig = SessionConfig(), *, progress: bool = True,
                      real_pairs: str | Path | None = None, keep_intermediate: bool = False) -> list[dict]:
     """``emgse demo``: the main job in the paper's protocol (:class:`SessionConfig`): simulate,
@@ -165,7 +167,7 @@ def run_session_demo(out: str | Path, config: SessionConfig = SessionConfig(), *
         train_session_system(out, system, config, progress=progress)
     stage("real speech (evaluation only)", False)
     heard = real_speech_systems(out, systems)
-    real = real_speech_section(heard, out / "real-speech", real_pairs, jobs=config.jobs, progress=progress, target=NO_HARM)
+    real = real_speech_section(heard, out / "real-speech", real_pairs, jobs=config.jobs, progress=progress, target=NO_HARM, reuse=True)
     paper_noise = session_noises(config)[0] != list(config.train_noises)
     scores = enhance_score_report(
         out, systems, "emgse demo, the paper's protocol (simulated corpus, speaker-dependent)",

@@ -4,6 +4,7 @@ DNSMOS), summarize (mean, paired gain, files made worse) and tabulate (``emgse e
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -13,7 +14,15 @@ import numpy as np
 from tqdm import tqdm
 
 from emgse.errors import EmgseError, file_error
-from emgse.files import check_output, output_dir, read_audio, write_json, write_text
+from emgse.files import (
+    check_output,
+    output_dir,
+    plain_name,
+    read_audio,
+    read_json,
+    write_json,
+    write_text,
+)
 from emgse.metrics import FS, METRICS, score_pair
 from emgse.mixing import CATEGORIES, MANIFEST, noise_category, read_manifest  # noqa: F401 (noise_category re-exported)
 from emgse.scoring.rows import DNSMOS_COLUMNS, METRIC_LABELS, NOISY, csv_text
@@ -92,6 +101,8 @@ def system_names(checkpoints: Sequence[str | Path], names: Sequence[str] | None 
             while name in out:
                 name, i = f"{base}-{i}", i + 1
             out.append(name)
+    for name in out:
+        plain_name(name, "--system")
     if NOISY in out or len(set(out)) != len(out):
         raise EmgseError(f"system names {', '.join(out)}: must be distinct and not {NOISY!r}")
     return out
@@ -181,9 +192,35 @@ def _enhance_score_pairs(pairs_dir, pairs: list[Pair], checkpoints, names: list[
                                                     evaluation_only=is_evaluation_pairs(pairs_dir)).markdown())
     write_json(out / "pairs.json", {"pairs": str(Path(pairs_dir).resolve()), "files": len(pairs),
                                     "checkpoints": {s: str(Path(c).resolve()) for s, c in zip(names, checkpoints, strict=True)},
+                                    "fingerprints": checkpoint_fingerprints(names, checkpoints),
                                     "emg": "absent (audio-only mode)", "metrics": list(columns[2:]), "worse_estoi": WORSE_ESTOI,
                                     "atten_lim_db": atten_lim_db})
     return rows
+
+
+def checkpoint_fingerprints(names: Sequence[str], checkpoints: Sequence[str | Path]) -> dict[str, list[int]]:
+    """``{system: [bytes, mtime_ns]}`` of each checkpoint file: what says a retrained model from an old one."""
+    from emgse.resources import checkpoint_path
+
+    stats = {s: checkpoint_path(c).stat() for s, c in zip(names, checkpoints, strict=True)}
+    return {s: [st.st_size, st.st_mtime_ns] for s, st in stats.items()}
+
+
+def reused_pair_scores(out_dir: str | Path, pairs_dir: str | Path, checkpoints: Sequence[str | Path], systems: Sequence[str],
+                       dnsmos: bool) -> list[dict] | None:
+    """The rows an earlier :func:`evaluate_pairs` wrote to ``out_dir`` when it scored the same pairs,
+    systems and checkpoint files (:func:`checkpoint_fingerprints`) with the same metrics; else None."""
+    out_dir = Path(out_dir)
+    if not ((out_dir / "pairs.json").is_file() and (out_dir / "pair_scores.csv").is_file()):
+        return None
+    meta = read_json(out_dir / "pairs.json")
+    columns = list(PAIR_COLUMNS if dnsmos else PAIR_COLUMNS[: 2 + len(METRICS)])
+    if (meta.get("pairs") != str(Path(pairs_dir).resolve()) or meta.get("metrics") != columns[2:]
+            or meta.get("fingerprints") != checkpoint_fingerprints(systems, checkpoints)):
+        return None
+    with open(out_dir / "pair_scores.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return [{k: (float(v) if v else float("nan")) if k in columns[2:] else v for k, v in r.items()} for r in rows]
 
 
 def summarize_pairs(rows: list[dict]) -> list[dict]:

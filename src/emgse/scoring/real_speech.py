@@ -7,7 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from emgse.scoring.pairs import EVALUATION_PAIRS, evaluate_pairs, is_evaluation_pairs, pairs_table
+from emgse.scoring.pairs import (
+    EVALUATION_PAIRS,
+    evaluate_pairs,
+    is_evaluation_pairs,
+    pairs_table,
+    reused_pair_scores,
+)
 from emgse.scoring.rows import NOISY
 from emgse.scoring.targets import PairsTarget
 
@@ -38,19 +44,25 @@ def real_speech_section(
     progress: bool = True,
     dnsmos: bool = True,
     target: PairsTarget | None = None,
+    reuse: bool = False,
 ) -> tuple[str, str] | None:
     """Score ``{system: checkpoint}`` on real recorded pairs (:func:`emgse.scoring.evaluate_pairs`,
     into ``out_dir``) and return the report section ``(heading, markdown)``; None when no pairs folder
     is given or found (:func:`find_real_pairs`). The pairs are for evaluation only.
 
     ``target``: also judge every system against it (:meth:`emgse.scoring.PairsTarget.table`: met, or
-    which condition is missed and by how much), as a second table of the section."""
+    which condition is missed and by how much), as a second table of the section.
+
+    ``reuse``: take the scores ``out_dir`` already holds when they are of the same pairs and
+    checkpoint files (:func:`emgse.scoring.pairs.reused_pair_scores`; a resumed demo)."""
 
     pairs = find_real_pairs(pairs_dir)
     if pairs is None:
         return None
-    rows = evaluate_pairs(pairs, list(checkpoints.values()), out_dir, systems=list(checkpoints), jobs=jobs, progress=progress,
-                          dnsmos=dnsmos)
+    rows = reused_pair_scores(out_dir, pairs, list(checkpoints.values()), list(checkpoints), dnsmos) if reuse else None
+    if rows is None:
+        rows = evaluate_pairs(pairs, list(checkpoints.values()), out_dir, systems=list(checkpoints), jobs=jobs, progress=progress,
+                              dnsmos=dnsmos)
     default = is_evaluation_pairs(pairs)
     title = REAL_SPEECH_TITLE if default else f"Real speech ({pairs.name}, real recordings)"
     table = pairs_table(rows, title, evaluation_only=default)

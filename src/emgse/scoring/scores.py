@@ -39,7 +39,7 @@ import numpy as np
 from tqdm import tqdm
 
 from emgse.errors import EmgseError, file_error
-from emgse.files import check_output, output_dir, read_audio, read_json, write_json
+from emgse.files import check_output, output_dir, plain_name, read_audio, read_json, write_json
 from emgse.metrics import FS, METRICS, score_pair
 from emgse.mixing import CATEGORIES, MANIFEST, noise_category, read_manifest  # noqa: F401 (noise_category re-exported)
 from emgse.scoring.rows import DNSMOS_COLUMNS, NOISY, write_scores
@@ -52,7 +52,7 @@ def find_systems(enhanced_root: str | Path | None, systems: Sequence[str] | None
 
     ``noisy`` is not a folder but the mixture itself; naming it is allowed and ignored here.
     """
-    named = [s for s in (systems or []) if s != NOISY]
+    named = [plain_name(s, "--systems") for s in (systems or []) if s != NOISY]
     if enhanced_root is None:
         if named:
             raise EmgseError(f"system(s) {', '.join(named)} named but no folder of enhanced outputs given")
@@ -238,6 +238,14 @@ def evaluate(
         raise EmgseError("nothing to score: no systems and score_noisy=False")
     tasks = [_Task(r, str(mix_dir), str(corpus_dir), None if enhanced_root is None else str(enhanced_root), tuple(names), dnsmos, score_noisy)
              for r in rows]
+    with output_dir(out_dir, force=force) as out:  # held from here: a second run into out_dir is refused before scoring
+        scores = _score_tasks(tasks, names, jobs, progress)
+        _write_evaluation(out, scores, mix_dir, corpus_dir, enhanced_root, names, rows, limit, splits, dnsmos, score_noisy)
+    return scores
+
+
+def _score_tasks(tasks: list[_Task], names: list[str], jobs: int, progress: bool) -> list[dict]:
+    """Score every task (in ``jobs`` processes); rows ``noisy`` first, then each system, in manifest order."""
     results: list[list[dict]] = []
     with tqdm(total=len(tasks), desc="score", unit="mix", disable=not progress) as bar:
         if jobs == 1 or len(tasks) == 1:
@@ -255,11 +263,7 @@ def evaluate(
             finally:  # on an error, drop the queued work instead of finishing it
                 executor.shutdown(wait=True, cancel_futures=True)
     order = {name: i for i, name in enumerate([NOISY, *names])}
-    scores = sorted((s for result in results for s in result), key=lambda s: order[s["system"]])  # stable
-
-    with output_dir(out_dir, force=force) as out:
-        _write_evaluation(out, scores, mix_dir, corpus_dir, enhanced_root, names, rows, limit, splits, dnsmos, score_noisy)
-    return scores
+    return sorted((s for result in results for s in result), key=lambda s: order[s["system"]])  # stable
 
 
 def _write_evaluation(out: Path, scores: list[dict], mix_dir: Path, corpus_dir: Path, enhanced_root, names: list[str],

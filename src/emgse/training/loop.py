@@ -7,6 +7,7 @@ uninterrupted one would on CPU."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -31,7 +32,7 @@ from emgse.data import (
 )
 from emgse.errors import EmgseError, file_error
 from emgse.features.emg import ZScore
-from emgse.files import write_json, write_text
+from emgse.files import hold_folder, write_json, write_text
 from emgse.models import build_model, count_parameters
 from emgse.training.config import PRECISIONS, TrainConfig, lr_at, model_args_for, model_traits
 from emgse.training.distributed import Dist, all_reduce, resolve_device
@@ -261,12 +262,22 @@ def checked_config(config: TrainConfig, d: Dist) -> TrainConfig:
     return config
 
 
-def fit(data: TrainingData, run_dir: str | Path, config: TrainConfig, *, resume: bool = False, progress: bool = True,
-        model_args: dict | None = None, device: torch.device | None = None, d: Dist | None = None,
-        extra: dict | None = None) -> dict:
+def fit(data: TrainingData, run_dir: str | Path, config: TrainConfig, *, d: Dist | None = None, **options) -> dict:
     """The training loop over any :class:`TrainingData`: build the model (or resume it), then epochs of
-    :func:`train_epoch` and :func:`validate`, writing the run folder (see :func:`train`)."""
-    run_dir = Path(run_dir)
+    :func:`train_epoch` and :func:`validate`, writing the run folder (see :func:`train`). The main
+    process holds the run folder meanwhile (:func:`emgse.files.hold_folder`: one run per folder).
+
+    ``last.pt`` is each epoch's commit point, written after ``best.pt``: a run killed between the
+    two resumes from the previous ``last.pt`` and redoes the epoch; ``resume`` without a ``last.pt``
+    starts afresh over what a kill in the first epoch left."""
+    d = d or Dist()
+    with hold_folder(run_dir) if d.main else contextlib.nullcontext():
+        return _fit(data, Path(run_dir), config, d=d, **options)
+
+
+def _fit(data: TrainingData, run_dir: Path, config: TrainConfig, *, resume: bool = False, progress: bool = True,
+         model_args: dict | None = None, device: torch.device | None = None, d: Dist | None = None,
+         extra: dict | None = None) -> dict:
     device = device or resolve_device(config.device)
     d = d or Dist()
     torch.manual_seed(config.seed)

@@ -137,8 +137,8 @@ def train_from_sources(
         raise EmgseError(f"validation share {val_share!r}: must be in [0, 1)")
     check_normalization(config.model, emg_config.normalization)
     share = audio_only_share(config.model, config.audio_only_share)
-    bank = NoiseBank.from_sources(list(noise))
-    val_bank = NoiseBank.from_sources(list(val_noise)) if val_noise else bank
+    bank = NoiseBank.from_sources(list(noise), progress=progress)
+    val_bank = NoiseBank.from_sources(list(val_noise), progress=progress) if val_noise else bank
     extra_train, extra_val = speech_folders(speech, val_share=0.0 if data is not None else val_share, seed=config.seed) if speech else (([], []), ([], []))
     if data is not None:
         audio, ids, feats, meta = corpus_split(data, "train", emg_config)

@@ -6,7 +6,9 @@ normalization). ``emgse train`` parses its arguments and calls :func:`run_traini
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 from pathlib import Path
 
 from emgse.config import AudioConfig, EmgConfig, from_dict, load_yaml_sections
@@ -91,12 +93,21 @@ def run_training(out: Path, s: Settings, *, mixtures: Path | None = None, audio_
     with ``sampler_flags`` on top). Inputs and the output are checked before any work; returns the
     run's summary."""
     from emgse.checkpoint import read_checkpoint
-    from emgse.files import check_output
+    from emgse.files import check_output, hold_folder
 
     if s.train.init_from is not None:  # before any features are built
         read_checkpoint(s.train.init_from)
     inputs = [Path(x) for x in (mixtures, audio_only_mix, s.train.init_from, s.config_path) if x is not None]
     check_output(out, inputs=inputs, force=True, folder=True)  # a run folder grows; training itself refuses an old run
+    main = int(os.environ.get("RANK", "0")) == 0  # under torchrun, the main process holds it for all
+    with hold_folder(out) if main else contextlib.nullcontext():  # one run per run folder, before any features are built
+        return _train(out, s, mixtures=mixtures, audio_only_mix=audio_only_mix, data=data, speech=speech, noise=noise,
+                      val_noise=val_noise, val_share=val_share, sampler_flags=sampler_flags, resume=resume, progress=progress)
+
+
+def _train(out: Path, s: Settings, *, mixtures: Path | None, audio_only_mix: Path | None, data: Path | None,
+           speech: list[Path] | None, noise: list[str] | None, val_noise: list[str] | None, val_share: float,
+           sampler_flags: dict | None, resume: bool, progress: bool) -> dict:
     on_the_fly = data is not None or speech is not None
     if on_the_fly == (mixtures is not None):
         raise EmgseError("give either --mixtures (fixed mixtures) or --data/--speech with --noise (mixed on the fly)")

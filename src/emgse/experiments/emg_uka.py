@@ -27,6 +27,7 @@ from emgse.experiments.stages import (
     System,
     enhance_score_report,
     finish_demo,
+    holding_out,
     log,
     paper_test_bank,
     real_speech_systems,
@@ -67,6 +68,7 @@ def recipe_systems(names: tuple[str, ...] | list[str], channels: str = "all") ->
     return [dataclasses.replace(RECIPE_SYSTEMS[n], channels=channels) for n in dict.fromkeys(names)]
 
 
+@holding_out
 def run_emg_uka_recipe(corpus: str | Path, speaker: str, session: str, out: str | Path, config: SessionConfig = EMG_UKA_BUDGET, *,
                        systems: tuple[str, ...] = DEFAULT_SYSTEMS, mode: str = "audible", channels: str = "all",
                        noise_train: list[str] | None = None, noise_test: list[str] | None = None,
@@ -103,7 +105,7 @@ def run_emg_uka_recipe(corpus: str | Path, speaker: str, session: str, out: str 
     if stage("prepare train/val (the corpus's train list)", session_trained(out, chosen) or (out / "prepared-train").is_dir()):
         prepare_emg_uka(corpus, speaker, session, out / "prepared-train", mode=mode, splits=("train", "val"), progress=progress)
     if stage("mix test", (out / "mix-test").is_dir()):
-        bank = paper_test_bank(test_noise)
+        bank = paper_test_bank(test_noise, progress)
         mix = MixConfig(snrs_db=config.test_snrs, per_utterance=min(config.noises_per_test, len(bank)), seed=config.seed + 1)
         mix_corpus(out / "prepared", ["test"], bank, mix, out / "mix-test", progress=progress)
     for system in chosen:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emgse.corpora.emg_statistics import STATISTICS, emg_statistics, statistics_table, utterance_statistics
+from emgse.corpora.emg_statistics import (
+    STATISTICS,
+    emg_statistics,
+    statistics_table,
+    utterance_statistics,
+)
 from emgse.corpora.prepared import write_corpus_info, write_utterance
 from emgse.errors import EmgseError
 
@@ -61,6 +66,7 @@ def test_statistics_of_a_prepared_corpus_and_their_table(tmp_path):
 
 def test_realism_benchmark_prints_both_columns(tmp_path, capsys):
     from benchmarks.emg_realism import main
+
     from emgse.corpora.emg_uka import prepare_emg_uka
     from tests.conftest import write_emg_uka_corpus
 

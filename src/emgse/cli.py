@@ -919,6 +919,9 @@ def _add_recipe(sub: argparse._SubParsersAction) -> None:
     u.add_argument("--noise-train", nargs="+", default=None, help="training noises (default: the paper's when present, else generated)")
     u.add_argument("--noise-test", nargs="+", default=None, help="test noises (default: the paper's when present, else generated)")
     u.add_argument("--real-pairs", type=Path, default=None, help="real clean/noisy pairs to also score the audio paths on (evaluation only)")
+    u.add_argument("--silent", action="store_true",
+                   help="also voice the session's silent test EMG with emg-alone (add it to --systems) and score it by DTW "
+                        "mel-cepstral distortion against the audible recording of the same sentence (scores/parallel.csv)")
     u.add_argument("--jobs", type=int, default=2, help="processes for scoring")
     u.add_argument("--seed", type=int, default=11, help="random seed")
     u.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -942,7 +945,7 @@ def _run_recipe(args: argparse.Namespace) -> int:
                                      seed=args.seed, jobs=args.jobs)
         run_emg_uka_recipe(args.corpus, args.speaker, args.session, args.out, budget, systems=tuple(args.systems), mode=args.mode,
                            channels=args.channels, noise_train=args.noise_train, noise_test=args.noise_test, real_pairs=args.real_pairs,
-                           progress=not args.quiet)
+                           silent=args.silent, progress=not args.quiet)
         return 0
     if args.recipe == "gaddy":
         gaddy = dataclasses.replace(

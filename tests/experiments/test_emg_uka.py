@@ -77,3 +77,50 @@ def test_unknown_recipe_system(tmp_path, capsys):
     corpus = write_emg_uka_corpus(tmp_path / "corpus", LAYOUT, seconds=1.0)
     assert main(["recipe", "emg-uka", "--corpus", str(corpus), "--out", str(tmp_path / "o"), "--systems", "wavenet", "--quiet"]) == 2
     assert "unknown system(s) wavenet" in capsys.readouterr().err
+
+
+def test_silent_emg_is_scored_against_the_parallel_audible_recording(tmp_path, capsys):
+    """--silent: emg-alone voices the silent test EMG, scored by DTW-MCD against the audible
+    recording of the same sentence; the audible row is the same measure against its own recording."""
+    import numpy as np
+
+    from tests.conftest import write_emg_uka_utterance
+
+    corpus = write_emg_uka_corpus(tmp_path / "corpus", {("004", "001"): (["0001", "0002"], ["0010", "0011"])}, seconds=2.2)
+    rng = np.random.default_rng(4)
+    for silent, audible in (("0210", "0010"), ("0211", "0011")):  # mouthed twins of the audible test sentences
+        write_emg_uka_utterance(corpus, "004", "001", silent, rng, seconds=2.2)
+        text = (corpus / "Transcripts/004/001" / f"transcript_004_001_{audible}.txt").read_text()
+        (corpus / "Transcripts/004/001" / f"transcript_004_001_{silent}.txt").write_text(text.lower())
+    (corpus / "Subsets" / "test.silent").write_text("emg_004-001: emg_004-001-0210 emg_004-001-0211\n")
+    out = tmp_path / "run"
+    assert main(["recipe", "emg-uka", "--corpus", str(corpus), "--speaker", "004", "--session", "001", "--out", str(out),
+                 "--silent", "--quiet"]) == 2
+    assert "add emg-alone to --systems" in capsys.readouterr().err
+    cfg = dataclasses.replace(TINY, crop_s=2.0)
+    run_emg_uka_recipe(corpus, "004", "001", out, cfg, systems=("emg-alone",), silent=True, noise_train=["white"], noise_test=["pink"],
+                       progress=False)
+    import csv
+
+    with open(out / "scores" / "parallel.csv") as f:
+        rows = [dict(r, mcd_db=float(r["mcd_db"])) for r in csv.DictReader(f)]
+    assert sorted((r["mode"], r["utt_id"], r["reference"]) for r in rows) == [
+        ("audible", "004_001_0010", "004_001_0010"), ("audible", "004_001_0011", "004_001_0011"),
+        ("silent", "004_001_0210", "004_001_0010"), ("silent", "004_001_0211", "004_001_0011")]
+    assert all(r["mcd_db"] > 0 for r in rows)
+    printed = capsys.readouterr().out
+    assert "DTW mel-cepstral distortion" in printed and "| silent | 2 |" in printed
+
+
+def test_dtw_mcd_is_zero_on_itself_and_ignores_timing():
+    import numpy as np
+
+    from emgse.scoring.parallel import dtw_mcd
+
+    rng = np.random.default_rng(0)
+    t = np.arange(16000) / 16000
+    speech = np.sin(2 * np.pi * (200 + 300 * t) * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)) + 0.01 * rng.standard_normal(t.size)
+    assert dtw_mcd(speech, speech) == 0.0
+    paused = np.concatenate([speech[:8000], 0.01 * rng.standard_normal(3200), speech[8000:]])  # other timing: a pause
+    other = 0.3 * rng.standard_normal(t.size)
+    assert dtw_mcd(speech, paused) < 0.25 * dtw_mcd(speech, other)

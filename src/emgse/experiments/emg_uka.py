@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from emgse.config import EmgConfig, MixConfig
+from emgse.errors import EmgseError
 from emgse.experiments.session import (
     SessionConfig,
     session_noises,
@@ -60,8 +61,6 @@ def real_emg_note(speaker: str, session: str, mode: str) -> str:
 
 def recipe_systems(names: tuple[str, ...] | list[str], channels: str = "all") -> list[System]:
     """The :class:`System` of each name in :data:`RECIPE_SYSTEMS`, its EMG limited to ``channels``."""
-    from emgse.errors import EmgseError
-
     unknown = [n for n in names if n not in RECIPE_SYSTEMS]
     if unknown:
         raise EmgseError(f"unknown system(s) {', '.join(unknown)} (choose from {', '.join(RECIPE_SYSTEMS)})")
@@ -72,15 +71,17 @@ def recipe_systems(names: tuple[str, ...] | list[str], channels: str = "all") ->
 def run_emg_uka_recipe(corpus: str | Path, speaker: str, session: str, out: str | Path, config: SessionConfig = EMG_UKA_BUDGET, *,
                        systems: tuple[str, ...] = DEFAULT_SYSTEMS, mode: str = "audible", channels: str = "all",
                        noise_train: list[str] | None = None, noise_test: list[str] | None = None,
-                       real_pairs: str | Path | None = None, demo: bool = False, keep_intermediate: bool = True,
-                       progress: bool = True) -> list[dict]:
+                       real_pairs: str | Path | None = None, silent: bool = False, demo: bool = False,
+                       keep_intermediate: bool = True, progress: bool = True) -> list[dict]:
     """Run the protocol into ``out`` (each stage skipped when done, so a killed run resumes):
 
     ``OUT/prepared`` (test utterances) and ``OUT/prepared-train`` (train + val) by
     :func:`emgse.corpora.emg_uka.prepare_emg_uka`; ``OUT/mix-test`` (``config.noises_per_test`` of the
     test noises per utterance at each of ``config.test_snrs``); ``OUT/runs/<system>`` trained on the
     fly; then enhance, score and report. Noises default to the paper's (``../shared/data/noise``) when
-    present, else ``config``'s generated banks. ``demo``: the run is ``emgse demo --real-emg`` (its
+    present, else ``config``'s generated banks. ``silent``: also voice the session's silent test EMG
+    with ``emg-alone`` and score it against the audible recordings of the same sentences
+    (:func:`score_silent`). ``demo``: the run is ``emgse demo --real-emg`` (its
     title; ``prepared-train`` and ``last.pt`` removed at the end unless ``keep_intermediate``).
     Returns the score rows.
     """
@@ -91,13 +92,15 @@ def run_emg_uka_recipe(corpus: str | Path, speaker: str, session: str, out: str 
     corpus, out = Path(corpus), Path(out)
     started = time.perf_counter()
     chosen = recipe_systems(systems, channels)
+    if silent and EMG_ALONE.name not in systems:
+        raise EmgseError("--silent voices silent EMG with emg-alone: add emg-alone to --systems")
     select_utterances(corpus, speaker, session, mode)  # an unknown speaker, session or mode: one line before any work
     default_train, default_test = session_noises(config)
     train_noise, test_noise = list(noise_train or default_train), list(noise_test or default_test)
     out.mkdir(parents=True, exist_ok=True)
     record_settings(out / ("demo.json" if demo else "recipe.json"), {
         "protocol": "emg-uka speaker-dependent", "corpus": str(corpus.resolve()), "speaker": speaker, "session": session, "mode": mode,
-        "systems": [s.name for s in chosen], "channels": channels, "noise_train": train_noise, "noise_test": test_noise,
+        "systems": [s.name for s in chosen], "channels": channels, "silent": silent, "noise_train": train_noise, "noise_test": test_noise,
         "config": dataclasses.asdict(config)})
     log(f"EMG-UKA {speaker}/{session} ({mode}) from {corpus}; training noises {', '.join(train_noise)}; test noises {', '.join(test_noise)}")
     if stage("prepare test (the corpus's test list)", (out / "prepared").is_dir()):
@@ -128,8 +131,58 @@ def run_emg_uka_recipe(corpus: str | Path, speaker: str, session: str, out: str 
             print(f"\n{table.markdown()}\n{note}")
     for heading, text in sections:
         print(f"\n## {heading}\n\n{text}")
+    if silent:
+        table = score_silent(out, corpus, speaker, session, progress=progress)
+        print(f"\n{table.markdown()}\n{note}")
     if demo:
         finish_demo(out, started, None if keep_intermediate else EMG_UKA_INTERMEDIATE)
     else:
         log(f"recipe finished in {(time.perf_counter() - started) / 60:.1f} min")
     return scores
+
+
+def score_silent(out: Path, corpus: Path, speaker: str, session: str, *, progress: bool = True):
+    """Speech from silent EMG, measured against the audible recording of the same sentence.
+
+    The session's silent test EMG (``OUT/prepared-silent``) and its audible test EMG are voiced by
+    ``OUT/runs/emg-alone/best.pt`` (``OUT/voiced/{silent,audible}``); each is scored by DTW-MCD
+    (:mod:`emgse.scoring.parallel`) against the audible recording whose transcript matches, written to
+    ``OUT/scores/parallel.csv``. The audible row is the same measure where the reference is the
+    utterance's own recording: the level to read the silent row against. Returns the table."""
+    import numpy as np
+
+    from emgse.corpora.emg_uka import prepare_emg_uka
+    from emgse.files import write_text
+    from emgse.scoring.parallel import normalize_text, score_parallel
+    from emgse.scoring.rows import csv_text
+    from emgse.scoring.summaries import Table
+    from emgse.voice import voice_folder
+
+    checkpoint = out / "runs" / EMG_ALONE.name / "best.pt"
+    if stage("prepare silent (the session's silent test list)", (out / "prepared-silent").is_dir()):
+        prepare_emg_uka(corpus, speaker, session, out / "prepared-silent", mode="silent", splits=("test",), progress=progress)
+    sources = {"audible": out / "prepared" / "test", "silent": out / "prepared-silent" / "test"}
+    for mode, folder in sources.items():
+        if stage(f"voice {mode} test EMG with {EMG_ALONE.name}", (out / "voiced" / mode).is_dir()):
+            voice_folder(checkpoint, folder, out / "voiced" / mode, progress=progress)
+
+    def transcripts(folder: Path) -> dict[str, str]:
+        return {p.stem: p.read_text().strip() for p in folder.glob("*.txt")}
+
+    audible_text = transcripts(sources["audible"])
+    references = {normalize_text(t): sources["audible"] / f"{u}.wav" for u, t in audible_text.items()}
+    rows = []
+    for mode, folder in sources.items():
+        voiced = {p.stem: p for p in sorted((out / "voiced" / mode).glob("*.wav"))}
+        rows += [dict(r, mode=mode) for r in score_parallel(voiced, transcripts(folder), references, EMG_ALONE.name)]
+    write_text(out / "scores" / "parallel.csv", csv_text(rows, ["system", "mode", "utt_id", "reference", "mcd_db"]))
+    table_rows = []
+    for mode in sources:
+        values = np.array([r["mcd_db"] for r in rows if r["mode"] == mode])
+        half = 1.96 * values.std(ddof=1) / np.sqrt(values.size) if values.size > 1 else float("nan")
+        table_rows.append([mode, str(values.size), f"{values.mean():.2f}" if values.size else "-",
+                           f"± {half:.2f}" if np.isfinite(half) else "-"])
+    return Table("Speech from EMG alone against a parallel recording (DTW mel-cepstral distortion, dB; lower is better)",
+                 ["EMG", "utterances", "MCD", "95% interval"], table_rows,
+                 ["Each voiced utterance against the audible recording of the same sentence, time-aligned by DTW. Silent: "
+                  "the reference was spoken at another time; audible: the reference is the utterance's own recording."])

@@ -260,3 +260,15 @@ def enhance_baseline_mixtures(name: str, mixtures_dir: str | Path, out_root: str
                 raise file_error(mixtures_dir / r["path"], f"sample rate {fs} Hz, expected {FS}")
             write_wav(work / r["path"], enhancer.enhance(noisy), fs)
     return target
+
+
+def baseline_systems(names: Sequence[str], mixtures_dir: str | Path, enhanced_root: str | Path, *, splits: Sequence[str] = ("test",),
+                     force: bool = False, progress: bool = True) -> list[str]:
+    """Make each baseline of ``names`` a system of ``enhanced_root`` for the mixtures of ``splits``:
+    enhanced (:func:`enhance_baseline_mixtures`) unless its folder is already complete
+    (:func:`baseline_mixtures_done`). Returns the registered names; refuses an uninstalled one first."""
+    names = require_baselines(names)
+    for name in names:
+        if not baseline_mixtures_done(name, mixtures_dir, enhanced_root, splits):
+            enhance_baseline_mixtures(name, mixtures_dir, enhanced_root, splits=splits, force=force, progress=progress)
+    return names

@@ -176,7 +176,12 @@ def train_system(system: System, mix_train: Path, out: Path, base: dict, emg_con
 
 
 def enhance_score_report(out: Path, systems: list[System], title: str, notes: list[str], jobs: int, progress: bool,
-                          sections: list[tuple[str, str]] = ()) -> list[dict]:
+                          sections: list[tuple[str, str]] = (), baselines: list[str] | None = None) -> list[dict]:
+    """Enhance ``OUT/mix-test`` with every system and score, tabulate and report them.
+
+    ``baselines``: audio-only baselines (:mod:`emgse.baselines`) added as rows when installed, named
+    "not installed" in the notes otherwise (:func:`emgse.baselines.table_baselines`); None: all of them."""
+    from emgse.baselines import baseline_systems, table_baselines
     from emgse.report import load_examples, pick_examples, write_report
     from emgse.scoring import evaluate, summary_markdown
 
@@ -184,7 +189,14 @@ def enhance_score_report(out: Path, systems: list[System], title: str, notes: li
     for system in systems:
         produce = voice_system if system.model == "emg-only" else enhance_system
         produce(out / "runs" / system.name / "best.pt", mix_test, out / "enhanced", system.name, progress=progress)
-    names = [s.name for s in systems]
+    heard, missing = table_baselines(baselines)
+    if heard:
+        stage("enhance baselines " + ", ".join(heard), False)
+        baseline_systems(heard, mix_test, out / "enhanced", force=True, progress=progress)
+    for line in missing:
+        log(line)
+    notes = [*notes, *missing]
+    names = [s.name for s in systems] + heard
     stage("score noisy + " + ", ".join(names), False)
     scores = evaluate(mix_test, out / "enhanced", names, out / "scores", jobs=jobs, progress=progress)
     examples = load_examples(mix_test, out / "enhanced", names, pick_examples(scores, 3))

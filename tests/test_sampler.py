@@ -18,6 +18,7 @@ from emgse.features.emg import ZScore
 from emgse.features.level import levelled_log_magnitude, with_level
 from emgse.mixing import NoiseBank
 from emgse.models import MODELS
+from emgse.models.fusion import MASK_FAMILY
 from emgse.sampler import (
     MixtureSampler,
     NoisePool,
@@ -162,8 +163,21 @@ def test_resume_continues_exactly(tmp_path):
 
 
 def test_bf16_autocast_trains(tmp_path):
-    summary = _train(tmp_path, "bf16", 1, precision="bf16")
+    summary = _train(tmp_path, "bf16", 1, model="causal-audio", precision="bf16")
     assert np.isfinite(summary["best_val_loss"])
+
+
+@pytest.mark.parametrize("model", MASK_FAMILY)
+def test_bf16_is_refused_for_the_mask_models_in_one_line(tmp_path, model, capsys):
+    """bf16 left audio-mask's loss flat on a GPU (docs/training.md): refused before any work."""
+    with pytest.raises(ValueError, match=f"bf16 is refused for {model}"):
+        TrainConfig(model=model, precision="bf16")
+    TrainConfig(model=model, precision="fp16")  # only bf16 was seen to fail
+    assert main(["train", "--data", str(tmp_path / "absent"), "--noise", "white", "--model", model, "--precision", "bf16",
+                 "--out", str(tmp_path / "run"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"bf16 is refused for {model}" in err and "--precision fp32" in err
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))

@@ -501,6 +501,9 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_channel_check(p)
     _add_atten_lim(p)
+    p.add_argument("--baseline", default=None, metavar="NAME",
+                   help="enhance with an audio-only baseline instead of a checkpoint: dfn3 or gtcrn (pip install -e '.[baselines]'; "
+                        "docs/baselines.md)")
     p.add_argument(
         "--dnsmos", action="store_true",
         help="no-reference DNSMOS (SIG/BAK/OVRL) of input and output: printed (single) or OUT/dnsmos.csv (folder); "
@@ -536,6 +539,8 @@ def _run_enhance(args: argparse.Namespace) -> int:
 
     if args.mixtures and args.dnsmos:
         raise EmgseError("--dnsmos with --mixtures: score mixtures with emgse evaluate --dnsmos")
+    if args.baseline is not None:
+        return _run_enhance_baseline(args)
     if args.folder:
         written = enhance_folder(args.checkpoint, args.folder, args.out, emg_fs=args.emg_fs, force=args.force,
                                  progress=not args.quiet, dnsmos=args.dnsmos, check_channels=args.channel_check, atten_lim_db=args.atten_lim)
@@ -558,6 +563,28 @@ def _run_enhance(args: argparse.Namespace) -> int:
             print(line)
         if args.dnsmos:
             print(_dnsmos_line(info))
+    return 0
+
+
+def _run_enhance_baseline(args: argparse.Namespace) -> int:
+    from emgse import baselines
+
+    given = [flag for flag, value in (("--checkpoint", args.checkpoint != Path("pretrained")), ("--emg", args.emg),
+                                      ("--emg-fs", args.emg_fs), ("--atten-lim", args.atten_lim), ("--dnsmos", args.dnsmos),
+                                      ("--channel-check", args.channel_check is not None), ("--system", args.system)) if value]
+    if given:
+        raise EmgseError(f"{given[0]} does not apply to --baseline (an audio-only model of another project)")
+    name = baselines.require_baselines([args.baseline])[0]
+    if args.folder:
+        written = baselines.enhance_baseline_folder(name, args.folder, args.out, force=args.force, progress=not args.quiet)
+        print(f"enhanced {len(written)} files with {name} -> {args.out}")
+    elif args.mixtures:
+        target = baselines.enhance_baseline_mixtures(name, args.mixtures, args.out, splits=tuple(args.split), force=args.force,
+                                                     progress=not args.quiet)
+        print(f"enhanced mixtures with {name} -> {target}")
+    else:
+        info = baselines.enhance_baseline_file(name, args.audio, args.out, force=args.force)
+        print(f"enhanced {info['input']} with {name} -> {info['output']} ({info['samples']} samples at {info['fs']} Hz)")
     return 0
 
 
@@ -658,6 +685,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
                    help="no-reference DNSMOS columns dnsmos_sig, dnsmos_bak, dnsmos_ovrl (slow; default: off for --mixtures, on for --pairs)")
     p.add_argument("--atten-lim", type=float, default=None, metavar="DB",
                    help="pairs mode: enhance with this attenuation limit (see emgse enhance)")
+    p.add_argument("--baseline", nargs="+", default=None, metavar="NAME",
+                   help="add audio-only baselines as systems (dfn3, gtcrn; pip install -e '.[baselines]'): pairs mode enhances "
+                        "each file with them; mixtures mode writes ENH/<NAME>/ (--enhanced ENH) unless complete, then scores it")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
 
@@ -682,13 +712,23 @@ def _run_evaluate(args: argparse.Namespace) -> int:
                 raise EmgseError(f"{flag} belongs to --mixtures mode, not --pairs")
         checkpoints, systems = (args.checkpoint, args.system) if args.checkpoint else ([Path("pretrained")], args.system or ["pretrained"])
         rows = evaluate_pairs(args.pairs, checkpoints, args.out, systems=systems, jobs=args.jobs, progress=not args.quiet,
-                              dnsmos=args.dnsmos is not False, atten_lim_db=args.atten_lim, force=args.force)
+                              dnsmos=args.dnsmos is not False, atten_lim_db=args.atten_lim, force=args.force,
+                              baselines=args.baseline or ())
         print(pairs_table(rows, f"Real recordings: {args.pairs.name}", evaluation_only=is_evaluation_pairs(args.pairs)).markdown())
         print(f"per-file scores: {args.out / 'pair_scores.csv'}")
         return 0
     if args.checkpoint or args.system or args.atten_lim is not None:
         raise EmgseError("--checkpoint, --system and --atten-lim belong to --pairs mode (--mixtures scores outputs already enhanced)")
-    rows = evaluate(args.mixtures, args.enhanced, args.systems, args.out, jobs=args.jobs, limit=args.limit, splits=args.split,
+    systems = args.systems
+    if args.baseline:
+        from emgse.baselines import baseline_systems
+
+        if args.enhanced is None:
+            raise EmgseError("--baseline with --mixtures needs --enhanced ENH: the baselines' outputs go to ENH/<NAME>/")
+        names = baseline_systems(args.baseline, args.mixtures, args.enhanced, splits=args.split or ("train", "val", "test"),
+                                 force=args.force, progress=not args.quiet)
+        systems = None if systems is None else list(dict.fromkeys([*systems, *names]))
+    rows = evaluate(args.mixtures, args.enhanced, systems, args.out, jobs=args.jobs, limit=args.limit, splits=args.split,
                     progress=not args.quiet, dnsmos=bool(args.dnsmos), force=args.force)
     print(summary_markdown(rows))
     return 0

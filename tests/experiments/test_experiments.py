@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from emgse.baselines import available_baselines
 from emgse.checkpoint import read_checkpoint
 from emgse.corpora.csl_emg_array import SplitRanges
 from emgse.corpora.simulated.config import SimulationConfig
@@ -29,6 +30,8 @@ from emgse.files import read_json
 from emgse.resources import SPEECH_SUBSET, speech_folder
 from tests.corpora.test_speech_corpus import SHARED_SPEECH, _say
 from tests.scoring.test_scoring import write_pairs
+
+BASELINES = available_baselines()  # every table adds the installed baselines (none where only .[dev] is installed)
 
 
 def read_scores(path):
@@ -55,8 +58,8 @@ def test_demo_tiny(tmp_path):
     assert len(recorded) == 4 and len(mixed - recorded) == 4  # 2 recorded speakers x 2; eSpeak: 2 train/val speakers x 2
     assert {r["split"] for r in read_scores(out / "mix-train" / "mixtures.csv") if r["utt_id"] in recorded} == {"train", "val"}
     rows = read_scores(out / "scores" / "scores.csv")
-    assert {r["system"] for r in rows} == {"noisy", "audio-mask", "emgse-mask"}  # the default family: bounded masks
-    assert len(rows) == 3 * 2 * 2 * 2  # systems x noises x SNRs x the 2 utterances of the one test speaker
+    assert {r["system"] for r in rows} == {"noisy", "audio-mask", "emgse-mask", *BASELINES}  # the default family: bounded masks
+    assert len(rows) == (3 + len(BASELINES)) * 2 * 2 * 2  # systems x noises x SNRs x the 2 utterances of the one test speaker
     assert {r["utt_id"].split("_")[0] for r in rows} == {"Spk1"}  # speaker-disjoint: only the test speaker
     assert list(rows[0])[:8] == ["system", "utt_id", "noise", "snr_db", "pesq", "stoi", "estoi", "si_sdr"]
     html = (out / "report.html").read_text()
@@ -64,7 +67,7 @@ def test_demo_tiny(tmp_path):
     assert "<h2>Fusion gain over audio-only</h2>" in html and "<td>emgse-mask - audio-mask</td>" in html  # one utterance: no interval
     assert "<h2>Real speech (pairs, real recordings)</h2>" in html and "<td>emgse-mask</td><td>1</td>" in html
     assert "Target: does no harm to real recordings" in html  # each model judged (emgse.scoring.NO_HARM)
-    assert [r["system"] for r in read_scores(out / "real-speech" / "pair_scores.csv")] == ["noisy", "pretrained", "audio-mask", "emgse-mask"]
+    assert [r["system"] for r in read_scores(out / "real-speech" / "pair_scores.csv")] == ["noisy", "pretrained", "audio-mask", "emgse-mask", *BASELINES]
     for name in ("audio-mask", "emgse-mask"):
         assert (out / "runs" / name / "best.pt").is_file()
         assert read_checkpoint(out / "runs" / name / "best.pt")["train_config"]["loss"] == "compressed"  # the demo's loss
@@ -123,7 +126,7 @@ def test_paper_recipe_cli_on_simulated_csl_corpus(tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     rows = read_scores(out / "scores" / "scores.csv")
-    assert {r["system"] for r in rows} == {"noisy", "audio", "emgse-cheek"}
+    assert {r["system"] for r in rows} == {"noisy", "audio", "emgse-cheek", *BASELINES}
     assert {r["noise"] for r in rows} == {"talker", "pink"}  # generated pink added as the paper's 18th noise
     assert {float(r["snr_db"]) for r in rows} == {-11.0, -6.0, -1.0, 4.0}
     import torch
@@ -148,7 +151,7 @@ def test_gaddy_recipe_cli_on_format_faithful_corpus(tmp_path):
     assert meta["split_file"].endswith("testset_largedev.json") and meta["utterances"] == {"train": 6, "val": 1, "test": 2}
     assert (meta["emg_fs"], meta["emg_channels"], meta["audio_target"]) == (1000, 8, "<i>_audio_clean.flac")
     rows = read_scores(out / "scores" / "scores.csv")
-    assert {r["system"] for r in rows} == {"noisy", "audio", "emgse", "emg-alone"}  # EMG alone: voiced, no microphone
+    assert {r["system"] for r in rows} == {"noisy", "audio", "emgse", "emg-alone", *BASELINES}  # EMG alone: voiced, no microphone
     assert {r["noise"] for r in rows} == {"talker", "pink"}  # pink added as the 18th EMGSE test noise
     alone = {(r["utt_id"], r["snr_db"], r["noise"]): r["estoi"] for r in rows if r["system"] == "emg-alone"}
     assert len(set(alone.values())) == 2  # one output per test utterance, whatever the noise or SNR
@@ -274,11 +277,11 @@ def test_session_demo_is_speaker_dependent(tmp_path, capsys):
     ckpt = read_checkpoint(out / "runs" / "emgse-mask" / "best.pt")
     assert ckpt["emg_config"]["normalization"] == "zscore" and ckpt["zscore"] is not None
     rows = read_scores(out / "scores" / "scores.csv")
-    assert {r["system"] for r in rows} == {"noisy", "audio-mask", "emgse-mask"} and {float(r["snr_db"]) for r in rows} == {-11.0, 4.0}
+    assert {r["system"] for r in rows} == {"noisy", "audio-mask", "emgse-mask", *BASELINES} and {float(r["snr_db"]) for r in rows} == {-11.0, 4.0}
     assert {r["utt_id"] for r in rows} == set(ids["test"])
     printed = capsys.readouterr().out
     assert "Fusion gain over the same-budget audio-only model" in printed and "| emgse-mask - audio-mask | ESTOI |" in printed
-    assert [r["system"] for r in read_scores(out / "real-speech" / "pair_scores.csv")] == ["noisy", "pretrained", "audio-mask", "emgse-mask"]
+    assert [r["system"] for r in read_scores(out / "real-speech" / "pair_scores.csv")] == ["noisy", "pretrained", "audio-mask", "emgse-mask", *BASELINES]
     assert "speaker-dependent" in (out / "report.html").read_text()
     # a rerun without --keep-intermediate finds every stage done and removes the training-only data
     log = (out / "runs" / "emgse-mask" / "log.csv").read_text()

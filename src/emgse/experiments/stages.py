@@ -208,7 +208,12 @@ def train_system(system: System, mix_train: Path, out: Path, base: dict, emg_con
 
 
 def enhance_score_report(out: Path, systems: list[System], title: str, notes: list[str], jobs: int, progress: bool,
-                          sections: list[tuple[str, str]] = ()) -> list[dict]:
+                          sections: list[tuple[str, str]] = (), baselines: list[str] | None = None) -> list[dict]:
+    """Enhance ``OUT/mix-test`` with every system and score, tabulate and report them.
+
+    ``baselines``: audio-only baselines (:mod:`emgse.baselines`) added as rows when installed, named
+    "not installed" in the notes otherwise (:func:`emgse.baselines.table_baselines`); None: all of them."""
+    from emgse.baselines import baseline_systems, table_baselines
     from emgse.report import load_examples, pick_examples, write_report
     from emgse.scoring import evaluate, summary_markdown
 
@@ -216,7 +221,14 @@ def enhance_score_report(out: Path, systems: list[System], title: str, notes: li
     for system in systems:
         produce = voice_system if system.model == "emg-only" else enhance_system
         produce(out / "runs" / system.name / "best.pt", mix_test, out / "enhanced", system.name, progress=progress)
-    names = [s.name for s in systems]
+    heard, missing = table_baselines(baselines)
+    for name in heard:  # each baseline enhanced once, like a trained system
+        run_once(out / "enhanced" / name, f"enhance baseline {name}",
+                 lambda name=name: baseline_systems([name], mix_test, out / "enhanced", force=True, progress=progress))
+    for line in missing:
+        log(line)
+    notes = [*notes, *missing]
+    names = [s.name for s in systems] + heard
     scores = scores_of(out / "scores", names, [out / "enhanced" / n / ".complete" for n in names])
     if stage("score noisy + " + ", ".join(names), scores is not None):
         scores = evaluate(mix_test, out / "enhanced", names, out / "scores", jobs=jobs, progress=progress)

@@ -366,5 +366,10 @@ def emgse_map(emg_dims: int = 175, context: int = 15, **kwargs) -> MaskFusionSE:
     return MaskFusionSE(emg_dims, context, **{"output": "map", "fusion": "concat", "encoder_norm": False, **kwargs})
 
 
+# the models whose output is apply_mask's: under bf16 autocast on an H200, audio-mask's loss stayed flat
+# where fp32 learned, and CPU autocast does not reproduce it (docs/training.md), so training refuses bf16
+# for them (emgse.training.TrainConfig)
+MASK_FAMILY = ("emgse-mask", "audio-mask", "emgse-prior", "emgse-snr")
+
 MODELS = {"emgse-mask": MaskFusionSE, "audio-mask": audio_mask, "emgse-map": emgse_map, "emgse-tcn": TcnEmgSE, "emgse-prior": PriorFusionSE,
           "emgse-snr": SnrGatedSE}

@@ -59,22 +59,12 @@ def _mix_key(row: Mapping) -> tuple:
     return row.get("split", ""), row["utt_id"], row["noise"], float(row["snr_db"])
 
 
-# Test noises with speech in them (the paper's talker noises, generated babble): where audio-only
-# enhancers confuse the noise with the target and the EMG, which only the target's face makes, can help most.
-TALKER_WORDS = ("male", "female", "talker", "babble", "speech")
-NOISE_CATEGORIES = ("competing talkers", "non-speech noise")
-
-
-def noise_category(noise: str) -> str:
-    """``"competing talkers"`` for a noise named after talkers (``one_female_english``, ``babble``),
-    else ``"non-speech noise"`` (car, engine, street, white, pink, ...)."""
-    return NOISE_CATEGORIES[0] if any(w in str(noise).lower() for w in TALKER_WORDS) else NOISE_CATEGORIES[1]
+# the label of each noise category of the score rows (emgse.mixing.noise_category decides it)
+CATEGORY_LABELS = {"speech": "competing talkers", "nonspeech": "non-speech noise"}
 
 
 def _group_of(row: Mapping, by: str):
-    if by == "noise_category":
-        return noise_category(row["noise"])
-    return float(row[by])
+    return str(row[by]) if by == "category" else float(row[by])
 
 
 def paired_gains(
@@ -89,8 +79,9 @@ def paired_gains(
     Args:
         scores: score rows (:func:`emgse.scoring.read_scores`).
         pairs: ``(system, baseline)`` pairs; those without scores for both are skipped.
-        by: ``"snr_db"`` for one row per SNR, ``"noise_category"`` per :func:`noise_category`, None
-            for one row over every mixture (``"group": "all"``).
+        by: ``"snr_db"`` for one row per SNR, ``"category"`` per noise category (speech or
+            nonspeech, :func:`emgse.mixing.noise_category`), None for one row over every mixture
+            (``"group": "all"``).
 
     Returns:
         One dict per present pair and group: ``fusion``, ``audio``, the group value, and per metric
@@ -184,23 +175,23 @@ def _cell(row: dict | None, m: str) -> str:
 
 def category_gain_table(scores: list[dict], pairs: Sequence[tuple[str, str]] = FUSION_PAIRS,
                         metrics: Sequence[str] = ("stoi", "estoi")) -> Table | None:
-    """The fusion gain per noise category (:func:`noise_category`) and SNR, with 95% intervals over
-    utterances; None without a pair."""
+    """The fusion gain per noise category (the rows' ``category``: competing talkers or non-speech
+    noise) and SNR, with 95% intervals over utterances; None without a pair."""
     present = present_pairs(scores, pairs)
     if not present:
         return None
     snrs = sorted({float(r["snr_db"]) for r in scores})
     rows = []
     for fusion, audio in present:
-        for category in NOISE_CATEGORIES:
-            mine = [r for r in scores if noise_category(r["noise"]) == category]
+        for category, label in CATEGORY_LABELS.items():
+            mine = [r for r in scores if r["category"] == category]
             if not mine:
                 continue
             per_snr = {r["snr_db"]: r for r in paired_gains(mine, [(fusion, audio)], metrics=metrics)}
             total = paired_gains(mine, [(fusion, audio)], by=None, metrics=metrics)
             for m in metrics:
-                rows.append([f"{fusion} - {audio}", category, METRIC_LABELS[m], *(_cell(per_snr.get(s), m) for s in snrs),
+                rows.append([f"{fusion} - {audio}", label, METRIC_LABELS[m], *(_cell(per_snr.get(s), m) for s in snrs),
                              _cell(total[0] if total else None, m)])
     return Table("Fusion gain per noise category", ["Pair", "Noises", "Metric", *(f"{s:g} dB" for s in snrs), "all"], rows,
-                 ["Competing talkers: the noises named after talkers (and babble); non-speech: the rest. "
+                 ["Competing talkers: the noises of speech (emgse.mixing.noise_category); non-speech: the rest. "
                   "Paired difference on the same mixtures; ± the half-width of the 95% interval over utterances."])

@@ -130,6 +130,7 @@ def evaluate_pairs(
     write_audio: bool = True,
     atten_lim_db: float | None = None,
     force: bool = True,
+    baselines: Sequence[str] = (),
 ) -> list[dict]:
     """Enhance real noisy recordings with each checkpoint and score all against their clean pairs.
 
@@ -137,6 +138,8 @@ def evaluate_pairs(
     features, what EMG dropout trains for). Scores at 16 kHz: PESQ, STOI, ESTOI, SI-SDR and (with
     ``dnsmos``) DNSMOS SIG/BAK/OVRL, for ``noisy`` and each system. ``atten_lim_db``: the
     enhancers' attenuation limit (:func:`emgse.enhance.limit_attenuation`; None: none).
+    ``baselines``: audio-only baselines (:mod:`emgse.baselines`) scored as systems after the
+    checkpoints, under their names; one not installed is refused before any work.
 
     Writes to ``out_dir``: ``pair_scores.csv`` (one row per system x file, :data:`PAIR_COLUMNS`),
     ``pair_summary.csv`` and ``pair_summary.md`` (:func:`summarize_pairs`), ``pairs.json``, and with
@@ -147,25 +150,43 @@ def evaluate_pairs(
         The score rows, ``noisy`` first, then each system, files in name order.
     """
     check_output(out_dir, inputs=[pairs_dir, *checkpoints], force=force, folder=True)
+    from emgse.baselines import require_baselines
+
+    baselines = require_baselines(baselines)
     pairs = read_pairs(pairs_dir)
     names = system_names(checkpoints, systems)
+    if set(baselines) & set(names):
+        raise EmgseError(f"system name(s) {', '.join(sorted(set(baselines) & set(names)))}: taken by a baseline; name the checkpoint otherwise")
     if jobs < 1:
         raise EmgseError(f"jobs {jobs}: must be at least 1")
     with output_dir(out_dir, force=force) as out:
         return _enhance_score_pairs(pairs_dir, pairs, checkpoints, names, out, dnsmos=dnsmos, jobs=jobs, progress=progress,
-                                    write_audio=write_audio, atten_lim_db=atten_lim_db)
+                                    write_audio=write_audio, atten_lim_db=atten_lim_db, baselines=baselines)
+
+
+def _pair_enhancers(checkpoints, names: list[str], baselines: list[str], atten_lim_db: float | None):
+    """``(system, enhance)`` per checkpoint (audio only, EMG absent) and per baseline, loaded one at a time:
+    ``enhance(noisy (samples,) at 16 kHz, where) -> (samples,)``."""
+    from emgse.baselines import BaselineEnhancer
+    from emgse.enhance import Enhancer
+
+    for ckpt, system in zip(checkpoints, names, strict=True):
+        enhancer = Enhancer(ckpt, atten_lim_db=atten_lim_db)
+        yield system, lambda x, where, e=enhancer: e.enhance(x, where=where, allow_missing_emg=True)
+    for name in baselines:
+        baseline = BaselineEnhancer(name)
+        yield name, lambda x, where, b=baseline: b.enhance(x)
 
 
 def _enhance_score_pairs(pairs_dir, pairs: list[Pair], checkpoints, names: list[str], out: Path, *, dnsmos: bool, jobs: int,
-                         progress: bool, write_audio: bool, atten_lim_db: float | None) -> list[dict]:
-    from emgse.enhance import Enhancer
+                         progress: bool, write_audio: bool, atten_lim_db: float | None, baselines: list[str]) -> list[dict]:
+    from emgse.baselines import package_version
     from emgse.files import write_wav
 
     tasks = [(NOISY, p.name, p.clean, p.noisy, dnsmos) for p in pairs]
-    for ckpt, system in zip(checkpoints, names, strict=True):
-        enhancer = Enhancer(ckpt, atten_lim_db=atten_lim_db)
+    for system, enhance in _pair_enhancers(checkpoints, names, baselines, atten_lim_db):
         for p in tqdm(pairs, desc=f"enhance {system}", unit="file", disable=not progress):
-            y = enhancer.enhance(p.noisy.astype(np.float32), where=f"{pairs_dir}/noisy/{p.name}.wav", allow_missing_emg=True)
+            y = enhance(p.noisy.astype(np.float32), f"{pairs_dir}/noisy/{p.name}.wav")
             if write_audio:
                 write_wav(out / "enhanced" / system / f"{p.name}.wav", y, FS)
             tasks.append((system, p.name, p.clean, y.astype(np.float64), dnsmos))
@@ -193,6 +214,7 @@ def _enhance_score_pairs(pairs_dir, pairs: list[Pair], checkpoints, names: list[
     write_json(out / "pairs.json", {"pairs": str(Path(pairs_dir).resolve()), "files": len(pairs),
                                     "checkpoints": {s: str(Path(c).resolve()) for s, c in zip(names, checkpoints, strict=True)},
                                     "fingerprints": checkpoint_fingerprints(names, checkpoints),
+                                    "baselines": {b: package_version(b) for b in baselines},
                                     "emg": "absent (audio-only mode)", "metrics": list(columns[2:]), "worse_estoi": WORSE_ESTOI,
                                     "atten_lim_db": atten_lim_db})
     return rows
@@ -207,16 +229,20 @@ def checkpoint_fingerprints(names: Sequence[str], checkpoints: Sequence[str | Pa
 
 
 def reused_pair_scores(out_dir: str | Path, pairs_dir: str | Path, checkpoints: Sequence[str | Path], systems: Sequence[str],
-                       dnsmos: bool) -> list[dict] | None:
+                       dnsmos: bool, baselines: Sequence[str] = ()) -> list[dict] | None:
     """The rows an earlier :func:`evaluate_pairs` wrote to ``out_dir`` when it scored the same pairs,
-    systems and checkpoint files (:func:`checkpoint_fingerprints`) with the same metrics; else None."""
+    systems and checkpoint files (:func:`checkpoint_fingerprints`), the same baselines (and their
+    package versions) with the same metrics; else None."""
+    from emgse.baselines import package_version
+
     out_dir = Path(out_dir)
     if not ((out_dir / "pairs.json").is_file() and (out_dir / "pair_scores.csv").is_file()):
         return None
     meta = read_json(out_dir / "pairs.json")
     columns = list(PAIR_COLUMNS if dnsmos else PAIR_COLUMNS[: 2 + len(METRICS)])
     if (meta.get("pairs") != str(Path(pairs_dir).resolve()) or meta.get("metrics") != columns[2:]
-            or meta.get("fingerprints") != checkpoint_fingerprints(systems, checkpoints)):
+            or meta.get("fingerprints") != checkpoint_fingerprints(systems, checkpoints)
+            or meta.get("baselines", {}) != {b: package_version(b) for b in baselines}):
         return None
     with open(out_dir / "pair_scores.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))

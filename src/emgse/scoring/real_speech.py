@@ -4,7 +4,7 @@ scored with every model (:mod:`emgse.scoring.pairs`) and, given a target, judged
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from emgse.scoring.pairs import (
@@ -45,6 +45,7 @@ def real_speech_section(
     dnsmos: bool = True,
     target: PairsTarget | None = None,
     reuse: bool = False,
+    baselines: Sequence[str] | None = None,
 ) -> tuple[str, str] | None:
     """Score ``{system: checkpoint}`` on real recorded pairs (:func:`emgse.scoring.evaluate_pairs`,
     into ``out_dir``) and return the report section ``(heading, markdown)``; None when no pairs folder
@@ -53,23 +54,27 @@ def real_speech_section(
     ``target``: also judge every system against it (:meth:`emgse.scoring.PairsTarget.table`: met, or
     which condition is missed and by how much), as a second table of the section.
 
-    ``reuse``: take the scores ``out_dir`` already holds when they are of the same pairs and
-    checkpoint files (:func:`emgse.scoring.pairs.reused_pair_scores`; a resumed demo)."""
+    ``reuse``: take the scores ``out_dir`` already holds when they are of the same pairs, checkpoint
+    files and baselines (:func:`emgse.scoring.pairs.reused_pair_scores`; a resumed demo).
+    ``baselines``: audio-only baselines scored beside the checkpoints when installed, named "not
+    installed" otherwise (:func:`emgse.baselines.table_baselines`); None: all of them."""
+    from emgse.baselines import table_baselines
 
     pairs = find_real_pairs(pairs_dir)
     if pairs is None:
         return None
-    rows = reused_pair_scores(out_dir, pairs, list(checkpoints.values()), list(checkpoints), dnsmos) if reuse else None
+    heard, missing = table_baselines(baselines)
+    rows = reused_pair_scores(out_dir, pairs, list(checkpoints.values()), list(checkpoints), dnsmos, heard) if reuse else None
     if rows is None:
         rows = evaluate_pairs(pairs, list(checkpoints.values()), out_dir, systems=list(checkpoints), jobs=jobs, progress=progress,
-                              dnsmos=dnsmos)
+                              dnsmos=dnsmos, baselines=heard)
     default = is_evaluation_pairs(pairs)
     title = REAL_SPEECH_TITLE if default else f"Real speech ({pairs.name}, real recordings)"
     table = pairs_table(rows, title, evaluation_only=default)
     n = sum(r["system"] == NOISY for r in rows)
     source = (f"{n} VoiceBank-DEMAND test pairs (Valentini-Botinhao et al. 2016, CC BY 4.0), real recorded noise"
               if default else f"{n} real recorded pairs from {pairs}")
-    text = "\n".join(table.markdown().splitlines()[2:])  # the heading is the section's
+    text = "\n".join(table.markdown().splitlines()[2:] + [f"\n{line}" for line in missing])  # the heading is the section's
     if target is not None:
         text += "\n\n" + target.table(rows).markdown()
     return title, f"{source}; per-file scores in `{Path(out_dir) / 'pair_scores.csv'}`.\n\n{text}"

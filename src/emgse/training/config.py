@@ -18,6 +18,7 @@ from emgse.config import (
 )
 from emgse.errors import EmgseError
 from emgse.models import build_model, uses_audio, uses_emg
+from emgse.models.fusion import MASK_FAMILY
 
 WAVE_WEIGHTS = {"sisdr": 0.0040, "mrstft": 0.0057}  # benchmarks/wave_weights.py
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}  # TrainConfig.precision -> autocast dtype
@@ -64,6 +65,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.precision == "bf16" and self.model in MASK_FAMILY:
+            raise ValueError(f"bf16 is refused for {self.model}: the mask models' loss stayed flat under bf16 on a GPU while "
+                             "fp32 learned, cause not found (docs/training.md); use --precision fp32")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if not self.suppression_weight >= 1.0:

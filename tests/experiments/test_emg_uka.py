@@ -6,6 +6,7 @@ import dataclasses
 
 import soundfile as sf
 
+from emgse.baselines import available_baselines
 from emgse.checkpoint import read_checkpoint
 from emgse.cli import main
 from emgse.experiments import EMG_UKA_BUDGET, run_emg_uka_recipe
@@ -33,7 +34,7 @@ def test_recipe_runs_the_protocol_on_the_corpus_split(tmp_path, capsys):
     assert ids["test"] == ["002_101_0200", "002_101_0201"]  # the corpus's test list, nothing else
     assert len(ids["train"]) == 4 and len(ids["val"]) == 1 and not set(ids["train"]) & set(ids["test"])
     rows = read_scores(out / "scores" / "scores.csv")
-    assert {r["system"] for r in rows} == {"noisy", "audio-mask", "emgse-mask"}
+    assert {r["system"] for r in rows} == {"noisy", "audio-mask", "emgse-mask", *available_baselines()}  # installed baselines too
     assert {r["utt_id"] for r in rows} == set(ids["test"]) and {float(r["snr_db"]) for r in rows} == {-11.0, 4.0}
     assert list(rows[0])[:8] == ["system", "utt_id", "noise", "snr_db", "pesq", "stoi", "estoi", "si_sdr"]
     ckpt = read_checkpoint(out / "runs" / "emgse-mask" / "best.pt")

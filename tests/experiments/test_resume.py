@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+from emgse.baselines import available_baselines
 from emgse.cli import build_parser
 from emgse.experiments import SessionConfig, run_session_demo
 from emgse.files import lock_path
@@ -33,7 +34,8 @@ def test_a_killed_demo_resumes_and_finishes_with_the_same_numbers(tmp_path, caps
     capsys.readouterr()
     run_session_demo(out, cfg, progress=False, real_pairs=pairs, keep_intermediate=True)
     assert _mtimes(out, *cached) == before
-    assert "score noisy + audio-mask, emgse-mask: done already" in capsys.readouterr().out
+    scored = ", ".join(["audio-mask", "emgse-mask", *available_baselines()])  # the installed baselines are scored too
+    assert f"score noisy + {scored}: done already" in capsys.readouterr().out
 
     # killed inside emgse-mask's first checkpoint write (best.pt written, last.pt not: a 0-byte
     # temporary file instead), after audio-mask's last epoch but before its summary.json, with an

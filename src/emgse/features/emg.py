@@ -367,7 +367,9 @@ def td_features(
     if threads > 1:
         # scipy's filters and numpy's kernels release the GIL, so channel blocks run in parallel.
         with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(worker, [block_starts[k::threads] for k in range(threads)]))
+            # Contiguous channel ranges, so that the workers share no output row but one cache line.
+            cuts = [len(block_starts) * k // threads for k in range(threads + 1)]
+            list(pool.map(worker, [block_starts[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]))
     else:
         worker(block_starts)
     return out.reshape(frames, channels * N_TD)

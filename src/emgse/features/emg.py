@@ -274,6 +274,17 @@ _KEPT_LOCK = threading.Lock()
 _KEEP_BYTES = 32 << 20
 
 
+def _forget_work() -> None:
+    """After a fork (data loader workers): a fresh lock, in case another thread held it, and no kept memory."""
+    global _KEPT_LOCK
+    _KEPT_LOCK = threading.Lock()
+    _KEPT.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_work)
+
+
 def _take_work(nbytes: int) -> _Work:
     with _KEPT_LOCK:
         for k, work in enumerate(_KEPT):
@@ -330,7 +341,9 @@ def td_features(
         emg: ``(samples, channels)``.
         fs: sampling rate in Hz; ``win_s * fs`` and ``hop_s * fs`` must be whole numbers.
         periodic: periodic Blackman window instead of the paper's symmetric one.
-        threads: worker threads over channel blocks (default: ``EMGSE_THREADS`` or up to 2).
+        threads: worker threads over channel blocks (default: ``EMGSE_THREADS`` or up to 2). Each
+            worker computes in work arrays that are kept between calls (up to 32 MB in all:
+            about 8 MB per worker for 10 s at 2 kHz).
 
     Returns:
         ``(frames, channels * 5)`` float32, ``frames = (samples - win) // hop + 1``; frame ``j``

@@ -85,6 +85,51 @@ def test_td_features_equal_the_authors_loop():
         np.testing.assert_allclose(ours[:, k::5], theirs[:, k::5], rtol=2e-6, atol=1e-9 * np.abs(theirs[:, k::5]).max())
 
 
+def _inputs() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(8)
+    emg = realistic_emg(3001, 13, seed=7)
+    held = realistic_emg(1600, 6, seed=3)
+    return {
+        "noise": rng.standard_normal((4003, 35)) * 30 + 5,
+        "band-limited float32": emg,
+        "held tail": np.concatenate([held, np.repeat(held[-1:], 400, axis=0)]),
+        "edge padded": np.pad(emg[:1207], ((24, 300), (0, 0)), mode="edge"),
+        "zeros": np.zeros((1000, 3)),
+        "one frame, odd channels": rng.standard_normal((64, 7)),
+        "odd length": rng.standard_normal((1234, 9)) + 5,
+        "tiny and zero stretches": np.concatenate([rng.standard_normal((500, 4)), np.zeros((300, 4)), 1e-160 * rng.standard_normal((301, 4))]),
+    }
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"periodic": True}, {"fs": 1000.0}, {"hop_s": 0.012}, {"order": 2}, {"order": 4, "cutoff_hz": 300.0}])
+def test_td_features_equal_the_previous_vectorized_code_bit_for_bit(kwargs):
+    """The work-array rewrite (band split channel by channel, batched sums, crossings on booleans)
+    changes no bit of the features."""
+    from tests.features.td_previous import td_features_previous
+
+    for name, emg in _inputs().items():
+        if emg.shape[0] < 0.032 * kwargs.get("fs", 2000.0):
+            continue
+        expected = td_features_previous(emg, **kwargs)
+        for threads in (1, 2):
+            np.testing.assert_array_equal(td_features(emg, threads=threads, **kwargs), expected, err_msg=f"{name}, {threads} thread(s)")
+
+
+def test_split_bands_equal_lfilter_then_convolve1d_bit_for_bit():
+    from scipy.ndimage import convolve1d
+    from scipy.signal import lfilter
+
+    from emgse.features.emg import _filters
+
+    x = realistic_emg(2001, 5, seed=2).astype(np.float64)
+    for order in (2, 3, 5):
+        (bl, al), (bh, _) = _filters(2000.0, 134.0, order)
+        v = lfilter([1.0], al, x, axis=0)
+        low, high = split_bands(x, 2000.0, order=order)
+        np.testing.assert_array_equal(low, convolve1d(v, bl, axis=0, mode="constant", origin=-(len(bl) // 2)))
+        np.testing.assert_array_equal(high, convolve1d(v, bh, axis=0, mode="constant", origin=-(len(bl) // 2)))
+
+
 @pytest.mark.parametrize("periodic", [False, True])
 @pytest.mark.parametrize("hop", [16, 24])
 def test_windowed_crossings_equal_the_literal_windowed_product(periodic, hop):

@@ -17,6 +17,7 @@ unwindowed neighbours have the *same* sign (or one is 0): reproduced exactly.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -92,32 +93,59 @@ def split_bands(
     x = np.moveaxis(np.asarray(emg, dtype=np.float64), axis, -1)
     if not np.allclose(al, ah):  # pragma: no cover - true for every Butterworth pair
         return np.moveaxis(lfilter(bl, al, x), -1, axis), np.moveaxis(lfilter(bh, ah, x), -1, axis)
-    v = lfilter([1.0], al, x)
-    # Causal FIR y[n] = sum_k b[k] v[n-k] (zero history): convolve1d centres a length-L kernel at
-    # L // 2, so shift its origin by that much.
-    origin = -(len(bl) // 2)
-    low = convolve1d(v, bl, axis=-1, mode="constant", origin=origin)
-    high = convolve1d(v, bh, axis=-1, mode="constant", origin=origin)
-    return np.moveaxis(low, -1, axis), np.moveaxis(high, -1, axis)
+    rows = x.reshape(-1, x.shape[-1])
+    low, high, tmp = np.empty(rows.shape), np.empty(rows.shape), np.empty(rows.shape)
+    _split_rows(rows, bl, al, bh, low, high, np.empty((rows.shape[0], rows.shape[1] + len(bl) - 1)), tmp)
+    return np.moveaxis(low.reshape(x.shape), -1, axis), np.moveaxis(high.reshape(x.shape), -1, axis)
 
 
-def _windowed_sums(x: np.ndarray, v: np.ndarray, frames: int, hop: int) -> np.ndarray:
-    """``sum(x[c, j*hop : j*hop+win] * v)`` for every channel ``c`` and frame ``j``: ``(ch, frames)``.
+def _split_rows(x: np.ndarray, bl: np.ndarray, al: np.ndarray, bh: np.ndarray, low: np.ndarray,
+                high: np.ndarray, v: np.ndarray, tmp: np.ndarray) -> None:
+    """The band split of :func:`split_bands` for ``x`` ``(ch, samples)`` into ``low`` and ``high``
+    (same shape), in work arrays: ``v`` ``(ch, samples + len(bl) - 1)``, ``tmp`` like ``x``.
 
-    When the window is a whole number ``r`` of hops, the signal is cut into hop-long blocks, one
-    matrix product gives each block's dot product with each window part, and frame ``j`` adds
-    blocks ``j .. j+r-1``. Otherwise it falls back to a strided view.
+    The all-pole part runs channel by channel into ``v`` after ``len(bl) - 1`` zeros (the FIR's
+    zero history): a block-sized temporary each time would cost more in page faults than the
+    filter. The causal FIR ``y[n] = sum_k b[k] v[n-k]`` adds its terms in the order of
+    ``scipy.ndimage.convolve1d`` (``b[0]``, then ``b[L-1]`` down to ``b[1]``), array by array, at
+    twice its speed and with its results; an odd-length numerator, which ``convolve1d`` folds as
+    symmetric, is left to it (its origin shifted by ``L // 2``, as it centres the kernel).
     """
-    win = v.shape[0]
+    taps = len(bl)
+    v[:, : taps - 1] = 0.0
+    for c in range(x.shape[0]):
+        v[c, taps - 1 :] = lfilter([1.0], al, x[c])
+    if taps % 2:
+        for b, y in ((bl, low), (bh, high)):
+            convolve1d(v[:, taps - 1 :], b, axis=-1, output=y, mode="constant", origin=-(taps // 2))
+        return
+    n = x.shape[1]
+    for b, y in ((bl, low), (bh, high)):
+        np.multiply(v[:, taps - 1 :], b[0], out=y)
+        for k in range(taps - 1, 0, -1):
+            y += np.multiply(v[:, taps - 1 - k : taps - 1 - k + n], b[k], out=tmp)
+
+
+def _windowed_sums(x: np.ndarray, v: np.ndarray, frames: int, hop: int, parts: np.ndarray | None = None) -> np.ndarray:
+    """``sum(x[k, c, j*hop : j*hop+win] * v[k])`` for every signal ``k``, channel ``c`` and frame
+    ``j``: ``(signals, ch, frames)`` from ``x`` ``(signals, ch, samples)`` and ``v`` ``(signals, win)``.
+
+    When the window is a whole number ``r`` of hops, the signals are cut into hop-long blocks, one
+    (batched) matrix product gives each block's dot product with each window part, and frame ``j``
+    adds blocks ``j .. j+r-1``. Otherwise it falls back to a strided view. ``parts``: memory for
+    the products, ``(signals, ch * (frames + r - 1), r)``.
+    """
+    win = v.shape[-1]
     if win % hop:
-        return sliding_window_view(x, win, axis=1)[:, ::hop][:, :frames] @ v
+        frames_view = sliding_window_view(x, win, axis=2)[:, :, ::hop][:, :, :frames]  # (signals, ch, frames, win)
+        return np.stack([f @ vk for f, vk in zip(frames_view, v, strict=True)])
     r = win // hop
-    ch = x.shape[0]
-    blocks = x[:, : (frames + r - 1) * hop].reshape(ch * (frames + r - 1), hop)
-    parts = (blocks @ v.reshape(r, hop).T).reshape(ch, frames + r - 1, r)  # one GEMM
-    total = parts[:, :frames, 0].copy()
-    for k in range(1, r):
-        total += parts[:, k : k + frames, k]
+    k, ch = x.shape[:2]
+    blocks = x[..., : (frames + r - 1) * hop].reshape(k, ch * (frames + r - 1), hop)
+    parts = np.matmul(blocks, v.reshape(k, r, hop).transpose(0, 2, 1), out=parts).reshape(k, ch, frames + r - 1, r)
+    total = parts[..., :frames, 0].copy()
+    for j in range(1, r):
+        total += parts[..., j : j + frames, j]
     return total
 
 
@@ -146,35 +174,154 @@ def settled_high(high: np.ndarray, low: np.ndarray) -> np.ndarray:
 _TINY = 1e-100
 
 
-def windowed_crossings(high: np.ndarray, w: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def windowed_crossings(high: np.ndarray, w: np.ndarray, starts: np.ndarray, live: np.ndarray | None = None) -> np.ndarray:
     """Zero crossings of the windowed frames: ``count(h[:-1] * h[1:] <= 0)`` with
     ``h = high[c, s : s + win] * w``, for every channel ``c`` and frame start ``s``: ``(ch, frames)``.
 
+    ``live`` ``(ch, samples)`` bool, if given, marks the values that count as nonzero; the others
+    count as 0 (:func:`settled_high`'s rule without making the settled band). Default ``high != 0``.
+
     The sign of ``(w[i] x[i]) (w[i+1] x[i+1])`` is that of ``w[i] w[i+1]`` times that of
     ``x[i] x[i+1]``, so pairs where the window's product is positive (all but the ends) count
-    like the unwindowed frame, summed by one cumulative sum; the few other pairs are counted
-    directly (window product 0: always; negative: when ``x[i] x[i+1] >= 0``). Channels holding
-    values so small that the products could underflow take the literal per-frame product.
+    like the unwindowed frame (see :func:`_crossing_counts`). Channels holding live values so small
+    that the products could underflow take the literal per-frame product.
+    """
+    live = high != 0 if live is None else live
+    if _underflows(np.abs(high), live):
+        frames = sliding_window_view(np.where(live, high, 0.0), w.shape[0], axis=1)[:, starts] * w  # (ch, frames, win)
+        return np.count_nonzero(frames[..., :-1] * frames[..., 1:] <= 0, axis=-1)
+    work = {name: np.empty(high.shape, dtype) for name, dtype in (("pos", bool), ("same", bool), ("csum", np.int32))}
+    return _crossing_counts(high, live, w, starts, work)
+
+
+def _underflows(magnitude: np.ndarray, live: np.ndarray) -> bool:
+    """Whether a live value of ``magnitude`` (``|high|``, same shape as ``live``) is below ``_TINY``."""
+    return bool(magnitude.min() < _TINY and np.any(live & (magnitude < _TINY)))
+
+
+def _shifted(starts: np.ndarray | slice, i: int) -> np.ndarray | slice:
+    """Frame starts ``starts`` (indices, or a slice for a regular grid) moved by ``i`` samples."""
+    if isinstance(starts, slice):
+        return slice(starts.start + i, starts.stop + i, starts.step)
+    return starts + i
+
+
+def _crossing_counts(high: np.ndarray, live: np.ndarray, w: np.ndarray, starts: np.ndarray | slice,
+                     work: dict[str, np.ndarray]) -> np.ndarray:
+    """:func:`windowed_crossings` where no product underflows: ``(ch, frames)`` int32.
+
+    A pair counts unless both values are live and of one sign: a test on booleans over the whole
+    signal, summed per frame by one cumulative sum. The few pairs at the window's ends where its
+    product is not positive are then corrected directly (product 0: the pair always counts;
+    negative: it counts when ``x[i] x[i+1] >= 0``, that is unless both are live of opposite signs).
+    ``work``: ``pos``, ``same`` (bool) and ``csum`` (int32) arrays of ``high``'s shape.
     """
     win = w.shape[0]
-    ch, n = high.shape
-    tiny = (np.abs(high) < _TINY) & (high != 0)
-    if tiny.any():
-        frames = sliding_window_view(high, win, axis=1)[:, starts] * w  # (ch, frames, win)
-        return np.count_nonzero(frames[..., :-1] * frames[..., 1:] <= 0, axis=-1)
-    crossing = high[:, :-1] * high[:, 1:] <= 0  # (ch, samples - 1)
-    csum = np.zeros((ch, n), np.int32)
-    np.cumsum(crossing, axis=1, out=csum[:, 1:])
-    count = csum[:, starts + win - 1] - csum[:, starts]
+    pos = np.greater(high, 0.0, out=work["pos"])
+    same = work["same"][:, :-1]  # pair (i, i+1) live and of one sign: no crossing
+    np.equal(pos[:, :-1], pos[:, 1:], out=same)
+    same &= live[:, :-1]
+    same &= live[:, 1:]
+    csum = work["csum"]
+    csum[:, 0] = 0
+    np.cumsum(same, axis=1, dtype=np.int32, out=csum[:, 1:])
+    count = (win - 1) - (csum[:, _shifted(starts, win - 1)] - csum[:, starts])
     pair_sign = np.sign(w[:-1] * w[1:])
     for i in np.flatnonzero(pair_sign <= 0):  # the window's ends: a handful of pairs
-        p = high[:, starts + i] * high[:, starts + i + 1]
-        counted = p <= 0
-        if pair_sign[i] == 0:
-            count += ~counted
-        else:
-            count += (p >= 0).astype(np.int32) - counted
+        at, nxt = _shifted(starts, i), _shifted(starts, i + 1)
+        count += same[:, at]
+        if pair_sign[i] < 0:
+            count -= live[:, at] & live[:, nxt] & (pos[:, at] != pos[:, nxt])
     return count
+
+
+class _Work:
+    """Work memory of one :func:`td_features` worker: one flat buffer, viewed as the contiguous
+    arrays of each channel block (:meth:`arrays`)."""
+
+    def __init__(self, nbytes: int):
+        self.buffer = np.empty(nbytes, np.uint8)
+        self.nbytes = nbytes
+
+    @staticmethod
+    def layout(channels: int, samples: int, frames: int, win: int, hop: int, taps: int) -> list[tuple[str, tuple, type]]:
+        """The arrays of a block of ``channels``: ``sig`` ``(4, ch, samples)`` (low, low^2,
+        |high|, high^2), ``high`` and ``v`` (:func:`_split_rows`) float64; ``live``, ``pos``, ``same`` bool; ``csum`` int32;
+        ``parts`` ``(4, ch * blocks, win // hop)`` float64 for :func:`_windowed_sums`."""
+        shape = (channels, samples)
+        parts = (4, channels * (frames + win // hop - 1), win // hop) if win % hop == 0 else (0,)
+        return [("sig", (4, *shape), np.float64), ("high", shape, np.float64), ("v", (channels, samples + taps - 1), np.float64),
+                ("parts", parts, np.float64),
+                ("csum", shape, np.int32), ("live", shape, bool), ("pos", shape, bool), ("same", shape, bool)]
+
+    @staticmethod
+    def size(layout: list[tuple[str, tuple, type]]) -> int:
+        return sum(-(-int(np.prod(shape)) * np.dtype(dtype).itemsize // 64) * 64 for _, shape, dtype in layout)
+
+    def arrays(self, layout: list[tuple[str, tuple, type]]) -> dict[str, np.ndarray]:
+        views, at = {}, 0
+        for name, shape, dtype in layout:
+            n = int(np.prod(shape)) * np.dtype(dtype).itemsize
+            views[name] = self.buffer[at : at + n].view(dtype).reshape(shape)
+            at += -(-n // 64) * 64
+        return views
+
+
+# Work memory kept between calls (fresh large arrays cost page faults that outweigh the arithmetic
+# on a 10 s utterance), up to _KEEP_BYTES in all so that a long recording does not pin its own.
+_KEPT: list[_Work] = []
+_KEPT_LOCK = threading.Lock()
+_KEEP_BYTES = 32 << 20
+
+
+def _forget_work() -> None:
+    """After a fork (data loader workers): a fresh lock, in case another thread held it, and no kept memory."""
+    global _KEPT_LOCK
+    _KEPT_LOCK = threading.Lock()
+    _KEPT.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_work)
+
+
+def _take_work(nbytes: int) -> _Work:
+    with _KEPT_LOCK:
+        for k, work in enumerate(_KEPT):
+            if work.nbytes >= nbytes:
+                return _KEPT.pop(k)
+    return _Work(nbytes)
+
+
+def _give_back(work: _Work) -> None:
+    with _KEPT_LOCK:
+        _KEPT.append(work)
+        _KEPT.sort(key=lambda k: k.nbytes)
+        while sum(k.nbytes for k in _KEPT) > _KEEP_BYTES:
+            _KEPT.pop()  # the largest
+
+
+def _td_block(x: np.ndarray, out: np.ndarray, work: dict[str, np.ndarray], filters: tuple, weights: np.ndarray,
+              w: np.ndarray, hop: int) -> None:
+    """TD features of raw EMG ``x`` ``(ch, samples)`` (the samples that frames read) into ``out``
+    ``(frames, ch, 5)``, in the arrays ``work`` (:meth:`_Work.arrays`); ``weights`` ``(4, win)``:
+    the windows of the first four features."""
+    frames = out.shape[0]
+    sig, high = work["sig"], work["high"]  # sig: low, low^2, |high|, high^2
+    low = sig[0]
+    _split_rows(x, *filters, low, high, work["v"], sig[3])
+    np.multiply(low, low, out=sig[1])
+    np.abs(high, out=sig[2])
+    np.multiply(high, high, out=sig[3])
+    out[:, :, :4] = _windowed_sums(sig, weights, frames, hop, work["parts"]).transpose(2, 1, 0)
+    # The settled band (settled_high): live where |high| > SETTLED |low|.
+    thr = np.multiply(np.abs(low, out=sig[1]), SETTLED, out=sig[1])
+    live = np.greater(sig[2], thr, out=work["live"])
+    if _underflows(sig[2], live):
+        counts = windowed_crossings(high, w, np.arange(frames) * hop, live)
+    else:
+        counts = _crossing_counts(high, live, w, slice(0, frames * hop, hop), work)
+    out[:, :, 4] = (counts / w.shape[0]).T
 
 
 def td_features(
@@ -194,7 +341,9 @@ def td_features(
         emg: ``(samples, channels)``.
         fs: sampling rate in Hz; ``win_s * fs`` and ``hop_s * fs`` must be whole numbers.
         periodic: periodic Blackman window instead of the paper's symmetric one.
-        threads: worker threads over channel blocks (default: ``EMGSE_THREADS`` or up to 2).
+        threads: worker threads over channel blocks (default: ``EMGSE_THREADS`` or up to 2). Each
+            worker computes in work arrays that are kept between calls (up to 32 MB in all:
+            about 8 MB per worker for 10 s at 2 kHz).
 
     Returns:
         ``(frames, channels * 5)`` float32, ``frames = (samples - win) // hop + 1``; frame ``j``
@@ -207,32 +356,35 @@ def td_features(
     if n < win:
         raise EmgseError(f"EMG of {n} samples is shorter than one {win}-sample frame ({win_s * 1000:g} ms at {fs:g} Hz)")
     frames = (n - win) // hop + 1
+    used = (frames - 1) * hop + win  # the filters are causal: later samples reach no frame
     w = frame_window(win, periodic)
-    w2, wabs = w * w / win, np.abs(w) / win
-    w1 = w / win
     out = np.empty((frames, channels, N_TD), np.float32)
-    starts = np.arange(frames) * hop
+    (bl, al), (bh, ah) = _filters(float(fs), float(cutoff_hz), int(order))
+    if not np.allclose(al, ah):  # pragma: no cover - true for every Butterworth pair
+        raise EmgseError("td_features needs a low- and high-pass pair with the same poles")
+    filters, taps = (bl, al, bh), len(bl)
+    weights = np.stack([w, w * w, np.abs(w), w * w]) / win  # low mean, low power, high |.| mean, high power
 
-    def block(c0: int) -> None:
-        # Channel-major, (channels, samples), a few channels at a time so that the band signals
-        # stay in cache instead of allocating large temporaries. Blocks write disjoint slices.
-        c1 = min(channels, c0 + _CHANNEL_BLOCK)
-        low, high = split_bands(emg[:, c0:c1].T, fs, cutoff_hz, order, axis=1)
-        out[:, c0:c1, 0] = _windowed_sums(low, w1, frames, hop).T
-        out[:, c0:c1, 1] = _windowed_sums(low * low, w2, frames, hop).T
-        out[:, c0:c1, 2] = _windowed_sums(np.abs(high), wabs, frames, hop).T
-        out[:, c0:c1, 3] = _windowed_sums(high * high, w2, frames, hop).T
-        out[:, c0:c1, 4] = (windowed_crossings(settled_high(high, low), w, starts) / win).T
+    def worker(block_starts: range) -> None:
+        # Channel-major, (channels, samples), a few channels at a time; one work memory per worker,
+        # its arrays reused block after block. Blocks write disjoint slices.
+        work = _take_work(_Work.size(_Work.layout(min(channels, _CHANNEL_BLOCK), used, frames, win, hop, taps)))
+        for c0 in block_starts:
+            c1 = min(channels, c0 + _CHANNEL_BLOCK)
+            arrays = work.arrays(_Work.layout(c1 - c0, used, frames, win, hop, taps))
+            _td_block(emg[:used, c0:c1].T, out[:, c0:c1], arrays, filters, weights, w, hop)
+        _give_back(work)
 
     block_starts = range(0, channels, _CHANNEL_BLOCK)
-    threads = _threads() if threads is None else threads
-    if threads > 1 and len(block_starts) > 1:
+    threads = min(_threads() if threads is None else threads, len(block_starts))
+    if threads > 1:
         # scipy's filters and numpy's kernels release the GIL, so channel blocks run in parallel.
-        with ThreadPoolExecutor(min(threads, len(block_starts))) as pool:
-            list(pool.map(block, block_starts))
+        with ThreadPoolExecutor(threads) as pool:
+            # Contiguous channel ranges, so that the workers share no output row but one cache line.
+            cuts = [len(block_starts) * k // threads for k in range(threads + 1)]
+            list(pool.map(worker, [block_starts[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]))
     else:
-        for c0 in block_starts:
-            block(c0)
+        worker(block_starts)
     return out.reshape(frames, channels * N_TD)
 
 

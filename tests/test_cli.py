@@ -80,3 +80,22 @@ def test_models_lists_registry_with_paper_parameter_counts():
     assert r.returncode == 0, r.stderr
     assert "4,638,381" in r.stdout and "3,513,081" in r.stdout
     assert "4,421,381" in emgse("models", "--channels", "28").stdout  # cheek
+
+
+def test_descriptions_print_as_written():
+    """argparse formats help strings with %, not descriptions: a description's '%%' would print doubled."""
+    import argparse
+
+    from emgse.cli import build_parser
+
+    def walk(parser: argparse.ArgumentParser):
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from walk(sub)
+
+    parsers = list(walk(build_parser()))
+    assert len(parsers) > 20
+    doubled = [p.prog for p in parsers if "%%" in (p.description or "")]
+    assert not doubled, doubled

@@ -14,6 +14,7 @@ from emgse.files import read_json
 from emgse.mixing import NoiseBank
 from emgse.scoring import read_scores
 from tests.conftest import write_emg_uka_corpus
+from tests.scoring.test_scoring import write_pairs
 
 LAYOUT = {("002", "101"): (["0100", "0101", "0102", "0103", "0104"], ["0200", "0201"]), ("004", "001"): (["0001", "0002"], ["0010"])}
 TINY = dataclasses.replace(EMG_UKA_BUDGET, steps=2, epochs=1, batch_size=4, crop_s=0.5, test_snrs=(-11.0, 4.0), noises_per_test=2,
@@ -65,13 +66,15 @@ def test_demo_real_emg_and_its_option_checks(tmp_path, capsys):
     assert "--real-emg runs the paper's speaker-dependent protocol" in capsys.readouterr().err
     assert main(["demo", "--out", str(out), "--real-emg", str(corpus), "--real-emg-session", "009/001", "--quiet"]) == 2
     assert "unknown speaker '009'" in capsys.readouterr().err
+    pairs = write_pairs(tmp_path / "pairs", rates=(16000,))  # a tiny real-speech section, not the shared 25 pairs
     rc = main(["demo", "--out", str(out), "--real-emg", str(corpus), "--real-emg-session", "004/001", "--steps", "1", "--jobs", "1",
-               "--quiet"])
+               "--real-pairs", str(pairs), "--quiet"])
     assert rc == 0, capsys.readouterr().err
     assert read_json(out / "demo.json")["speaker"] == "004"
     assert {r["utt_id"] for r in read_scores(out / "scores" / "scores.csv")} == {"004_001_0010"}
     assert not (out / "prepared-train").exists() and not list(out.glob("runs/*/last.pt"))  # intermediate data removed
-    assert "emgse demo on real EMG" in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "emgse demo on real EMG" in html and "Real speech (pairs, real recordings)" in html
 
 
 def test_unknown_recipe_system(tmp_path, capsys):

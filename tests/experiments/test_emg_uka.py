@@ -75,6 +75,11 @@ def test_demo_real_emg_and_its_option_checks(tmp_path, capsys):
     assert not (out / "prepared-train").exists() and not list(out.glob("runs/*/last.pt"))  # intermediate data removed
     html = (out / "report.html").read_text()
     assert "emgse demo on real EMG" in html and "Real speech (pairs, real recordings)" in html
+    # a rerun redoes nothing: not the training, not the real-speech scores
+    before = {f: (out / f).stat().st_mtime_ns for f in ("real-speech/pair_scores.csv", "runs/emgse-mask/best.pt", "scores/scores.csv")}
+    assert main(["demo", "--out", str(out), "--real-emg", str(corpus), "--real-emg-session", "004/001", "--steps", "1", "--jobs", "1",
+                 "--real-pairs", str(pairs), "--quiet"]) == 0
+    assert {f: (out / f).stat().st_mtime_ns for f in before} == before
 
 
 def test_unknown_recipe_system(tmp_path, capsys):

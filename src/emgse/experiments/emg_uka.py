@@ -118,7 +118,7 @@ def run_emg_uka_recipe(corpus: str | Path, speaker: str, session: str, out: str 
     if demo or real_pairs is not None:
         stage("real speech (evaluation only)", False)
         real = real_speech_section(real_speech_systems(out, heard), out / "real-speech", real_pairs, jobs=config.jobs, progress=progress,
-                                   target=NO_HARM)
+                                   target=NO_HARM, reuse=True)  # a rerun takes the scores it already holds
         sections += [real] if real else []
     note = real_emg_note(speaker, session, mode)
     title = "emgse demo on real EMG" if demo else "emgse recipe emg-uka"

@@ -153,6 +153,7 @@ def score_silent(out: Path, corpus: Path, speaker: str, session: str, *, progres
 
     from emgse.corpora.emg_uka import prepare_emg_uka
     from emgse.files import write_text
+    from emgse.scoring.gains import interval_half_width
     from emgse.scoring.parallel import normalize_text, score_parallel
     from emgse.scoring.rows import csv_text
     from emgse.scoring.summaries import Table
@@ -179,10 +180,10 @@ def score_silent(out: Path, corpus: Path, speaker: str, session: str, *, progres
     table_rows = []
     for mode in sources:
         values = np.array([r["mcd_db"] for r in rows if r["mode"] == mode])
-        half = 1.96 * values.std(ddof=1) / np.sqrt(values.size) if values.size > 1 else float("nan")
+        half = interval_half_width(values)  # one value per utterance
         table_rows.append([mode, str(values.size), f"{values.mean():.2f}" if values.size else "-",
                            f"± {half:.2f}" if np.isfinite(half) else "-"])
     return Table("Speech from EMG alone against a parallel recording (DTW mel-cepstral distortion, dB; lower is better)",
-                 ["EMG", "utterances", "MCD", "95% interval"], table_rows,
+                 ["EMG", "utterances", "MCD", "95% interval (Student t)"], table_rows,
                  ["Each voiced utterance against the audible recording of the same sentence, time-aligned by DTW. Silent: "
                   "the reference was spoken at another time; audible: the reference is the utterance's own recording."])

@@ -67,6 +67,17 @@ def _group_of(row: Mapping, by: str):
     return str(row[by]) if by == "category" else float(row[by])
 
 
+def interval_half_width(values: np.ndarray, confidence: float = 0.95) -> float:
+    """Half-width of the Student-t ``confidence`` interval of the mean of ``values`` ``(n,)``
+    (independent observations, e.g. one per utterance); NaN with fewer than two."""
+    from scipy.stats import t as student_t
+
+    values = np.asarray(values, dtype=np.float64)
+    if values.size < 2:
+        return float("nan")
+    return float(student_t.ppf(0.5 + confidence / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
+
+
 def paired_gains(
     scores: list[dict],
     pairs: Sequence[tuple[str, str]] = FUSION_PAIRS,
@@ -91,8 +102,6 @@ def paired_gains(
         its mixtures in the group is one observation, since the mixtures of one utterance are not
         independent); NaN with fewer than two utterances.
     """
-    from scipy.stats import t as student_t
-
     out = []
     groups = sorted({_group_of(r, by) for r in scores}) if by else ["all"]
     for fusion, audio in present_pairs(scores, pairs):
@@ -111,10 +120,7 @@ def paired_gains(
                 mean = float(d[ok].mean()) if ok.any() else float("nan")
                 _, inverse = np.unique(utt[ok].astype(str), return_inverse=True)
                 per_utt = np.bincount(inverse, weights=d[ok]) / np.bincount(inverse) if ok.any() else np.zeros(0)
-                half = float("nan")
-                if per_utt.size >= 2:
-                    sem = per_utt.std(ddof=1) / np.sqrt(per_utt.size)
-                    half = float(student_t.ppf(0.5 + confidence / 2, per_utt.size - 1) * sem)
+                half = interval_half_width(per_utt, confidence)
                 result.update({m: mean, f"{m}_n": int(ok.sum()), f"{m}_lo": mean - half, f"{m}_hi": mean + half})
             out.append(result)
     return out

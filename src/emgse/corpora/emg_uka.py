@@ -36,6 +36,7 @@ from tqdm import tqdm
 from emgse.corpora.csl_emg_array import fit_emg_to_audio
 from emgse.corpora.prepared import AUDIO_FS, SPLITS, write_corpus_info, write_utterance
 from emgse.errors import EmgseError, file_error
+from emgse.features.emg import frame_samples
 from emgse.features.resample import resample
 from emgse.files import output_dir, read_audio, write_text
 
@@ -228,8 +229,8 @@ def prepare_emg_uka(corpus: str | Path, speaker: str, session: str, out: str | P
     corpus, out = Path(corpus), Path(out)
     if not corpus.is_dir():
         raise file_error(corpus, "corpus folder not found")
-    if emg_fs * 0.008 != int(emg_fs * 0.008):
-        raise EmgseError(f"--emg-fs {emg_fs}: an 8 ms hop must be a whole number of samples (e.g. 2000 or 1000)")
+    for seconds, what in ((0.032, "frame"), (0.008, "hop")):  # the front-end's own rule, before any work
+        frame_samples(emg_fs, seconds, what)
     chosen = select_utterances(corpus, speaker, session, mode, val_fraction=val_fraction, seed=seed)
     todo = [(split, u) for split in SPLITS if split in splits for u in chosen[split]]
     if not todo:

@@ -9,49 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from emgse.synthetic import write_csl_utterance
+
 SHARED_NOISE = Path(__file__).resolve().parents[2] / "shared" / "data" / "noise"
-
-
-def write_csl_utterance(
-    session_dir: Path,
-    number: int,
-    rng: np.random.Generator,
-    *,
-    seconds: float = 1.0,
-    emg_preroll: float | None = None,
-    audio_preroll: float | None = None,
-    event_s: float = 0.5,
-    emg_columns: int = 41,
-    audio_fs: int = 16000,
-    marker: bool = True,
-) -> dict:
-    """Write one CSL-EMG_Array utterance with a known event ``event_s`` after the marker rise.
-
-    The event is a 2 ms burst on EMG channel 3 (at 2048 Hz) and a click on the speech channel.
-    Returns the pre-rolls used.
-    """
-    session = session_dir.name
-    emg_preroll = rng.uniform(0.05, 0.4) if emg_preroll is None else emg_preroll
-    audio_preroll = rng.uniform(0.05, 0.4) if audio_preroll is None else audio_preroll
-    n_pre_e, n_e = int(emg_preroll * 2048), int(seconds * 2048)
-    emg = rng.standard_normal((n_pre_e + n_e, emg_columns)) * 5.0
-    e0 = n_pre_e + int(round(event_s * 2048))
-    emg[e0 : e0 + 4, 3] += 2000.0
-    if marker:
-        emg[:, -1] = 0.0
-        emg[n_pre_e:, -1] = 1000.0
-    n_pre_a, n_a = int(audio_preroll * audio_fs), int(seconds * audio_fs)
-    audio = np.zeros((n_pre_a + n_a, 2))
-    audio[:, 0] = rng.standard_normal(len(audio)) * 0.01
-    a0 = n_pre_a + int(round(event_s * audio_fs))
-    audio[a0, 0] = 0.9
-    if marker:
-        audio[n_pre_a:, 1] = 0.9
-    folder = session_dir / f"{number:04d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    np.save(folder / f"{session}_{number:04d}_emg.npy", emg)
-    sf.write(folder / f"{session}_{number:04d}_audio.wav", audio, audio_fs, subtype="PCM_16")
-    return {"emg_preroll": emg_preroll, "audio_preroll": audio_preroll}
 
 
 def write_csl_session(root: Path, session: str = "Spk5_Block1-Initial", numbers=range(1, 7), seed: int = 0) -> Path:

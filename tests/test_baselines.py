@@ -15,8 +15,8 @@ from emgse.errors import EmgseError
 from emgse.features.resample import resample
 from emgse.files import read_audio, write_wav
 from emgse.mixing import read_manifest
-from tests.scoring.test_scoring import make_mixtures, write_pairs
-from tests.test_metrics import speech_like
+from emgse.synthetic import make_mixtures, speech_like
+from tests.scoring.test_scoring import write_pairs
 
 STAND_IN_FS, STAND_IN_DELAY, STAND_IN_GAIN = 48000, 144, 0.5  # 3 ms late at 48 kHz, half the level
 REAL_PAIRS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-speech" / "voicebank-demand-test"

@@ -4,51 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.signal import lfilter
 
+from emgse.corpora.prepared import AUDIO_FS
 from emgse.errors import EmgseError
 from emgse.metrics import METRICS, SI_SDR_LIMIT_DB, pesq_wb, score_pair, si_sdr, stoi
-
-FS = 16000
-# (F1, F2, F3, F4) in Hz of a few vowels
-_VOWELS = np.array([(730, 1090, 2440, 3400), (270, 2290, 3010, 3700), (300, 870, 2240, 3300),
-                    (530, 1840, 2480, 3500), (570, 840, 2410, 3300), (440, 1020, 2240, 3200)])
-
-
-def speech_like(seconds: float = 3.0, seed: int = 0) -> np.ndarray:
-    """A deterministic speech-like signal ``(samples,)`` at 16 kHz, peak 0.3.
-
-    Glottal pulse train (f0 around 110 Hz with drift and vibrato, spectral tilt), cut into
-    syllables of 150-350 ms with short pauses, each filtered by four formant resonators of a
-    random vowel, some with a fricative (high-passed noise) onset. PESQ detects it as speech.
-    """
-    rng = np.random.default_rng(seed)
-    n = int(seconds * FS)
-    t = np.arange(n) / FS
-    f0 = 110 * (1 + 0.15 * np.sin(2 * np.pi * 0.4 * t + rng.uniform(0, 6)) + 0.03 * np.sin(2 * np.pi * 4.7 * t))
-    pulses = np.diff(np.floor(np.cumsum(f0) / FS), prepend=0.0)
-    source = lfilter([1.0, -1.0], [1.0, -0.97], pulses) + 0.02 * rng.standard_normal(n)
-    out = np.zeros(n)
-    pos = int(0.1 * FS)
-    while pos < n - int(0.2 * FS):
-        d = min(int(rng.uniform(0.15, 0.35) * FS), n - pos)
-        y = np.zeros(d)
-        for f, bw, g in zip(_VOWELS[rng.integers(len(_VOWELS))], (90, 110, 160, 200), (1.0, 0.7, 0.35, 0.2), strict=True):
-            r = np.exp(-np.pi * bw / FS)
-            y += g * lfilter([1 - r * r], [1, -2 * r * np.cos(2 * np.pi * f / FS), r * r], source[pos : pos + d])
-        y *= np.sin(np.pi * np.arange(d) / d) ** 0.6
-        if rng.random() < 0.5:
-            m = int(0.06 * FS)
-            fricative = lfilter([1, -0.9], [1], rng.standard_normal(m)) * np.hanning(m)
-            y[:m] += 0.45 * fricative * np.std(y) / np.std(fricative)
-        out[pos : pos + d] += y
-        pos += d + int(rng.uniform(0.02, 0.12) * FS)
-    return 0.3 * out / np.max(np.abs(out))
-
-
-def add_white_noise(clean: np.ndarray, snr_db: float, seed: int = 1) -> np.ndarray:
-    noise = np.random.default_rng(seed).standard_normal(clean.size)
-    return clean + noise * np.sqrt(np.sum(clean**2) / (np.sum(noise**2) * 10 ** (snr_db / 10)))
+from emgse.synthetic import add_white_noise, speech_like
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +66,7 @@ def test_failures_give_nan_not_exceptions(clean):
     s = score_pair(silent, clean)
     assert np.isnan(s["pesq"]) and np.isnan(s["stoi"]) and np.isnan(s["estoi"]) and np.isnan(s["si_sdr"])
     # too short for PESQ (< 1/4 s) and for STOI (< 30 frames)
-    short = clean[: FS // 8]
+    short = clean[: AUDIO_FS // 8]
     assert np.isnan(pesq_wb(short, short))
     assert np.isnan(stoi(short, short))
 

@@ -13,8 +13,7 @@ import soundfile as sf
 from emgse.errors import EmgseError
 from emgse.report import build_report, log_spectrogram, pick_examples, write_report
 from emgse.scoring import evaluate, summary_tables
-from tests.scoring.test_scoring import make_mixtures, write_system
-from tests.test_metrics import speech_like
+from emgse.synthetic import make_mixtures, speech_like, write_system
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

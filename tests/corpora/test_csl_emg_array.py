@@ -5,7 +5,8 @@ import soundfile as sf
 from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array
 from emgse.corpora.prepared import CorpusInfo, list_utterances, read_utterance
 from emgse.errors import EmgseError
-from tests.conftest import write_csl_session, write_csl_utterance
+from emgse.synthetic import write_csl_utterance
+from tests.conftest import write_csl_session
 
 SESSION = "Spk5_Block1-Initial"
 SPLITS = SplitRanges(test=[(1, 2)], val=[(3, 3)], train=[(4, 10**9)])

@@ -22,7 +22,7 @@ from emgse.features.level import (
     unlevelled_waveform,
     with_level,
 )
-from tests.test_metrics import speech_like
+from emgse.synthetic import speech_like
 
 LEVEL = with_level()
 

@@ -10,11 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emgse.config import MixConfig
-from emgse.corpora.prepared import write_corpus_info, write_utterance
 from emgse.errors import EmgseError
 from emgse.files import read_audio, write_wav
-from emgse.mixing import NoiseBank, mix_corpus, noise_category, read_manifest
+from emgse.mixing import noise_category, read_manifest
 from emgse.scoring import (
     SCORE_COLUMNS,
     evaluate,
@@ -22,37 +20,15 @@ from emgse.scoring import (
     summarize,
     summary_markdown,
 )
-from tests.test_metrics import speech_like
+from emgse.synthetic import make_mixtures, speech_like, write_system
 
 SNRS = (-5.0, 5.0)
-
-
-def make_mixtures(root: Path, utterances: int = 2, seconds: float = 1.5) -> Path:
-    """A prepared corpus of speech-like test utterances mixed with a talker and white noise."""
-    data = root / "prepared"
-    for i in range(utterances):
-        write_utterance(data, "test", f"utt{i:02d}", speech_like(seconds, seed=i), np.zeros((int(seconds * 2000), 4)))
-    write_corpus_info(data, emg_fs=2000, emg_channels=4, source="test")
-    talker = root / "noise" / "female_talker.wav"
-    write_wav(talker, speech_like(4.0, seed=99), 16000)
-    bank = NoiseBank.from_sources([talker, "white"])
-    mix_corpus(data, ["test"], bank, MixConfig(snrs_db=SNRS, seed=0), root / "mix", progress=False, speech_noises=["female_talker"])
-    return root / "mix"
-
-
-def write_system(mix: Path, enh: Path, name: str, fn) -> None:
-    """ENH/<name>/<path> = fn(noisy, gain * clean) for every manifest row."""
-    corpus = mix.parent / "prepared"
-    for row in read_manifest(mix):
-        noisy, _ = read_audio(mix / row["path"])
-        clean, _ = read_audio(corpus / row["clean"])
-        write_wav(enh / name / row["path"], fn(noisy, row["gain"] * clean), 16000)
 
 
 @pytest.fixture(scope="module")
 def mixset(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("eval")
-    mix = make_mixtures(root)
+    mix = make_mixtures(root, snrs_db=SNRS)
     enh = root / "enh"
     write_system(mix, enh, "oracle", lambda noisy, ref: ref)
     write_system(mix, enh, "passthrough", lambda noisy, ref: noisy)

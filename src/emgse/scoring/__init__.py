@@ -2,6 +2,8 @@
 their summaries and tables (:mod:`~emgse.scoring.summaries`), fusion gains with intervals
 (:mod:`~emgse.scoring.gains`), real recorded pairs (:mod:`~emgse.scoring.pairs`, the report section
 :mod:`~emgse.scoring.real_speech`) and the targets they are judged against (:mod:`~emgse.scoring.targets`).
+The oracle ceilings on the noisy phase (:mod:`~emgse.scoring.oracle`, imported from there) give the
+benchmarks' "gap closed" its top.
 
 Data flows one way: rows <- scores -> summaries -> gains / pairs -> targets -> real_speech.
 """

@@ -4,8 +4,8 @@ import torch
 
 from emgse.features.audio import stft
 from emgse.metrics import pesq_wb, si_sdr, stoi
-from emgse.oracle import clean_magnitude_noisy_phase, ideal_ratio_mask
-from tests.test_metrics import speech_like
+from emgse.scoring.oracle import clean_magnitude_noisy_phase, ideal_ratio_mask
+from emgse.synthetic import speech_like
 
 
 def test_irm_beats_noisy_and_is_exact_without_noise():

@@ -1,11 +1,11 @@
 """Ablations, each printing a table (SIMULATED EMG; see benchmarks/quality.py).
 
-    python benchmarks/ablations.py --study channels   --out runs/quality [--quick]
-    python benchmarks/ablations.py --study context    --out runs/quality [--quick]
-    python benchmarks/ablations.py --study noise-type --out runs/quality
-    python benchmarks/ablations.py --study normalization --out runs/quality
-    python benchmarks/ablations.py --study emg-snr    --out runs/quality [--quick] [--pair emgse-tcn,audio]
-    python benchmarks/ablations.py --study channels   --out runs/quality-speech --speech ../shared/data/speech/speechocean762
+    python -m benchmarks.ablations --study channels   --out runs/quality [--quick]
+    python -m benchmarks.ablations --study context    --out runs/quality [--quick]
+    python -m benchmarks.ablations --study noise-type --out runs/quality
+    python -m benchmarks.ablations --study normalization --out runs/quality
+    python -m benchmarks.ablations --study emg-snr    --out runs/quality [--quick] [--pair emgse-tcn,audio]
+    python -m benchmarks.ablations --study channels   --out runs/quality-speech --speech ../shared/data/speech/speechocean762
 
 - channels: the paper's question "is cheek sufficient?": emgse-tcn on all 35, cheek 28, chin 7
   channels (with the paper's min-max EMG, EMGSE gains nothing from EMG on this benchmark, so the
@@ -30,9 +30,10 @@ import dataclasses
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.quality import (  # noqa: E402
+from benchmarks._util import data_folder
+from emgse.errors import EmgseError
+from emgse.experiments import System
+from emgse.experiments.quality import (
     EMG_CONFIGS,
     SETTINGS,
     ZSCORE,
@@ -44,9 +45,7 @@ from benchmarks.quality import (  # noqa: E402
     train_and_score,
     train_and_score_session,
 )
-
-from emgse.experiments import System  # noqa: E402
-from emgse.scoring import (  # noqa: E402
+from emgse.scoring import (
     fusion_gain_table,
     read_scores,
     summarize,
@@ -102,7 +101,7 @@ def emg_snr_study(root: Path, pair: list[str], quick: bool, epochs: int | None, 
     lines = []
     for snr in (-5.0, 5.0, 20.0):
         out = root / f"emg-snr-{snr:g}"
-        build_data(out, s, quick, emg_snr_db=snr)
+        build_data(out, s, quick, emg_snr_db=snr, noise_dir=data_folder("noise"))
         scores, _, _ = train_and_score(out, [System(audio, audio), System(fusion, fusion)], epochs, jobs=jobs, oracle=False, emg_configs=EMG_CONFIGS)
         overall = {r["system"]: r for r in summarize(scores)}
         a, f = overall[audio], overall[fusion]
@@ -114,6 +113,13 @@ def emg_snr_study(root: Path, pair: list[str], quick: bool, epochs: int | None, 
 
 
 def main() -> None:
+    try:
+        run(parse_args())
+    except EmgseError as e:  # a folder started with other settings, too few speakers
+        sys.exit(f"error: {e}")
+
+
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--study", required=True, choices=["channels", "context", "noise-type", "emg-snr", "normalization"])
     ap.add_argument("--out", type=Path, required=True)
@@ -134,13 +140,19 @@ def main() -> None:
     if args.protocol == "speaker-dependent" and args.study in SESSION_STUDIES:
         if args.speech or args.epochs:
             ap.error("--speech and --epochs belong to --protocol unseen-speakers")
+    elif args.speech and (args.quick or args.study == "emg-snr"):
+        ap.error("--speech goes with the channels, context and normalization studies of a full run")
+    return args
+
+
+def run(args: argparse.Namespace) -> None:
+    """The study of ``args``: trained and scored where it trains, printed and kept in the run's report."""
+    if args.protocol == "speaker-dependent" and args.study in SESSION_STUDIES:
         text, systems = session_study(args.study, args.out, args.quick, args.seed, args.jobs)
         print("\n" + text)
         save_table(args.out, f"ablation-{args.study}", text)
         score_real_speech(args.out, systems, f"real-speech-ablation-{args.study}", args.real_pairs, jobs=args.jobs)
         return
-    if args.speech and (args.quick or args.study == "emg-snr"):
-        ap.error("--speech goes with the channels, context and normalization studies of a full run")
     s, audio_config = run_settings(args.quick, args.speech)
     corpus = "recorded speech + SIMULATED EMG" if args.speech else "SIMULATED EMG"
     epochs = args.epochs or s["epochs"]
@@ -150,7 +162,7 @@ def main() -> None:
     elif args.study == "emg-snr":
         text = emg_snr_study(args.out, args.pair.split(","), args.quick, args.epochs, args.jobs)
     else:
-        build_data(args.out, s, args.quick, speech=args.speech)
+        build_data(args.out, s, args.quick, speech=args.speech, noise_dir=data_folder("noise"))
         if args.study == "channels":
             # emgse-tcn (z-score EMG): with the paper's min-max EMGSE gets no gain from EMG at all here
             tcn = [System("emgse-tcn", "emgse-tcn", "all"), System("emgse-tcn-cheek", "emgse-tcn", "cheek"), System("emgse-tcn-chin", "emgse-tcn", "chin")]

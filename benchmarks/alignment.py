@@ -1,6 +1,6 @@
 """The eSpeak + DTW transcript aligner: boundary error against a known answer, speed, real-speech skip rate.
 
-    python benchmarks/alignment.py [--sentences 40] [--real 40] [--real-dir ../shared/data/speech/speechocean762]
+    python -m benchmarks.alignment [--sentences 40] [--real 40] [--real-dir ../shared/data/speech/speechocean762]
 
 Known answer (eSpeak speech, so every phoneme onset is known): each sentence is spoken by voice A
 (``en-us+f2``, 125 wpm, pitch 60) between 0.5 s of leading and trailing silence over a -55 dB
@@ -26,12 +26,13 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from benchmarks._util import data_folder  # noqa: E402
 from emgse.corpora import alignment as al  # noqa: E402
 from emgse.corpora.simulated.sentences import make_sentence  # noqa: E402
 from emgse.corpora.simulated.speech import synthesize  # noqa: E402
 from emgse.files import read_audio  # noqa: E402
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech" / "speechocean762"
+REAL = data_folder("speech", "speechocean762")  # None where absent
 LEAD_S = 0.5
 
 
@@ -107,6 +108,8 @@ def main() -> None:
     p.add_argument("--real-dir", type=Path, default=REAL, help="speech folder (MFA layout with X.txt transcripts)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
+    if args.real and args.real_dir is None:
+        p.error("--real-dir: speechocean762 is not in the development data; give a folder (or --real 0)")
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     known_answer(args.sentences, args.seed)

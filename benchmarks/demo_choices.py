@@ -1,7 +1,7 @@
 """The demo's training choices, compared on the development proxy and the demo's simulated test.
 
-    python benchmarks/demo_choices.py --out runs/demo-choices        # about 70 min on 2 CPU cores
-    python benchmarks/demo_choices.py --out runs/demo-choices --seeds 0   # one seed (about 28 min)
+    python -m benchmarks.demo_choices --out runs/demo-choices        # about 70 min on 2 CPU cores
+    python -m benchmarks.demo_choices --out runs/demo-choices --seeds 0   # one seed (about 28 min)
 
 The README's "keeping more speech" table. Builds the 40-pair development proxy
 (benchmarks/dev_pairs.py: speechocean762 test-half speakers + real test noises at 2.5-17.5 dB;
@@ -32,9 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.dev_pairs import DEFAULT_NOISES, DEFAULT_SPEECH  # noqa: E402
+from benchmarks import dev_pairs
 
 WEIGHTS = (1.0, 2.0, 4.0)  # --suppression-weight; 1 is the demo's setting
 LIMITS = (18.0, 12.0)  # --atten-lim (dB) on the baseline's checkpoints
@@ -64,8 +62,8 @@ def run_variants(out: Path, seeds: list[int]) -> list[str]:
     returns the variant names in order (simplest first)."""
     dev, demo = out / "dev-pairs", out / "demo"
     if not dev.is_dir():
-        subprocess.run([sys.executable, str(Path(__file__).with_name("dev_pairs.py")), "--out", str(dev),
-                        "--speech", str(DEFAULT_SPEECH), "--noises", str(DEFAULT_NOISES)], check=True)
+        if dev_pairs.main(["--out", str(dev), "--speech", str(dev_pairs.DEFAULT_SPEECH), "--noises", str(dev_pairs.DEFAULT_NOISES)]) != 0:
+            raise SystemExit(2)
     if not (demo / "report.html").is_file():
         # the unseen-speaker demo trains on fixed mixtures (mix-train/), which the variants reuse
         _emgse("demo", "--protocol", "unseen-speakers", "--keep-intermediate", "--out", str(demo), "--real-pairs", str(dev), "--quiet")
@@ -145,8 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = ap.parse_args(argv)
-    if not (DEFAULT_SPEECH.is_dir() and DEFAULT_NOISES.is_dir()):
-        print(f"error: needs the shared recorded speech and test noises ({DEFAULT_SPEECH}, {DEFAULT_NOISES})", file=sys.stderr)
+    if dev_pairs.DEFAULT_SPEECH is None or dev_pairs.DEFAULT_NOISES is None:
+        print("error: needs the recorded speech and test noises of the development data (speech/speechocean762, noise/test)",
+              file=sys.stderr)
         return 2
     variants = run_variants(args.out, args.seeds)
     print(table_markdown(read_rows(args.out, variants, args.seeds)))

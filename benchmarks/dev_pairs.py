@@ -1,6 +1,6 @@
 """A development set of real clean/noisy pairs for choosing settings -- never the evaluation pairs.
 
-    python benchmarks/dev_pairs.py --out runs/dev-pairs           # the 40 pairs the unseen-speaker demo's choices (docs/results-real-speech.md) were made on
+    python -m benchmarks.dev_pairs --out runs/dev-pairs           # the 40 pairs the unseen-speaker demo's choices (docs/results-real-speech.md) were made on
     emgse evaluate --pairs runs/dev-pairs --checkpoint RUN/best.pt --out runs/dev-scores
 
 The VoiceBank-DEMAND pairs in ../shared/data/real-speech are for evaluation only: nothing may be
@@ -25,16 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from emgse.errors import EmgseError, file_error  # noqa: E402
-from emgse.features.resample import resample  # noqa: E402
-from emgse.files import output_dir, read_audio, write_json, write_wav  # noqa: E402
+from benchmarks._util import data_folder
+from emgse.errors import EmgseError, file_error
+from emgse.features.resample import resample
+from emgse.files import output_dir, read_audio, write_json, write_wav
 
 FS = 16000
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-DEFAULT_SPEECH = SHARED / "speech" / "speechocean762"
-DEFAULT_NOISES = SHARED / "noise" / "test"
+DEFAULT_SPEECH = data_folder("speech", "speechocean762")  # None where absent
+DEFAULT_NOISES = data_folder("noise", "test")
 VOICEBANK_TEST_SNRS = (2.5, 7.5, 12.5, 17.5)
 PEAK = 0.3  # the loudest noisy peak; each pair is scaled by PEAK / peak * U(0.2, 1)
 
@@ -101,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=123)
     ap.add_argument("--force", action="store_true", help="replace an existing --out")
     args = ap.parse_args(argv)
+    for option, given in (("--speech", args.speech), ("--noises", args.noises)):
+        if given is None:
+            ap.error(f"{option}: its default folder is not in the development data; give it")
     try:
         records = build_pairs(args.speech, args.noises, args.out, pairs=args.pairs, snrs=args.snrs, seed=args.seed, force=args.force)
     except EmgseError as e:

@@ -1,7 +1,7 @@
 """The simulator held against real EMG: the same statistics of both, side by side.
 
-    python benchmarks/emg_realism.py --real runs/emg-uka-002-101/prepared
-    python benchmarks/emg_realism.py --real REAL_PREPARED --simulated SIM_PREPARED [--split test]
+    python -m benchmarks.emg_realism --real runs/emg-uka-002-101/prepared
+    python -m benchmarks.emg_realism --real REAL_PREPARED --simulated SIM_PREPARED [--split test]
 
 ``--real``: a prepared layout of real EMG (``emgse prepare emg-uka`` or a recipe's ``OUT/prepared``).
 ``--simulated``: a prepared layout of simulated EMG; by default the demo's simulated session (one

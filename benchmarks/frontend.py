@@ -1,6 +1,6 @@
 """Front-end, prepare and mix speed, printed as a table.
 
-    python benchmarks/frontend.py [--repeats 5]
+    python -m benchmarks.frontend [--repeats 5]
 
 TD features: the vectorized ``td_features`` against the plain per-frame loop
 (``td_features_reference``) on 10 s of 35-channel EMG at 2 kHz, with the equality check.
@@ -10,7 +10,6 @@ Prepare/mix: utterances per second on a synthetic CSL-EMG_Array session written 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,16 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks._util import best_of, print_table  # noqa: E402
-from tests.conftest import write_csl_utterance  # noqa: E402
-
-from emgse.config import MixConfig  # noqa: E402
-from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array  # noqa: E402
-from emgse.features.audio import from_log_magnitude, log_magnitude  # noqa: E402
-from emgse.features.emg import td_features, td_features_reference  # noqa: E402
-from emgse.mixing import NoiseBank, mix_corpus  # noqa: E402
+from benchmarks._util import best_of, print_table
+from emgse.config import MixConfig
+from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array
+from emgse.features.audio import from_log_magnitude, log_magnitude
+from emgse.features.emg import td_features, td_features_reference
+from emgse.mixing import NoiseBank, mix_corpus
+from emgse.synthetic import write_csl_utterance
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Level robustness: a checkpoint's scores on real recordings when the noisy input is scaled.
 
-    python benchmarks/level.py --checkpoint runs/demo/runs/audio/best.pt
-    python benchmarks/level.py --checkpoint A.pt --checkpoint B.pt --pairs DIR --limit 10
+    python -m benchmarks.level --checkpoint runs/demo/runs/audio/best.pt
+    python -m benchmarks.level --checkpoint A.pt --checkpoint B.pt --pairs DIR --limit 10
 
 Every noisy file of the pairs folder (default ../shared/data/real-speech/voicebank-demand-test,
 DIR/clean/X.wav + DIR/noisy/X.wav; evaluation only) is scaled by each gain in {0.03, 0.1, 0.3, 1, 3},
@@ -20,11 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from emgse.enhance import Enhancer  # noqa: E402
-from emgse.metrics import pesq_wb, stoi  # noqa: E402
-from emgse.scoring import (  # noqa: E402
+from emgse.enhance import Enhancer
+from emgse.metrics import pesq_wb, stoi
+from emgse.scoring import (
     find_real_pairs,
     read_pairs,
     system_names,

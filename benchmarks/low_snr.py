@@ -1,7 +1,7 @@
 """The low-SNR targets of issue 12 on a finished quality run: met, or missed by how much.
 
-    python benchmarks/low_snr.py --out runs/quality                    # after benchmarks/quality.py --out runs/quality
-    python benchmarks/low_snr.py --out runs/quality --fusion emgse-tcn
+    python -m benchmarks.low_snr --out runs/quality                    # after benchmarks/quality.py --out runs/quality
+    python -m benchmarks.low_snr --out runs/quality --fusion emgse-tcn
 
 Trains nothing: reads the scores benchmarks/quality.py keeps per system (OUT/scores/systems/<name>/
 scores.csv, else the merged OUT/scores/scores.csv) and the parameter counts of its runs
@@ -35,11 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from emgse.config import LOSS_SUFFIXES, RUN_SUFFIXES, split_run_name  # noqa: E402
-from emgse.errors import EmgseError, file_error  # noqa: E402
-from emgse.scoring import (  # noqa: E402
+from emgse.config import LOSS_SUFFIXES, RUN_SUFFIXES, split_run_name
+from emgse.errors import EmgseError, file_error
+from emgse.scoring import (
     EMG_ALONE,
     FUSION_PAIRS,
     NOISY,
@@ -205,7 +203,7 @@ def emg_share_markdown(out: Path, fusion: str) -> str:
         _, loss, wave = split_run_name(fusion)
         options = ("" if loss == "l1" else f" --loss {loss}") + (f" --wave-loss {wave}" if wave else "")
         return (f"What the EMG itself adds to `{fusion}` (intact minus EMG absent): not measured "
-                f"(run `python benchmarks/robustness.py --out {out}{options}` first).\n")
+                f"(run `python -m benchmarks.robustness --out {out}{options}` first).\n")
     gains, n = share
     lines = [f"What the EMG itself adds to `{fusion}`: the same model with its EMG intact minus with its EMG absent "
              f"(`benchmarks/robustness.py`'s subset, {n} mixtures; 95% interval over utterances)", "",
@@ -299,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         save_gain_plot(scores, args.plot)
         print(f"wrote {args.plot}")
     if not args.no_report:
-        from benchmarks.quality import save_table
+        from emgse.experiments.quality import save_table
 
         save_table(args.out, "low-snr", text)
     return 0

@@ -1,6 +1,6 @@
 """Scoring speed and reference values, printed as tables.
 
-    python benchmarks/metrics.py [--utterances 4] [--repeats 3]
+    python -m benchmarks.metrics [--utterances 4] [--repeats 3]
 
 1. Seconds per metric for one 3 s speech-like utterance in white noise.
 2. The scores of the noisy signal at -5, 0, 10, 20 dB (what tests/test_metrics.py checks).
@@ -11,18 +11,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import tests.scoring.test_scoring as fixtures  # noqa: E402
-from benchmarks._util import best_of  # noqa: E402
-from tests.test_metrics import add_white_noise, speech_like  # noqa: E402
-
-from emgse.metrics import pesq_wb, score_pair, si_sdr, stoi  # noqa: E402
-from emgse.scoring import evaluate  # noqa: E402
+from benchmarks._util import best_of
+from emgse.metrics import pesq_wb, score_pair, si_sdr, stoi
+from emgse.scoring import evaluate
+from emgse.synthetic import add_white_noise, make_mixtures, speech_like, write_system
 
 
 def main() -> None:
@@ -50,10 +45,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        fixtures.SNRS = (-11.0, -6.0, -1.0, 4.0)
-        mix = fixtures.make_mixtures(root, utterances=args.utterances, seconds=3.0)
-        fixtures.write_system(mix, root / "enh", "oracle", lambda n, r: r)
-        fixtures.write_system(mix, root / "enh", "passthrough", lambda n, r: n)
+        mix = make_mixtures(root, utterances=args.utterances, seconds=3.0, snrs_db=(-11.0, -6.0, -1.0, 4.0))
+        write_system(mix, root / "enh", "oracle", lambda n, r: r)
+        write_system(mix, root / "enh", "passthrough", lambda n, r: n)
         n_mix = args.utterances * 2 * 4
         print(f"\n| evaluate, {n_mix} mixtures x 3 systems (3 s) | seconds | mixtures/s | scored utterances/s |\n|---|---:|---:|---:|")
         for jobs in (1, 2):

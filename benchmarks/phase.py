@@ -1,7 +1,7 @@
 """Phase reconstruction for `emgse voice`: Griffin-Lim variants on TRUE magnitudes, by STOI/ESTOI.
 
-    python benchmarks/phase.py                      # 12 speechocean762 training utterances (real speech)
-    python benchmarks/phase.py --speech DIR --files 20
+    python -m benchmarks.phase                      # 12 speechocean762 training utterances (real speech)
+    python -m benchmarks.phase --speech DIR --files 20
 
 The ceiling for speech from EMG alone: how intelligible a waveform rebuilt from the exact clean
 magnitude (the STFT of emgse's front-end) and a reconstructed phase is. Compared: emgse's fast
@@ -21,16 +21,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._util import data_folder
+from emgse.config import AudioConfig
+from emgse.features.audio import stft
+from emgse.features.resample import resample
+from emgse.files import read_audio
+from emgse.metrics import stoi as stoi_score
+from emgse.voice import griffin_lim, griffin_lim_librosa
 
-from emgse.config import AudioConfig  # noqa: E402
-from emgse.features.audio import stft  # noqa: E402
-from emgse.features.resample import resample  # noqa: E402
-from emgse.files import read_audio  # noqa: E402
-from emgse.metrics import stoi as stoi_score  # noqa: E402
-from emgse.voice import griffin_lim, griffin_lim_librosa  # noqa: E402
-
-SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech" / "speechocean762" / "train"
+SPEECH = data_folder("speech", "speechocean762", "train")  # None where absent
 VARIANTS = (
     ("random phase (0 iterations)", "emgse", 0, 0.99),
     ("emgse grid, classic GL, 100 it", "emgse", 100, 0.0),
@@ -48,6 +47,8 @@ def main() -> None:
     ap.add_argument("--speech", type=Path, default=SPEECH, help="folder searched for *.flac / *.wav speech")
     ap.add_argument("--files", type=int, default=12)
     args = ap.parse_args()
+    if args.speech is None:
+        ap.error("--speech: speechocean762's train half is not in the development data; give a speech folder")
     files = sorted([*args.speech.rglob("*.flac"), *args.speech.rglob("*.wav")])[:: 7][: args.files]
     if not files:
         sys.exit(f"{args.speech}: no speech files (speechocean762 is read from ../shared/data when present)")

@@ -1,6 +1,6 @@
 """The pretrained real-speech model that ships with emgse: trained, exported, scored by one command.
 
-    python benchmarks/pretrain.py --out runs/pretrain [--device cuda --batch-size 64 --steps-per-epoch 250]
+    python -m benchmarks.pretrain --out runs/pretrain [--device cuda --batch-size 64 --steps-per-epoch 250]
                                   [--epochs 15 | --fit-minutes 3.3] [--resume] [--export]
 
 Trains ``audio-mask`` (hidden 256 by default) on mixtures drawn on the fly (:mod:`emgse.sampler`)
@@ -22,29 +22,25 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from emgse.checkpoint import export_checkpoint, read_checkpoint, save_checkpoint  # noqa: E402
-from emgse.files import read_json, write_json  # noqa: E402
-from emgse.resources import PRETRAINED, PRETRAINED_MODELS  # noqa: E402
-from emgse.scoring import PRETRAINED_TARGET, evaluate_pairs, pairs_table  # noqa: E402
+from benchmarks._util import data_folder
+from emgse.checkpoint import export_checkpoint, read_checkpoint, save_checkpoint
+from emgse.files import read_json, write_json
+from emgse.resources import PRETRAINED, PRETRAINED_MODELS
+from emgse.sampler import SamplerConfig
+from emgse.scoring import PRETRAINED_TARGET, evaluate_pairs, pairs_table
+from emgse.training import TrainConfig, train_from_sources
 
 SHIPPED = {ckpt.removesuffix('.pt'): ckpt for ckpt in PRETRAINED_MODELS.values()}  # model -> shipped file
-from emgse.sampler import SamplerConfig  # noqa: E402
-from emgse.training import TrainConfig, train_from_sources  # noqa: E402
-
-SHARED = ROOT.parent / "shared" / "data"
-SPEECH = SHARED / "speech" / "speechocean762" / "train"
-NOISE = SHARED / "noise" / "train"
-PAIRS = SHARED / "real-speech" / "voicebank-demand-test"
+# the default data, None where absent
+SPEECH = data_folder("speech", "speechocean762", "train")
+NOISE = data_folder("noise", "train")
+PAIRS = data_folder("real-speech", "voicebank-demand-test")
 
 
 def real_time_factor(checkpoint: Path, seconds: float = 30.0) -> float:
@@ -64,10 +60,10 @@ def real_time_factor(checkpoint: Path, seconds: float = 30.0) -> float:
         torch.set_num_threads(threads)
 
 
-def score(checkpoint: Path, out: Path, pairs: Path, jobs: int) -> dict:
+def score(checkpoint: Path, out: Path, pairs: Path | None, jobs: int) -> dict:
     """Score ``checkpoint`` on the real pairs (with DNSMOS) and time it; print the target table."""
     result = {"rtf_1_thread": round(real_time_factor(checkpoint), 4)}
-    if pairs.is_dir():
+    if pairs is not None and pairs.is_dir():
         rows = evaluate_pairs(pairs, [checkpoint], out / "pairs", systems=["pretrained"], dnsmos=True, jobs=jobs, write_audio=True)
         print(pairs_table(rows, f"Real recordings: {pairs.name} (evaluation only)").markdown())
         print()
@@ -78,7 +74,7 @@ def score(checkpoint: Path, out: Path, pairs: Path, jobs: int) -> dict:
                            "worse_estoi": summary["pretrained"]["worse_estoi"],
                            "verdict": PRETRAINED_TARGET.shortfalls(summary["pretrained"]) or "met"}
     else:
-        print(f"({pairs} not found: real-pair scores skipped)")
+        print(f"({pairs or 'the VoiceBank-DEMAND test pairs'} not found: real-pair scores skipped)")
     print(f"real-time factor, one CPU thread: {result['rtf_1_thread']:.4f} (target <= 0.02)")
     return result
 
@@ -118,8 +114,8 @@ def _model_args(args: argparse.Namespace) -> dict | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True, help="run folder (the training run is OUT/run)")
-    ap.add_argument("--speech", nargs="+", type=Path, default=[SPEECH], help="training speech folders (default speechocean762 train)")
-    ap.add_argument("--noise", nargs="+", default=[str(NOISE)], help="noise sources (default the 100 Hu training noises)")
+    ap.add_argument("--speech", nargs="+", type=Path, default=[SPEECH] if SPEECH else None, help="training speech folders (default speechocean762 train)")
+    ap.add_argument("--noise", nargs="+", default=[str(NOISE)] if NOISE else None, help="noise sources (default the 100 Hu training noises)")
     ap.add_argument("--pairs", type=Path, default=PAIRS, help="real pairs to score on (evaluation only)")
     ap.add_argument("--model", default="audio-mask", help="an audio-only model (causal-audio: the streaming one)")
     ap.add_argument("--hidden", type=int, default=None, help="audio-mask width (default 256: 2.8 M parameters)")
@@ -140,6 +136,9 @@ def main() -> None:
     ap.add_argument("--score-only", action="store_true", help="score the weights at --dest and write the scores into their card")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
+    for option, given in (("--speech", args.speech), ("--noise", args.noise)):
+        if given is None and not args.score_only:
+            ap.error(f"{option}: its default folder is not in the development data; give it")
     if args.model == "audio-mask" and args.hidden is None:
         args.hidden = 256
     dest = args.dest or PRETRAINED / SHIPPED.get(args.model, f"{args.model}.pt")

@@ -1,6 +1,6 @@
 """Graceful degradation when EMG fails, on the models of a finished quality benchmark.
 
-    python benchmarks/robustness.py --out runs/quality [--every 6] [--reference audio-mask] [--loss compressed]
+    python -m benchmarks.robustness --out runs/quality [--every 6] [--reference audio-mask] [--loss compressed]
 
 SIMULATED EMG (see benchmarks/quality.py). Each EMG model (paper `emgse`, the fusion family and `emgse-prior`;
 those without a checkpoint under `--out/runs` are skipped) enhances a balanced subset of the test
@@ -22,17 +22,14 @@ import shutil
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.quality import save_table  # noqa: E402
-
-from emgse.config import LOSSES, WAVE_LOSSES, run_suffix  # noqa: E402
-from emgse.errors import EmgseError  # noqa: E402
-from emgse.experiments import enhance_system  # noqa: E402
-from emgse.faults import EmgFault  # noqa: E402
-from emgse.files import read_json, write_json  # noqa: E402
-from emgse.mixing import read_manifest, write_manifest  # noqa: E402
-from emgse.scoring import evaluate, summarize  # noqa: E402
+from emgse.config import LOSSES, WAVE_LOSSES, run_suffix
+from emgse.errors import EmgseError
+from emgse.experiments import enhance_system
+from emgse.experiments.quality import save_table
+from emgse.faults import EmgFault
+from emgse.files import read_json, write_json
+from emgse.mixing import read_manifest, write_manifest
+from emgse.scoring import evaluate, summarize
 
 MODELS = ("emgse", "emgse-tcn", "emgse-mask", "emgse-map", "emgse-prior", "emgse-snr")
 REFERENCE = "audio"

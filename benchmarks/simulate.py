@@ -1,6 +1,6 @@
 """Speed and quality of the simulated corpus, printed as tables.
 
-    python benchmarks/simulate.py [--sweep-utterances 40] [--snrs -5 0 10 20] [--skip-timing] [--skip-voices]
+    python -m benchmarks.simulate [--sweep-utterances 40] [--snrs -5 0 10 20] [--skip-timing] [--skip-voices]
 
 Timing runs pinned to one CPU core (eSpeak's worker processes inherit the pinning); the quality
 sweep writes one corpus per EMG SNR and prints the figures of ``emgse simulate --check``. The

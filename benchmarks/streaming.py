@@ -1,6 +1,6 @@
 """Real time: streaming latency, per-hop compute, real-time factor, parity; ONNX; DNSMOS throughput.
 
-    python benchmarks/streaming.py [--seconds 10] [--threads 1]
+    python -m benchmarks.streaming [--seconds 10] [--threads 1]
 
 Paper-size causal models (35 EMG channels, 15 frames of past context) with fixed random weights
 (timing and parity do not depend on training), 10 s of synthetic audio and EMG, streamed hop by
@@ -11,7 +11,6 @@ torch or onnxruntime. Parity is against ``Enhancer.enhance`` on the whole input.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,18 +18,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks._util import print_table  # noqa: E402
-
-from emgse.checkpoint import save_checkpoint  # noqa: E402
-from emgse.config import AudioConfig, EmgConfig, to_dict  # noqa: E402
-from emgse.dnsmos import score_dnsmos  # noqa: E402
-from emgse.enhance import Enhancer  # noqa: E402
-from emgse.export import check_parity, export_step  # noqa: E402
-from emgse.features.emg import CHANNEL_SETS  # noqa: E402
-from emgse.models import build_model  # noqa: E402
-from emgse.stream import Streamer, stream_array  # noqa: E402
+from benchmarks._util import print_table
+from emgse.checkpoint import save_checkpoint
+from emgse.config import AudioConfig, EmgConfig, to_dict
+from emgse.dnsmos import score_dnsmos
+from emgse.enhance import Enhancer
+from emgse.export import check_parity, export_step
+from emgse.features.emg import CHANNEL_SETS
+from emgse.models import build_model
+from emgse.stream import Streamer, stream_array
 
 CHANNELS = list(CHANNEL_SETS["all"])
 

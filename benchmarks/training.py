@@ -1,7 +1,7 @@
 """Training throughput, the fixed feature store beside mixtures drawn on the fly, and the enhancement
 real-time factor.
 
-    python benchmarks/training.py [--device cpu|cuda] [--batch-size 32] [--steps 30] [--models audio-mask emgse-mask]
+    python -m benchmarks.training [--device cpu|cuda] [--batch-size 32] [--steps 30] [--models audio-mask emgse-mask]
                                   [--precision fp32|bf16] [--loss l1|compressed]
 
 Builds a small simulated pipeline in a temporary folder (1 speaker, 24 utterances, white/pink/brown
@@ -17,26 +17,22 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks._util import print_table  # noqa: E402
-
-from emgse.config import LOSSES, AudioConfig, EmgConfig, MixConfig  # noqa: E402
-from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array  # noqa: E402
-from emgse.corpora.simulated.config import SimulationConfig  # noqa: E402
-from emgse.corpora.simulated.writer import simulate_corpus  # noqa: E402
-from emgse.enhance import Enhancer  # noqa: E402
-from emgse.files import folder_mb, read_audio, read_npy  # noqa: E402
-from emgse.mixing import NoiseBank, mix_corpus, read_manifest  # noqa: E402
-from emgse.sampler import SamplerConfig  # noqa: E402
-from emgse.training import PRECISIONS, TrainConfig, store_for, train, train_from_sources  # noqa: E402
+from benchmarks._util import print_table
+from emgse.config import LOSSES, AudioConfig, EmgConfig, MixConfig
+from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array
+from emgse.corpora.simulated.config import SimulationConfig
+from emgse.corpora.simulated.writer import simulate_corpus
+from emgse.enhance import Enhancer
+from emgse.files import folder_mb, read_audio, read_npy
+from emgse.mixing import NoiseBank, mix_corpus, read_manifest
+from emgse.sampler import SamplerConfig
+from emgse.training import PRECISIONS, TrainConfig, store_for, train, train_from_sources
 
 NOISES = ["white", "pink", "brown"]
 

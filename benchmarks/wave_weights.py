@@ -1,6 +1,6 @@
 """The waveform losses' default weights (`emgse.training.WAVE_WEIGHTS`), measured.
 
-    python benchmarks/wave_weights.py --demo runs/demo-unseen  # from `emgse demo --protocol unseen-speakers --keep-intermediate`
+    python -m benchmarks.wave_weights --demo runs/demo-unseen  # from `emgse demo --protocol unseen-speakers --keep-intermediate`
 
 Each default makes its term, on the demo's validation mixtures at the demo's trained `audio-mask`
 (compressed loss), as large as that model's compressed spectral loss there: weight = spectral loss
@@ -18,13 +18,11 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from emgse.checkpoint import read_checkpoint  # noqa: E402
-from emgse.config import WAVE_LOSSES, AudioConfig, EmgConfig, from_dict  # noqa: E402
-from emgse.data import FeatureStore, SegmentDataset, add_phases  # noqa: E402
-from emgse.models import build_model  # noqa: E402
-from emgse.training import WAVE_WEIGHTS, Dist, TrainConfig, batches, store_for, validate  # noqa: E402
+from emgse.checkpoint import read_checkpoint
+from emgse.config import WAVE_LOSSES, AudioConfig, EmgConfig, from_dict
+from emgse.data import FeatureStore, SegmentDataset, add_phases
+from emgse.models import build_model
+from emgse.training import WAVE_WEIGHTS, Dist, TrainConfig, batches, store_for, validate
 
 
 def measure(demo: Path) -> dict[str, float]:

@@ -1,0 +1,2 @@
+"""The benchmarks: printed tables, one command each, run from the repository root as
+``python -m benchmarks.<name>`` (docs/benchmarks.md lists them)."""

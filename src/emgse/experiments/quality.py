@@ -83,7 +83,7 @@ SYSTEMS = (
     System("emg-alone", "emg-only"),  # speech from EMG alone (no microphone): emgse.voice
 )
 # --all: the mask family, the variants that measured worse (kept for the record), `emgse-prior` and
-# `emgse-snr` (issue 12's low-SNR fusion; about 50 more minutes)
+# `emgse-snr` (the low-SNR fusion of docs/results-simulated.md; about 50 more minutes)
 RECORD_SYSTEMS = (
     System("audio-mask", "audio-mask"),
     System("emgse-mask", "emgse-mask"),
@@ -135,7 +135,7 @@ SESSION_SYSTEMS = (
 # z-scores with the training statistics; `-minmax` variants take min-max (the normalization study)
 MINMAX = EmgConfig()
 PAPER_EMGSE = "emgse"
-# speaker-dependent targets (issue 25): the best fusion model over its audio-only twin at -11 dB, and over
+# speaker-dependent targets (docs/results-speaker-dependent.md): the best fusion model over its audio-only twin at -11 dB, and over
 # the paper's EMGSE over all SNRs with fewer parameters (ESTOI)
 TARGET_TWIN_GAIN, TARGET_OVER_PAPER = 0.06, 0.03
 
@@ -199,7 +199,7 @@ def session_targets(scores: list[dict], params: dict) -> str:
 
 def run_settings(quick: bool, speech: Path | None) -> tuple[dict, AudioConfig]:
     """The :data:`SETTINGS` of a run (quick, recorded speech or the eSpeak corpus) and the audio
-    configuration its systems train with: input level normalization, for every run (see above)."""
+    configuration its systems train with: input level normalization, for every run (see :data:`SETTINGS`)."""
     return SETTINGS["quick" if quick else "speech" if speech else "full"], with_level()
 
 

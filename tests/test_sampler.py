@@ -46,7 +46,7 @@ def pools():
 
 def test_snr_and_level_are_exact(pools):
     _, speech, noise = pools
-    sampler = MixtureSampler(speech, noise, SamplerConfig(snr_db=(-10.0, 10.0), level_dbfs=(-40.0, -20.0)), with_level(), seed=3)
+    sampler = MixtureSampler(speech, noise, SamplerConfig(snr_range_db=(-10.0, 10.0), level_dbfs=(-40.0, -20.0)), with_level(), seed=3)
     choice = sampler.draw(24, torch.Generator().manual_seed(1))
     batch = sampler.mix(choice)
     clean, noisy = batch["clean_wave"].double(), batch["noisy_wave"].double()

@@ -15,6 +15,7 @@ import yaml
 
 from emgse.errors import EmgseError
 from emgse.files import write_text
+from emgse.options import setting
 
 # training losses (emgse.training.spectral_loss): the paper's L1 on log1p magnitudes, or squared error of
 # power-law compressed magnitudes
@@ -25,6 +26,7 @@ LOSS_SUFFIXES = {"l1": "", "compressed": "-comp"}
 
 
 LR_SCHEDULES = ("constant", "cosine")  # emgse.training.lr_at
+NORMALIZATIONS = ("minmax", "zscore", "none")  # EmgConfig.normalization
 # losses on the rebuilt waveform, added to the spectral loss (emgse.training.waveform_loss): negative
 # SI-SDR, or a multi-resolution STFT loss
 WAVE_LOSSES = ("sisdr", "mrstft")
@@ -114,6 +116,7 @@ class EmgConfig:
     ``channels``: a named set (``all``, ``cheek``, ``chin``) or a list of channel indices.
     ``normalization``: ``minmax`` (per utterance, as in the paper), ``zscore`` (statistics fitted
     on training data and stored with the model) or ``none``.
+    ``context``, ``normalization`` and ``channels`` are also ``emgse train`` options.
     ``window_periodic``: the Blackman window of the TD frames; the paper's is symmetric
     (``np.blackman(64)``), true selects the periodic one.
     """
@@ -122,9 +125,10 @@ class EmgConfig:
     hop_s: float = 0.008
     cutoff_hz: float = 134.0
     filter_order: int = 3
-    context: int = 15
-    normalization: str = "minmax"
-    channels: str | tuple[int, ...] = "all"
+    context: int = setting(15, "EMG context frames each side")
+    normalization: str = setting("minmax", "EMG feature normalization (causal models: zscore unless told)",
+                                 choices=NORMALIZATIONS)
+    channels: str | tuple[int, ...] = setting("all", "EMG channel set: all, cheek, chin or indices", type=str)
     edge_padding: bool = True
     window_periodic: bool = False
 
@@ -167,10 +171,21 @@ def to_dict(config: Any) -> dict:
     return plain(dataclasses.asdict(config))
 
 
+def current_keys(cls: type, data: dict) -> dict:
+    """``data`` (a saved config of dataclass ``cls``) with the keys of renamed fields (their
+    ``old_names``, :func:`emgse.options.setting`) under today's names: ``snr_db`` -> ``snr_range_db``."""
+    renamed = {old: f.name for f in dataclasses.fields(cls) for old in f.metadata.get("old_names", ())}
+    both = sorted(old for old in renamed.keys() & data.keys() if renamed[old] in data)
+    if both:
+        raise EmgseError(f"config for {cls.__name__}: {both[0]!r} is the old name of {renamed[both[0]]!r}; give one of them")
+    return {renamed.get(key, key): value for key, value in data.items()}
+
+
 def from_dict(cls: type, data: dict) -> Any:
     """Build dataclass ``cls`` from a (nested) dict, rejecting unknown keys with a clear error."""
     if not isinstance(data, dict):
         raise EmgseError(f"config for {cls.__name__}: expected a mapping, got {type(data).__name__}")
+    data = current_keys(cls, data)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = set(data) - set(fields)
     if unknown:

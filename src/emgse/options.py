@@ -5,14 +5,22 @@ Every ``type=int`` / ``type=float`` option of every command is checked where it 
 where it must be. The ranges live in :data:`RULES`, keyed by the option's ``dest``; a numeric
 option without a rule is a programming error caught when the parser is built (and by the tests).
 A value out of range is an ``argparse`` error: one line naming the option, exit status 2.
+
+Options that set a configuration field are generated from the field (:func:`setting`,
+:func:`add_config_flags`, :func:`config_flags`): its default and help live once, in the dataclass,
+and ``--help`` prints that default.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
+import types
+import typing
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -165,4 +173,110 @@ def numeric_options(parser: argparse.ArgumentParser) -> list[tuple[str, str, typ
         kind = getattr(action.type, "__name__", None)
         if action.option_strings and kind in ("int", "float") and action.dest in RULES:
             out.append((owner.prog, action.option_strings[0], int if kind == "int" else float, RULES[action.dest]))
+    return out
+
+
+# --------------------------------------------------------------------------- options from configs
+def setting(default: object, help: str, *, flag: str | None = None, metavar: str | tuple[str, ...] | None = None,
+            type: typing.Callable[[str], object] | None = None, choices: typing.Iterable[str] | None = None,
+            old_names: tuple[str, ...] = ()) -> typing.Any:
+    """A dataclass field with its command-line option: ``help`` (without the default, which
+    :func:`add_config_flags` appends from ``default``), ``flag`` (default ``--<field-name>``),
+    ``metavar``, ``type`` (default: from the annotation), ``choices``; ``old_names``: keys a saved
+    config may still use for it (:func:`emgse.config.from_dict` reads them)."""
+    meta = {"help": help, "flag": flag, "metavar": metavar, "type": type,
+            "choices": None if choices is None else tuple(choices), "old_names": tuple(old_names)}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def option_fields(cls: type) -> list[dataclasses.Field]:
+    """The fields of dataclass ``cls`` that have a command-line option (declared with :func:`setting`)."""
+    return [f for f in dataclasses.fields(cls) if "help" in f.metadata]
+
+
+def flag_of(f: dataclasses.Field) -> str:
+    """A field's option: its ``flag``, else ``--<name>`` (``max_epochs`` -> ``--max-epochs``)."""
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+
+
+def dest_of(f: dataclasses.Field) -> str:
+    """A field's option's ``dest`` (argparse's rule: ``--steps-per-epoch`` -> ``steps_per_epoch``), the key of :data:`RULES`."""
+    return flag_of(f)[2:].replace("-", "_")
+
+
+def default_text(value: object) -> str:
+    """A default as ``--help`` prints it: ``(-5.0, 20.0)`` -> ``-5 20``, None -> ``none``, True -> ``on``."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple | list):
+        return " ".join(default_text(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def path_text(text: str) -> str:
+    """A path option kept as text (a config field), spelt as :class:`pathlib.Path` spells it (``./a.pt`` -> ``a.pt``)."""
+    return str(Path(text))
+
+
+def _kind(cls: type, f: dataclasses.Field) -> tuple[typing.Callable[[str], object], int | str | None]:
+    """``(type, nargs)`` of a field's option from its annotation (``float | None`` -> float,
+    ``tuple[float, float]`` -> float twice, ``tuple[int, ...]`` -> int one or more times)."""
+    hint = typing.get_type_hints(cls)[f.name]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        kinds = [k for k in typing.get_args(hint) if k is not type(None)]
+        hint = kinds[0] if len(kinds) == 1 else hint
+    if typing.get_origin(hint) is tuple:
+        items = typing.get_args(hint)
+        return (items[0], "+") if len(items) == 2 and items[1] is Ellipsis else (items[0], len(items))
+    if hint in (bool, int, float, str):
+        return hint, None
+    if f.metadata.get("type") is not None:  # e.g. str | tuple[int, ...] read from one word
+        return f.metadata["type"], None
+    raise TypeError(f"{cls.__name__}.{f.name}: annotation {hint} has no option type; give setting(type=...)")
+
+
+def add_config_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: type,
+                     fields: typing.Iterable[str] | None = None, *, prefix: str = "") -> None:
+    """Add one option per field of dataclass ``cls`` (``fields``: their names, in order; None:
+    every field declared with :func:`setting`). Each option's help is ``prefix`` + the field's help
+    + ``(default: <the field's default>)``; an option not given is absent from the parsed
+    arguments (``argparse.SUPPRESS``), so it does not override a config file (:func:`config_flags`)."""
+    by_name = {f.name: f for f in option_fields(cls)}
+    for name in fields if fields is not None else by_name:
+        if name not in by_name:
+            raise KeyError(f"{cls.__name__}.{name}: not a field declared with emgse.options.setting")
+        f = by_name[name]
+        meta = f.metadata
+        kind, nargs = _kind(cls, f)
+        text = f"{prefix}{meta['help']} (default: {default_text(f.default)})".replace("%", "%%")
+        extra: dict = {"action": argparse.BooleanOptionalAction} if kind is bool and meta["type"] is None else {
+            "type": meta["type"] or kind, "nargs": nargs, "choices": meta["choices"], "metavar": meta["metavar"]}
+        parser.add_argument(flag_of(f), dest=dest_of(f), default=argparse.SUPPRESS, help=text, **extra)
+
+
+def config_flags(args: argparse.Namespace, cls: type) -> dict:
+    """The fields of ``cls`` that options added by :func:`add_config_flags` set in ``args``
+    (given on the command line), as ``{field: value}`` (tuples for several values)."""
+    given = vars(args)
+    return {f.name: tuple(given[dest_of(f)]) if isinstance(given[dest_of(f)], list) else given[dest_of(f)]
+            for f in option_fields(cls) if dest_of(f) in given}
+
+
+def setting_rules(cls: type) -> dict[str, tuple[str, type]]:
+    """``{field: (rule name in RULES, int or float)}`` for every int or float field of ``cls``
+    with a rule, under its option's ``dest`` or, without an option, its own name: the gate for
+    settings read from a file (:func:`check_settings`)."""
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        kinds = [k for k in typing.get_args(hint) if k is not type(None)] if typing.get_origin(hint) in (
+            typing.Union, types.UnionType) else [hint]
+        name = dest_of(f) if "help" in f.metadata else f.name
+        if len(kinds) == 1 and kinds[0] in (int, float) and name in RULES:
+            out[f.name] = (name, kinds[0])
     return out

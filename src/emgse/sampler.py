@@ -10,7 +10,7 @@ has EMG) and a :class:`NoisePool` (a :class:`emgse.mixing.NoiseBank`), all tenso
    *exactly* frames ``k .. k + T - 1`` of the whole recording's front-end (zeros beyond its ends,
    as the offline edge padding);
 2. a noise and a random offset in it (looped), scaled so that ``10 log10(sum(speech^2) /
-   sum(noise^2))`` over the crop equals an SNR drawn uniformly from ``snr_db`` (the rule of
+   sum(noise^2))`` over the crop equals an SNR drawn uniformly from ``snr_range_db`` (the rule of
    :func:`emgse.mixing.mix_at_snr`, on the crop the model sees); a crop whose speech is silent gets
    the noise at its utterance's mean speech power instead;
 3. optionally (``reverb_prob``) the speech through one of a fixed set of synthetic rooms before
@@ -42,31 +42,34 @@ from emgse.features.audio import frame_count, stft_frames
 from emgse.features.emg import N_TD, ZScore, resolve_channels
 from emgse.features.level import FLOOR, segment_gains
 from emgse.mixing import NoiseBank, find_speech_files, read_speech
+from emgse.options import setting
 
 
 @dataclass(frozen=True)
 class SamplerConfig:
     """How training mixtures are drawn (see the module docstring).
 
-    ``crop_s``: crop length in seconds (rounded to whole hops); ``snr_db``, ``level_dbfs``: uniform
-    ranges ``(low, high)``; ``reverb_prob``: share of crops whose speech passes a synthetic room;
-    ``steps_per_epoch``: batches per training epoch (an epoch is a unit of logging, checkpoints and
-    the learning-rate schedule); ``val_crops``: size of the fixed validation set.
+    ``crop_s``: crop length in seconds (rounded to whole hops); ``snr_range_db``, ``level_dbfs``:
+    uniform ranges ``(low, high)``; ``reverb_prob``: share of crops whose speech passes a synthetic
+    room; ``steps_per_epoch``: batches per training epoch (an epoch is a unit of logging,
+    checkpoints and the learning-rate schedule); ``val_crops``: size of the fixed validation set.
+    Each ``setting`` is also an ``emgse train`` option.
     """
 
-    crop_s: float = 2.0
-    snr_db: tuple[float, float] = (-5.0, 20.0)
-    level_dbfs: tuple[float, float] = (-35.0, -15.0)
-    reverb_prob: float = 0.0
+    crop_s: float = setting(2.0, "crop length in seconds", flag="--crop", metavar="S")
+    snr_range_db: tuple[float, float] = setting((-5.0, 20.0), "SNR range in dB", flag="--snr", metavar=("LOW", "HIGH"),
+                                                old_names=("snr_db",))
+    level_dbfs: tuple[float, float] = setting((-35.0, -15.0), "mixture RMS range in dBFS", flag="--level",
+                                              metavar=("LOW", "HIGH"))
+    reverb_prob: float = setting(0.0, "share of crops whose speech passes a synthetic room", metavar="P")
     peak_limit: float = 0.99
-    steps_per_epoch: int = 200
-    val_crops: int = 256
+    steps_per_epoch: int = setting(200, "batches per epoch", metavar="N")
+    val_crops: int = setting(256, "crops in the fixed validation set", metavar="N")
 
     def __post_init__(self) -> None:
-        for name in ("snr_db", "level_dbfs"):
-            low, high = getattr(self, name)
+        for label, (low, high) in (("snr db", self.snr_range_db), ("level dbfs", self.level_dbfs)):
             if not (np.isfinite(low) and np.isfinite(high) and low <= high):
-                raise ValueError(f"{name.replace('_', ' ')} range {low!r}..{high!r}: needs finite numbers, low <= high")
+                raise ValueError(f"{label} range {low!r}..{high!r}: needs finite numbers, low <= high")
         if not (np.isfinite(self.crop_s) and self.crop_s > 0):
             raise ValueError(f"crop {self.crop_s!r} s: must be a positive number of seconds")
         if not 0.0 <= self.reverb_prob <= 1.0:
@@ -282,7 +285,7 @@ class MixtureSampler:
         frame = (torch.rand(size, generator=g, dtype=torch.float64) * (room_frames + 1)).long()
         noise = torch.randint(len(self.noise.names), (size,), generator=g)
         offset = (torch.rand(size, generator=g, dtype=torch.float64) * self.noise.lengths.cpu()[noise]).long()
-        snr = cfg.snr_db[0] + (cfg.snr_db[1] - cfg.snr_db[0]) * torch.rand(size, generator=g, dtype=torch.float64)
+        snr = cfg.snr_range_db[0] + (cfg.snr_range_db[1] - cfg.snr_range_db[0]) * torch.rand(size, generator=g, dtype=torch.float64)
         level = cfg.level_dbfs[0] + (cfg.level_dbfs[1] - cfg.level_dbfs[0]) * torch.rand(size, generator=g, dtype=torch.float64)
         room = torch.full((size,), -1, dtype=torch.long)
         if self.rooms is not None:

@@ -272,7 +272,7 @@ def test_session_demo_is_speaker_dependent(tmp_path, capsys):
     assert not (out / "prepared" / "train").exists() and not (out / "prepared-train" / "test").exists()  # test data never in training
     for name in ("audio-mask", "emgse-mask"):
         ckpt = read_checkpoint(out / "runs" / name / "best.pt")
-        assert ckpt["train_config"]["init_from"] == "pretrained" and ckpt["sampler_config"]["snr_db"] == [-10.0, 10.0]
+        assert ckpt["train_config"]["init_from"] == "pretrained" and ckpt["sampler_config"]["snr_range_db"] == [-10.0, 10.0]
         assert ckpt["sampler_config"]["steps_per_epoch"] == 2 and ckpt["train_config"]["batch_size"] == 4  # the budget in steps
     ckpt = read_checkpoint(out / "runs" / "emgse-mask" / "best.pt")
     assert ckpt["emg_config"]["normalization"] == "zscore" and ckpt["zscore"] is not None

@@ -24,6 +24,7 @@ from emgse.checkpoint import check_state_dict, configs, read_checkpoint, save_ch
 from emgse.config import (
     AudioConfig,
     EmgConfig,
+    current_keys,
     save_config,
     to_dict,
 )
@@ -188,6 +189,10 @@ def check_resume(path: Path, ckpt: dict, expected: dict) -> None:
     diffs = []
     for key, label in labels.items():
         old, new = ckpt.get(key), expected.get(key)
+        if key == "sampler_config" and isinstance(old, dict):  # a run from before a setting was renamed
+            from emgse.sampler import SamplerConfig
+
+            old = current_keys(SamplerConfig, old)
         if isinstance(old, dict) and isinstance(new, dict):
             changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
             if changed:

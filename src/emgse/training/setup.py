@@ -2,10 +2,13 @@
 ``emg``, ``audio``, ``sampler``) plus command-line flags -> checked configurations -> a run on
 fixed mixtures or on mixtures drawn on the fly. A flag given wins over the file; a setting in
 neither takes the configuration's default (level normalization on, the model's EMG
-normalization). ``emgse train`` parses its arguments and calls :func:`run_training`."""
+normalization). ``emgse train`` declares its settings' options with :func:`add_train_options`
+(generated from the configurations' fields), reads them back with :func:`train_settings_from` and
+calls :func:`run_training`."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import dataclasses
 import os
@@ -21,13 +24,10 @@ from emgse.training.config import (
 )
 
 SECTIONS = ("train", "emg", "audio", "sampler")
-# TrainConfig fields -> (rule in emgse.options.RULES, kind): the gate for settings from --config YAML
-TRAIN_SETTINGS = {
-    "batch_size": ("batch_size", int), "lr": ("lr", float), "max_epochs": ("epochs", int), "patience": ("patience", int),
-    "seed": ("seed", int), "num_workers": ("workers", int), "max_minutes": ("max_minutes", float), "segment": ("segment", int),
-    "max_steps_per_epoch": ("max_steps_per_epoch", int), "emg_gain_jitter": ("emg_gain_jitter", float),
-    "wave_weight": ("wave_weight", float),
-}
+SECTIONS_TEXT = ", ".join(f"'{name}'" for name in SECTIONS[:-1]) + f" and '{SECTIONS[-1]}'"  # for --help
+# the TrainConfig settings of emgse train's options after --model and the EMG ones, in --help order
+TRAIN_OPTIONS = ("max_epochs", "patience", "batch_size", "lr", "seed", "num_workers", "device", "max_minutes", "audio_only_share",
+                 "emg_gain_jitter", "init_from", "loss", "suppression_weight", "wave_loss", "wave_weight", "lr_schedule", "precision")
 
 
 def check_device(spec: str) -> None:
@@ -59,7 +59,7 @@ def settings(config_path: Path | None, train_flags: dict, emg_flags: dict, level
     ``normalization``; ``level_norm``: input level normalization on/off (None: the file's
     ``audio.level_rms`` when it sets one, else on)."""
     from emgse.features.level import LEVEL_RMS, with_level
-    from emgse.options import check_settings
+    from emgse.options import check_settings, setting_rules
 
     sections = load_yaml_sections(config_path, SECTIONS) if config_path else {n: {} for n in SECTIONS}
     where = str(config_path) if config_path else None
@@ -67,7 +67,7 @@ def settings(config_path: Path | None, train_flags: dict, emg_flags: dict, level
         train = dataclasses.replace(from_dict(TrainConfig, sections["train"]), **{k: v for k, v in train_flags.items() if v is not None})
     except ValueError as e:  # TrainConfig's checks (e.g. --wave-weight without --wave-loss)
         raise EmgseError(f"training settings: {e}") from None
-    check_settings(train, TRAIN_SETTINGS, where or "training settings")
+    check_settings(train, setting_rules(TrainConfig), where or "training settings")
     check_device(train.device)
     normalization = emg_flags.get("normalization") or sections["emg"].get("normalization") or default_normalization(train.model)
     emg = dataclasses.replace(from_dict(EmgConfig, sections["emg"]),
@@ -82,6 +82,35 @@ def settings(config_path: Path | None, train_flags: dict, emg_flags: dict, level
     if level_norm is not None or "level_rms" not in sections["audio"]:
         audio = with_level(audio, level_rms=None if level_norm is False else LEVEL_RMS)
     return Settings(train, emg, audio, sections["sampler"], config_path)
+
+
+def add_train_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``emgse train`` that set its configurations: ``--config`` and one option per
+    :class:`SamplerConfig`, :class:`EmgConfig` and :class:`TrainConfig` setting (generated from the
+    fields, :func:`emgse.options.add_config_flags`), and ``--level-norm``. Read back by :func:`train_settings_from`."""
+    from emgse.options import add_config_flags
+    from emgse.sampler import SamplerConfig
+
+    parser.add_argument("--config", type=Path, default=None, help=f"YAML with {SECTIONS_TEXT} sections")
+    add_config_flags(parser, SamplerConfig, prefix="on the fly: ")
+    add_config_flags(parser, TrainConfig, ("model",))
+    add_config_flags(parser, EmgConfig, ("channels", "context", "normalization"))
+    add_config_flags(parser, TrainConfig, TRAIN_OPTIONS)
+    parser.add_argument("--level-norm", action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                        help="input level normalization: each frame divided by the running RMS of the input (2 s), "
+                             "undone on the output (default: on, unless --config's audio section sets level_rms; the paper: "
+                             "--no-level-norm)")
+
+
+def train_settings_from(args: argparse.Namespace) -> tuple[Settings, dict]:
+    """The run's :class:`Settings` from the options of :func:`add_train_options` (``--config``
+    with the options given on top), and the :class:`SamplerConfig` options given (on top of the
+    file's ``sampler`` section, for :func:`run_training`)."""
+    from emgse.options import config_flags
+    from emgse.sampler import SamplerConfig
+
+    s = settings(args.config, config_flags(args, TrainConfig), config_flags(args, EmgConfig), getattr(args, "level_norm", None))
+    return s, config_flags(args, SamplerConfig)
 
 
 def run_training(out: Path, s: Settings, *, mixtures: Path | None = None, audio_only_mix: Path | None = None, data: Path | None = None,

@@ -93,7 +93,7 @@ def epochs_for(minutes: float, run: Path, args: argparse.Namespace) -> int:
     """The epochs of ``--steps-per-epoch`` steps that fit in ``minutes`` of training, timed by a
     throwaway probe (2 epochs of 40 steps in ``run``; the second one, warm, is the rate)."""
     probe = TrainConfig(**{**_train_kwargs(args), "max_epochs": 2, "patience": 2})
-    sampler = SamplerConfig(crop_s=2.0, snr_db=(-5.0, 20.0), level_dbfs=(-35.0, -15.0), steps_per_epoch=40, val_crops=256)
+    sampler = SamplerConfig(crop_s=2.0, snr_range_db=(-5.0, 20.0), level_dbfs=(-35.0, -15.0), steps_per_epoch=40, val_crops=256)
     train_from_sources(run, probe, noise=args.noise, speech=args.speech, val_share=0.05, sampler_config=sampler,
                        model_args=_model_args(args), progress=False)
     seconds = float(list(csv.DictReader(open(run / "log.csv")))[-1]["seconds"]) / 40  # per step, validation included
@@ -148,7 +148,7 @@ def main() -> None:
             args.epochs = epochs_for(args.fit_minutes, args.out / "probe", args)
         # a probed budget also stops by the clock (20% over), so a slower card still leaves a best checkpoint
         config = TrainConfig(**_train_kwargs(args), max_minutes=1.2 * args.fit_minutes if args.fit_minutes else None)
-        sampler = SamplerConfig(crop_s=2.0, snr_db=(-5.0, 20.0), level_dbfs=(-35.0, -15.0), steps_per_epoch=args.steps_per_epoch, val_crops=256)
+        sampler = SamplerConfig(crop_s=2.0, snr_range_db=(-5.0, 20.0), level_dbfs=(-35.0, -15.0), steps_per_epoch=args.steps_per_epoch, val_crops=256)
         t0 = time.perf_counter()
         summary = train_from_sources(run, config, noise=args.noise, speech=args.speech, val_share=0.05, sampler_config=sampler,
                                      model_args=_model_args(args), resume=args.resume, progress=not args.quiet)

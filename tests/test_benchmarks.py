@@ -373,9 +373,9 @@ def test_low_snr_judges_the_runs_of_another_loss(tmp_path, capsys):
     from benchmarks.low_snr import emg_share, low_snr_targets, main, read_run_scores
     from benchmarks.quality import with_loss
 
-    from emgse.config import split_loss_suffix
     from emgse.experiments import System
     from emgse.scoring import write_scores
+    from emgse.scoring.run_names import split_loss_suffix
 
     fake_quality_run(tmp_path)
     systems = tmp_path / "scores" / "systems"
@@ -417,9 +417,9 @@ def test_low_snr_judges_the_runs_of_another_loss(tmp_path, capsys):
 def test_run_names_carry_both_losses():
     from benchmarks.quality import TABLES, with_loss
 
-    from emgse.config import RUN_SUFFIXES, run_suffix, split_run_name
     from emgse.experiments import System
     from emgse.scoring import FUSION_PAIRS
+    from emgse.scoring.run_names import RUN_SUFFIXES, run_suffix, split_run_name
 
     assert run_suffix() == "" and run_suffix("compressed") == "-comp" and run_suffix("compressed", "sisdr") == "-comp-sisdr"
     assert run_suffix("l1", "mrstft") == "-mrstft" and len(set(RUN_SUFFIXES)) == 6 and RUN_SUFFIXES[0] == ""

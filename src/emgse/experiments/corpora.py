@@ -120,7 +120,7 @@ SEMAMBA_EMG_PUBLISHED = {"noisy": (1.188, 0.685), "audio-only": (2.118, 0.860), 
 class GaddyConfig(ProtocolConfig):
     """The Gaddy & Klein protocol of SEMamba-EMG: voiced parallel data (8 channels at 1 kHz), the
     corpus's train/validation/test split, training noises at -10..10 dB, the EMGSE test noises at
-    -11, -6, -1, 4 dB; audio-only against fusion under the same training settings.
+    the paper's test SNRs (:data:`emgse.protocol.TEST_SNRS_DB`); audio-only against fusion under the same training settings.
 
     ``per_utterance``: training noises drawn per utterance and SNR (1: five mixtures per utterance;
     the paper recipe's 5 would write 25 per utterance of a corpus many times larger than one

@@ -142,6 +142,13 @@ def write_prepared(root: Path, utts: dict[str, int] | None = None, seconds: floa
     return root
 
 
+@pytest.fixture(autouse=True)
+def no_data_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs without the user's EMGSE_DATA (emgse.resources.data_folder), so that what it
+    reads does not depend on the shell it runs in; a test that needs a data root passes one or sets it."""
+    monkeypatch.delenv("EMGSE_DATA", raising=False)
+
+
 @pytest.fixture
 def prepared(tmp_path: Path) -> Path:
     return write_prepared(tmp_path / "prepared")

@@ -1,5 +1,5 @@
-"""The demo always resumes (issue 34): the on-disk state a kill leaves at a stage boundary or inside
-a checkpoint write, then a rerun that finishes with the same numbers, redoes no finished stage and
+"""The demo always resumes (docs/errors.md, partial outputs): the on-disk state a kill leaves at a
+stage boundary or inside a checkpoint write, then a rerun that finishes with the same numbers, redoes no finished stage and
 removes what the killed run left."""
 
 from __future__ import annotations

@@ -162,8 +162,8 @@ def run_session_demo(out: str | Path, config: SessionConfig = SessionConfig(), *
     prepare speaker-dependently, train ``audio-mask`` and ``emgse-mask`` on the fly from the
     pretrained audio path, enhance, score at the test SNRs, write ``scores/`` and ``report.html``
     (its "Fusion gain over audio-only" section is the EMG gain per SNR with a 95% interval), print
-    that gain, and score the models on real recordings (``real_pairs``, else the shared VoiceBank-DEMAND
-    pairs when present; evaluation only). A finished demo removes :data:`SESSION_INTERMEDIATE` and the
+    that gain, and score the models on real recordings (``real_pairs``, else the VoiceBank-DEMAND
+    pairs under the data root when present; evaluation only). A finished demo removes :data:`SESSION_INTERMEDIATE` and the
     runs' ``last.pt`` unless ``keep_intermediate``.
 
     ``data_root``: where the paper's noises and the real pairs are read from (else ``EMGSE_DATA``,

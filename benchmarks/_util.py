@@ -1,18 +1,10 @@
-"""Small helpers shared by the benchmark scripts: timing, a printed table, and where the data is."""
+"""Small helpers shared by the benchmark scripts: timing and a printed table. The benchmarks read the paper's data under
+``EMGSE_DATA`` (:func:`emgse.resources.data_folder`)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
-
-from emgse.resources import shared_folder
-
-
-def data_folder(*parts: str) -> Path | None:
-    """The development data folder ``parts`` (``"noise", "train"``; ``"speech", "speechocean762"``)
-    when it exists, else None: the one place where the benchmarks look for their data."""
-    return shared_folder(*parts)
 
 
 def best_of(fn: Callable[[], object], repeats: int) -> float:

@@ -30,7 +30,6 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from benchmarks._util import data_folder
 from emgse.errors import EmgseError
 from emgse.experiments import System
 from emgse.experiments.quality import (
@@ -45,6 +44,7 @@ from emgse.experiments.quality import (
     train_and_score,
     train_and_score_session,
 )
+from emgse.resources import data_folder
 from emgse.scoring import (
     fusion_gain_table,
     read_scores,

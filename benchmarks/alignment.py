@@ -26,11 +26,11 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks._util import data_folder  # noqa: E402
 from emgse.corpora import alignment as al  # noqa: E402
 from emgse.corpora.simulated.sentences import make_sentence  # noqa: E402
 from emgse.corpora.simulated.speech import synthesize  # noqa: E402
 from emgse.files import read_audio  # noqa: E402
+from emgse.resources import data_folder  # noqa: E402
 
 REAL = data_folder("speech", "speechocean762")  # None where absent
 LEAD_S = 0.5

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._util import data_folder
 from emgse.errors import EmgseError, file_error
 from emgse.features.resample import resample
 from emgse.files import output_dir, read_audio, write_json, write_wav
+from emgse.resources import data_folder
 
 FS = 16000
 DEFAULT_SPEECH = data_folder("speech", "speechocean762")  # None where absent

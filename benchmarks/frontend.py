@@ -23,6 +23,7 @@ from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array
 from emgse.features.audio import from_log_magnitude, log_magnitude
 from emgse.features.emg import td_features, td_features_reference
 from emgse.mixing import NoiseBank, mix_corpus
+from emgse.protocol import TEST_SNRS_DB
 from emgse.synthetic import write_csl_utterance
 
 
@@ -61,7 +62,7 @@ def main() -> None:
         rows.append((f"prepare csl-emg-array, {args.utterances} x 3 s", f"{t_prep:.2f} s", f"{args.utterances / t_prep:.1f} utt/s"))
         bank = NoiseBank.from_sources(["white", "pink", "brown", "hum"])
         t0 = time.perf_counter()
-        out = mix_corpus(tmp / "prep", ["test"], bank, MixConfig(snrs_db=(-11, -6, -1, 4)), tmp / "mix", progress=False)
+        out = mix_corpus(tmp / "prep", ["test"], bank, MixConfig(snrs_db=TEST_SNRS_DB), tmp / "mix", progress=False)
         t_mix = time.perf_counter() - t0
         rows.append((f"mix, {len(out)} mixtures (4 noises x 4 SNRs)", f"{t_mix:.2f} s", f"{len(out) / t_mix:.1f} mixtures/s, {args.utterances / t_mix:.2f} utt/s"))
 

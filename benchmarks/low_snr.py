@@ -35,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 
-from emgse.config import LOSS_SUFFIXES, RUN_SUFFIXES, split_run_name
 from emgse.errors import EmgseError, file_error
 from emgse.scoring import (
     EMG_ALONE,
@@ -46,6 +45,7 @@ from emgse.scoring import (
     present_pairs,
     read_scores,
 )
+from emgse.scoring.run_names import LOSS_SUFFIXES, RUN_SUFFIXES, split_run_name
 
 PAPER_EMGSE = "emgse"
 PAPER_EMGSE_PARAMS = 4_638_381  # the paper's EMGSE (35 channels x 5 TD features, context +-15): `emgse models`

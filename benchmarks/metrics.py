@@ -16,6 +16,7 @@ from pathlib import Path
 
 from benchmarks._util import best_of
 from emgse.metrics import pesq_wb, score_pair, si_sdr, stoi
+from emgse.protocol import TEST_SNRS_DB
 from emgse.scoring import evaluate
 from emgse.synthetic import add_white_noise, make_mixtures, speech_like, write_system
 
@@ -45,7 +46,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        mix = make_mixtures(root, utterances=args.utterances, seconds=3.0, snrs_db=(-11.0, -6.0, -1.0, 4.0))
+        mix = make_mixtures(root, utterances=args.utterances, seconds=3.0, snrs_db=TEST_SNRS_DB)
         write_system(mix, root / "enh", "oracle", lambda n, r: r)
         write_system(mix, root / "enh", "passthrough", lambda n, r: n)
         n_mix = args.utterances * 2 * 4

@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks._util import data_folder
 from emgse.config import AudioConfig
 from emgse.features.audio import stft
 from emgse.features.resample import resample
 from emgse.files import read_audio
 from emgse.metrics import stoi as stoi_score
+from emgse.resources import data_folder
 from emgse.voice import griffin_lim, griffin_lim_librosa
 
 SPEECH = data_folder("speech", "speechocean762", "train")  # None where absent

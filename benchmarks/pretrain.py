@@ -28,10 +28,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks._util import data_folder
 from emgse.checkpoint import export_checkpoint, read_checkpoint, save_checkpoint
 from emgse.files import read_json, write_json
-from emgse.resources import PRETRAINED, PRETRAINED_MODELS
+from emgse.resources import PRETRAINED, PRETRAINED_MODELS, data_folder
 from emgse.sampler import SamplerConfig
 from emgse.scoring import PRETRAINED_TARGET, evaluate_pairs, pairs_table
 from emgse.training import TrainConfig, train_from_sources

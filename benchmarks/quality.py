@@ -20,7 +20,7 @@ the paper's L1 on log1p magnitudes (`emgse train --loss`); those runs are named 
 one folder holds both, and their scores and tables carry the same suffix (`scores-comp`,
 `tables/quality-comp.md`, `real-speech-comp`). `--wave-loss sisdr|mrstft` adds a loss on the
 rebuilt waveform at its default weight (`emgse train --wave-loss`); its name follows the loss's:
-`<system>-comp-sisdr`, `scores-comp-sisdr` (`emgse.config.run_suffix`). `emg-alone` hears no
+`<system>-comp-sisdr`, `scores-comp-sisdr` (`emgse.scoring.run_names.run_suffix`). `emg-alone` hears no
 microphone and takes no waveform loss: with one it is left out (the low-SNR table uses the
 `emg-alone` run of the same spectral loss).
 
@@ -54,8 +54,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks._util import data_folder
-from emgse.config import LOSSES, WAVE_LOSSES, run_suffix
+from emgse.config import LOSSES, WAVE_LOSSES
 from emgse.errors import EmgseError
 from emgse.experiments import session_noises
 from emgse.experiments.quality import (
@@ -75,7 +74,9 @@ from emgse.experiments.quality import (
     train_and_score_session,
     with_loss,
 )
+from emgse.resources import data_folder
 from emgse.scoring import HELPS_REAL_SPEECH, fusion_gain_table
+from emgse.scoring.run_names import run_suffix
 
 
 def main_session(args: argparse.Namespace, systems) -> None:

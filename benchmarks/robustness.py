@@ -22,7 +22,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from emgse.config import LOSSES, WAVE_LOSSES, run_suffix
+from emgse.config import LOSSES, WAVE_LOSSES
 from emgse.errors import EmgseError
 from emgse.experiments import enhance_system
 from emgse.experiments.quality import save_table
@@ -30,6 +30,7 @@ from emgse.faults import EmgFault
 from emgse.files import read_json, write_json
 from emgse.mixing import read_manifest, write_manifest
 from emgse.scoring import evaluate, summarize
+from emgse.scoring.run_names import run_suffix
 
 MODELS = ("emgse", "emgse-tcn", "emgse-mask", "emgse-map", "emgse-prior", "emgse-snr")
 REFERENCE = "audio"
@@ -59,7 +60,7 @@ def robustness_table(out: Path, every: int = 6, *, jobs: int = 2, models=MODELS,
 
     ``loss``, ``wave_loss``: the runs trained with those losses (``benchmarks/quality.py --loss
     --wave-loss``): every model and the reference take their run-name suffix
-    (:func:`emgse.config.run_suffix`), scores go to ``out/scores-robust<suffix>``."""
+    (:func:`emgse.scoring.run_names.run_suffix`), scores go to ``out/scores-robust<suffix>``."""
     suffix = run_suffix(loss, wave_loss)
     models, reference, checked = [m + suffix for m in models], reference + suffix, CHECKED + suffix
     checkpoint = lambda model: out / "runs" / model / "best.pt"  # noqa: E731

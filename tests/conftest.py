@@ -11,7 +11,11 @@ import soundfile as sf
 
 from emgse.synthetic import write_csl_utterance
 
-SHARED_NOISE = Path(__file__).resolve().parents[2] / "shared" / "data" / "noise"
+# the paper's data (noises, real pairs, corpora) as a development machine holds it beside the checkout:
+# the tests look for it here themselves and pass it on explicitly (the package reads only --data-root
+# or EMGSE_DATA); without it the tests that need it skip
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_NOISE = SHARED_DATA / "noise"
 
 
 def write_csl_session(root: Path, session: str = "Spk5_Block1-Initial", numbers=range(1, 7), seed: int = 0) -> Path:
@@ -96,6 +100,13 @@ def write_prepared(root: Path, utts: dict[str, int] | None = None, seconds: floa
             write_utterance(root, split, f"utt{split}{i:02d}", audio, emg)
     write_corpus_info(root, emg_fs=2000, emg_channels=channels, source="test")
     return root
+
+
+@pytest.fixture(autouse=True)
+def no_data_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs without the user's EMGSE_DATA (emgse.resources.data_folder), so that what it
+    reads does not depend on the shell it runs in; a test that needs a data root passes one or sets it."""
+    monkeypatch.delenv("EMGSE_DATA", raising=False)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 model registered here (CI installs only `.[dev]`), the "not installed" refusal, the baselines as
 rows of evaluate and of the recipes' tables; the real models on a real pair when installed."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,10 +15,11 @@ from emgse.features.resample import resample
 from emgse.files import read_audio, write_wav
 from emgse.mixing import read_manifest
 from emgse.synthetic import make_mixtures, speech_like
+from tests.conftest import SHARED_DATA
 from tests.scoring.test_scoring import write_pairs
 
 STAND_IN_FS, STAND_IN_DELAY, STAND_IN_GAIN = 48000, 144, 0.5  # 3 ms late at 48 kHz, half the level
-REAL_PAIRS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-speech" / "voicebank-demand-test"
+REAL_PAIRS = SHARED_DATA / "real-speech" / "voicebank-demand-test"
 SEEN: list[int] = []  # the lengths the stand-in model was given
 
 

@@ -294,10 +294,10 @@ def test_low_snr_judges_the_runs_of_another_loss(tmp_path, capsys):
 
     from benchmarks.low_snr import emg_share, low_snr_targets, main, read_run_scores
 
-    from emgse.config import split_loss_suffix
     from emgse.experiments import System
     from emgse.experiments.quality import with_loss
     from emgse.scoring import write_scores
+    from emgse.scoring.run_names import split_loss_suffix
 
     fake_quality_run(tmp_path)
     systems = tmp_path / "scores" / "systems"

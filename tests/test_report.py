@@ -117,14 +117,19 @@ def test_markdown_sections_become_html_tables(scored, tmp_path):
     assert "<td>a&lt;b</td>" in page and "---" not in page.split("<h2>Robustness</h2>")[1]
 
 
-def test_real_speech_section(scored, tmp_path):
-    from emgse.scoring import find_real_pairs, real_speech_section
+def test_real_speech_section(scored, tmp_path, monkeypatch):
+    from emgse.resources import DATA_ENV
+    from emgse.scoring import REAL_PAIRS, find_real_pairs, real_speech_section
     from tests.scoring.test_scoring import write_pairs
     from tests.test_stream import make_checkpoint
 
     _, out = scored
-    if find_real_pairs() is None:  # no ../shared: no section, nothing run
-        assert real_speech_section({"m": tmp_path / "none.pt"}, tmp_path / "o") is None
+    monkeypatch.delenv(DATA_ENV, raising=False)  # no data root: no section, nothing run
+    assert find_real_pairs() is None and real_speech_section({"m": tmp_path / "none.pt"}, tmp_path / "o") is None
+    under = write_pairs(tmp_path / "data" / REAL_PAIRS, rates=(16000,))  # the pairs under a data root are found
+    assert find_real_pairs(data_root=tmp_path / "data") == under
+    monkeypatch.setenv(DATA_ENV, str(tmp_path / "data"))
+    assert find_real_pairs() == under
     pairs = write_pairs(tmp_path / "pairs", rates=(16000, 8000))
     ckpt = make_checkpoint(tmp_path / "c.pt", "causal-audio")
     heading, text = real_speech_section({"tiny": ckpt}, tmp_path / "real", pairs, jobs=1, progress=False, dnsmos=False)

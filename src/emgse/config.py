@@ -16,13 +16,11 @@ import yaml
 from emgse.errors import EmgseError
 from emgse.files import write_text
 from emgse.options import setting
+from emgse.protocol import TEST_SNRS_DB
 
 # training losses (emgse.training.spectral_loss): the paper's L1 on log1p magnitudes, or squared error of
 # power-law compressed magnitudes
 LOSSES = ("l1", "compressed")
-# a benchmark folder may hold a system trained with each loss: the run of `audio-mask` trained with
-# the compressed loss is `audio-mask-comp` (benchmarks/quality.py --loss, emgse.scoring.FUSION_PAIRS)
-LOSS_SUFFIXES = {"l1": "", "compressed": "-comp"}
 
 
 LR_SCHEDULES = ("constant", "cosine")  # emgse.training.lr_at
@@ -30,34 +28,6 @@ NORMALIZATIONS = ("minmax", "zscore", "none")  # EmgConfig.normalization
 # losses on the rebuilt waveform, added to the spectral loss (emgse.training.waveform_loss): negative
 # SI-SDR, or a multi-resolution STFT loss
 WAVE_LOSSES = ("sisdr", "mrstft")
-# ... and a run trained with one carries its name after the loss suffix: `audio-mask-comp-sisdr`
-# (benchmarks/quality.py --wave-loss)
-WAVE_SUFFIXES = {None: "", "sisdr": "-sisdr", "mrstft": "-mrstft"}
-
-
-def run_suffix(loss: str = "l1", wave_loss: str | None = None) -> str:
-    """The suffix of a benchmark run trained with these losses: ``("compressed", "sisdr")`` -> ``"-comp-sisdr"``."""
-    return LOSS_SUFFIXES[loss] + WAVE_SUFFIXES[wave_loss]
-
-
-RUN_SUFFIXES = tuple(run_suffix(loss, wave) for loss in LOSSES for wave in WAVE_SUFFIXES)
-"""Every suffix a benchmark folder's runs may carry (``""`` first: the paper's L1 loss alone)."""
-
-
-def split_run_name(name: str) -> tuple[str, str, str | None]:
-    """A run name as ``(system, loss, wave loss)`` (:func:`run_suffix`): ``emgse-mask-comp-sisdr`` ->
-    ``("emgse-mask", "compressed", "sisdr")``, ``emgse-tcn`` -> ``("emgse-tcn", "l1", None)``."""
-    wave = next((kind for kind, suffix in WAVE_SUFFIXES.items() if suffix and name.endswith(suffix)), None)
-    name = name[: len(name) - len(WAVE_SUFFIXES[wave])]
-    loss = next((loss for loss, suffix in LOSS_SUFFIXES.items() if suffix and name.endswith(suffix)), "l1")
-    return name[: len(name) - len(LOSS_SUFFIXES[loss])], loss, wave
-
-
-def split_loss_suffix(name: str) -> tuple[str, str]:
-    """A run name as ``(system, loss)``, any wave-loss suffix dropped too (:func:`split_run_name`):
-    ``emgse-tcn-comp`` -> ``("emgse-tcn", "compressed")``, ``emgse-tcn`` -> ``("emgse-tcn", "l1")``."""
-    system, loss, _ = split_run_name(name)
-    return system, loss
 
 
 @dataclass(frozen=True)
@@ -142,7 +112,7 @@ class MixConfig:
     """Noise mixing: SNRs, how many noises per utterance (None: all), seed, clipping headroom, and the
     share of mixtures whose speech is reverberated (a mild synthetic room; the clean target stays dry)."""
 
-    snrs_db: tuple[float, ...] = (-11.0, -6.0, -1.0, 4.0)
+    snrs_db: tuple[float, ...] = TEST_SNRS_DB
     per_utterance: int | None = None
     seed: int = 0
     peak_limit: float = 0.99

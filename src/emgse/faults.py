@@ -36,6 +36,7 @@ from scipy.signal import lfilter
 
 from emgse.errors import EmgseError
 from emgse.features.emg import ARRAY_CHANNELS
+from emgse.protocol import PREPARED_EMG_FS
 
 KINDS = ("none", "absent", "flat", "noisy", "noisier", "intermittent", "drift", "mains", "shift")
 WHOLE_ARRAY = ("none", "absent", "mains", "shift")  # kinds that ignore ``fraction``
@@ -60,7 +61,7 @@ class EmgFault:
         return f"{self.kind}{round(100 * self.fraction)}"
 
 
-def apply_fault(emg: np.ndarray, channels: list[int], fault: EmgFault, key: str = "", fs: float = 2000.0) -> np.ndarray | None:
+def apply_fault(emg: np.ndarray, channels: list[int], fault: EmgFault, key: str = "", fs: float = PREPARED_EMG_FS) -> np.ndarray | None:
     """Return faulty EMG ``(samples, channels)`` (a copy), or None for ``absent``.
 
     The affected channels are drawn from ``channels`` (those the model uses), reproducibly from
@@ -241,7 +242,7 @@ def unusable_spreads(spread: np.ndarray, flat_ratio: float = FLAT_RATIO, loud_ra
         return ~np.isfinite(spread) | (spread < flat_ratio * ref) | (spread > loud_ratio * ref) | (ref <= 0)
 
 
-def unusable_channels(emg: np.ndarray, fs: float = 2000.0, hop_s: float = 0.008, **kwargs: float) -> np.ndarray:
+def unusable_channels(emg: np.ndarray, fs: float = PREPARED_EMG_FS, hop_s: float = 0.008, **kwargs: float) -> np.ndarray:
     """Channels of one recording ``(samples, channels)`` that :class:`ChannelCheck` drops at any
     time -> ``(channels,)`` bool (a partial last hop is ignored)."""
     hop = int(round(hop_s * fs))

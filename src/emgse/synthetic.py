@@ -19,10 +19,10 @@ import soundfile as sf
 from scipy.signal import lfilter
 
 from emgse.config import MixConfig
-from emgse.corpora.csl_emg_array import EMG_FS as CSL_EMG_FS
 from emgse.corpora.prepared import AUDIO_FS, write_corpus_info, write_utterance
 from emgse.files import read_audio, write_wav
 from emgse.mixing import NoiseBank, mix_corpus, read_manifest
+from emgse.protocol import CSL_EMG_FS, PREPARED_EMG_FS
 
 # (F1, F2, F3, F4) in Hz of a few vowels
 _VOWELS = np.array([(730, 1090, 2440, 3400), (270, 2290, 3010, 3700), (300, 870, 2240, 3300),
@@ -116,10 +116,10 @@ def make_mixtures(root: Path, utterances: int = 2, seconds: float = 1.5, snrs_db
     """A prepared corpus of speech-like test utterances mixed with a talker and white noise.
 
     Writes ``root/prepared`` (``utterances`` test utterances of ``seconds``, EMG all zeros
-    ``(samples, 4)`` at 2000 Hz), the talker ``root/noise/female_talker.wav`` and the mixtures at
+    ``(samples, 4)`` at :data:`~emgse.protocol.PREPARED_EMG_FS`), the talker ``root/noise/female_talker.wav`` and the mixtures at
     ``snrs_db`` (seed 0); returns the mixtures folder ``root/mix``.
     """
-    emg_fs = 2000
+    emg_fs = PREPARED_EMG_FS
     data = root / "prepared"
     for i in range(utterances):
         write_utterance(data, "test", f"utt{i:02d}", speech_like(seconds, seed=i), np.zeros((int(seconds * emg_fs), 4)))

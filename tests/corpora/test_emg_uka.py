@@ -14,9 +14,9 @@ from emgse.corpora.emg_uka import prepare_emg_uka, read_subset, select_utterance
 from emgse.corpora.prepared import CorpusInfo, list_utterances, read_utterance
 from emgse.features.emg import fit_emg
 from emgse.features.resample import resample
-from tests.conftest import write_emg_uka_corpus
+from tests.conftest import SHARED_DATA, write_emg_uka_corpus
 
-SHARED_EMG_UKA = Path(__file__).resolve().parents[3] / "shared" / "data" / "emg-uka"
+SHARED_EMG_UKA = SHARED_DATA / "emg-uka"
 
 
 @pytest.fixture(scope="module")

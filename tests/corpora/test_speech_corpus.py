@@ -23,9 +23,10 @@ from emgse.corpora.simulated.writer import (
 )
 from emgse.errors import EmgseError
 from emgse.features.resample import resample
+from tests.conftest import SHARED_DATA
 from tests.corpora.test_alignment import PHONES, write_textgrid
 
-SHARED_SPEECH = Path(__file__).resolve().parents[3] / "shared" / "data" / "speech" / "speechocean762"
+SHARED_SPEECH = SHARED_DATA / "speech" / "speechocean762"
 SENTENCES = ("Peter moved the yellow bottle.", "Anna found a purple kettle.", "Bob washed the big wagon.", "Maria bought a cheap map.")
 
 

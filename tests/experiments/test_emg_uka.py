@@ -17,7 +17,7 @@ from tests.conftest import write_emg_uka_corpus
 from tests.scoring.test_scoring import write_pairs
 
 LAYOUT = {("002", "101"): (["0100", "0101", "0102", "0103", "0104"], ["0200", "0201"]), ("004", "001"): (["0001", "0002"], ["0010"])}
-TINY = dataclasses.replace(EMG_UKA_BUDGET, steps=2, epochs=1, batch_size=4, crop_s=0.5, test_snrs=(-11.0, 4.0), noises_per_test=2,
+TINY = dataclasses.replace(EMG_UKA_BUDGET, steps=2, epochs=1, batch_size=4, crop_s=0.5, test_snrs_db=(-11.0, 4.0), noises_per_test=2,
                            jobs=1)
 
 

@@ -84,10 +84,10 @@ def test_quality_run_refuses_a_folder_started_with_other_settings(tmp_path):
 
 
 def test_run_names_carry_both_losses():
-    from emgse.config import RUN_SUFFIXES, run_suffix, split_run_name
     from emgse.experiments import System
     from emgse.experiments.quality import TABLES, with_loss
     from emgse.scoring import FUSION_PAIRS
+    from emgse.scoring.run_names import RUN_SUFFIXES, run_suffix, split_run_name
 
     assert run_suffix() == "" and run_suffix("compressed") == "-comp" and run_suffix("compressed", "sisdr") == "-comp-sisdr"
     assert run_suffix("l1", "mrstft") == "-mrstft" and len(set(RUN_SUFFIXES)) == 6 and RUN_SUFFIXES[0] == ""

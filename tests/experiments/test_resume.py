@@ -1,5 +1,5 @@
-"""The demo always resumes (issue 34): the on-disk state a kill leaves at a stage boundary or inside
-a checkpoint write, then a rerun that finishes with the same numbers, redoes no finished stage and
+"""The demo always resumes (docs/errors.md, partial outputs): the on-disk state a kill leaves at a
+stage boundary or inside a checkpoint write, then a rerun that finishes with the same numbers, redoes no finished stage and
 removes what the killed run left."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def _mtimes(out, *names):
 
 
 def test_a_killed_demo_resumes_and_finishes_with_the_same_numbers(tmp_path, capsys):
-    cfg = SessionConfig(utterances=7, test=2, val=1, steps=2, epochs=1, batch_size=4, crop_s=0.5, test_snrs=(-11.0, 4.0),
+    cfg = SessionConfig(utterances=7, test=2, val=1, steps=2, epochs=1, batch_size=4, crop_s=0.5, test_snrs_db=(-11.0, 4.0),
                         noises_per_test=1, jobs=1)
     out = tmp_path / "demo"
     pairs = write_pairs(tmp_path / "pairs", rates=(16000,))

@@ -38,8 +38,8 @@ from emgse.errors import EmgseError, file_error
 from emgse.features.emg import CHANNEL_SETS, DEAD_CHANNELS, fit_emg
 from emgse.features.resample import resample
 from emgse.files import output_dir, read_audio, read_json, read_npy
+from emgse.protocol import CSL_EMG_FS, PREPARED_EMG_FS
 
-EMG_FS = 2048
 EMG_CHANNELS = 40  # the array: cheek 0-31, chin 32-39; the marker is the last column (>= 41 columns)
 EMG_MARKER_THRESHOLD = 10.0
 AUDIO_MARKER_THRESHOLD = 0.5
@@ -84,7 +84,7 @@ def find_session(corpus: Path, session: str) -> Path:
     raise file_error(corpus, f"session {session!r} not found (folders here: {', '.join(available) or 'none'})")
 
 
-def read_utterance(session_dir: Path, number: str, emg_fs: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+def read_utterance(session_dir: Path, number: str, emg_fs: int = PREPARED_EMG_FS) -> tuple[np.ndarray, np.ndarray]:
     """Read, sync and resample one utterance.
 
     Returns:
@@ -109,7 +109,7 @@ def read_utterance(session_dir: Path, number: str, emg_fs: int = 2000) -> tuple[
     speech = audio[audio_start:, 0]
     if emg.shape[0] < 2 or len(speech) < 2:
         raise file_error(emg_path if emg.shape[0] < 2 else wav_path, "no samples after the marker rise")
-    emg = resample(emg, EMG_FS, emg_fs, axis=0)
+    emg = resample(emg, CSL_EMG_FS, emg_fs, axis=0)
     speech = resample(speech, fs, AUDIO_FS)
     return speech, fit_emg_to_audio(speech, emg, emg_fs, stem.parent)
 
@@ -193,7 +193,7 @@ def prepare_csl_emg_array(
     *,
     splits: SplitRanges = SplitRanges(),
     sessions: dict[str, str] | None = None,
-    emg_fs: int = 2000,
+    emg_fs: int = PREPARED_EMG_FS,
     force: bool = False,
     progress: bool = True,
 ) -> dict:
@@ -225,7 +225,7 @@ def prepare_csl_emg_array(
             source="csl-emg-array",
             corpus=str(corpus.resolve()),
             session=session,
-            emg_fs_original=EMG_FS,
+            emg_fs_original=CSL_EMG_FS,
             emg_resampling="scipy.signal.resample_poly (polyphase, anti-aliased)",
             lengths="speech kept whole from its marker rise; EMG cropped or edge-padded to its duration",
             sync={"emg_marker_threshold": EMG_MARKER_THRESHOLD, "audio_marker_threshold": AUDIO_MARKER_THRESHOLD},

@@ -39,8 +39,9 @@ from emgse.errors import EmgseError, file_error
 from emgse.features.emg import frame_samples
 from emgse.features.resample import resample
 from emgse.files import output_dir, read_audio, write_text
+from emgse.protocol import PREPARED_EMG_FS
 
-EMG_FS = 600
+EMG_UKA_FS = 600  # the corpus's recording rate (Hz); prepared at emg_fs
 ADC_CHANNELS = 7  # EMG 1-6 and the marker, interleaved
 EMG_CHANNELS = 6
 MODES = ("audible", "whispered", "silent")
@@ -139,7 +140,7 @@ def audio_path(root: Path, utt: Utterance) -> Path:
     raise file_error(utt.path(root, "audio", "a", ".wav"), "audio file not found (neither .wav nor .flac)")
 
 
-def read_utterance(root: Path, utt: Utterance, emg_fs: int = 2000) -> tuple[np.ndarray, np.ndarray, str]:
+def read_utterance(root: Path, utt: Utterance, emg_fs: int = PREPARED_EMG_FS) -> tuple[np.ndarray, np.ndarray, str]:
     """Read one utterance, crop both streams to the corpus's offsets and resample the EMG.
 
     Returns:
@@ -161,11 +162,11 @@ def read_utterance(root: Path, utt: Utterance, emg_fs: int = 2000) -> tuple[np.n
     _check_span(offsets, emg_span, raw.shape[0], "EMG")
     speech = audio[audio_span[0] : audio_span[1], 0]
     emg = raw[emg_span[0] : emg_span[1], :EMG_CHANNELS].astype(np.float64)
-    audio_s, emg_s = len(speech) / AUDIO_FS, emg.shape[0] / EMG_FS
+    audio_s, emg_s = len(speech) / AUDIO_FS, emg.shape[0] / EMG_UKA_FS
     if abs(audio_s - emg_s) > MAX_SYNC_MISMATCH_S:
         raise file_error(offsets, f"the offsets give {audio_s:.3f} s of audio but {emg_s:.3f} s of EMG (more than "
                                   f"{MAX_SYNC_MISMATCH_S * 1000:.0f} ms apart)")
-    emg = fit_emg_to_audio(speech, resample(emg, EMG_FS, emg_fs, axis=0), emg_fs, offsets)
+    emg = fit_emg_to_audio(speech, resample(emg, EMG_UKA_FS, emg_fs, axis=0), emg_fs, offsets)
     transcript_file = utt.path(root, "Transcripts", "transcript", ".txt")
     transcript = " ".join(transcript_file.read_text(errors="replace").split()) if transcript_file.is_file() else ""
     return speech, emg.astype(np.float32), transcript
@@ -216,7 +217,7 @@ def select_utterances(root: Path, speaker: str, session: str, mode: str = "audib
     return chosen
 
 
-def prepare_emg_uka(corpus: str | Path, speaker: str, session: str, out: str | Path, *, mode: str = "audible", emg_fs: int = 2000,
+def prepare_emg_uka(corpus: str | Path, speaker: str, session: str, out: str | Path, *, mode: str = "audible", emg_fs: int = PREPARED_EMG_FS,
                     val_fraction: float = 0.05, seed: int = 0, splits: tuple[str, ...] = SPLITS, force: bool = False,
                     progress: bool = True) -> dict:
     """Write one speaker's session (or all of them: ``session="all"``) of EMG-UKA in the prepared
@@ -255,7 +256,7 @@ def prepare_emg_uka(corpus: str | Path, speaker: str, session: str, out: str | P
             session=session,
             mode=mode,
             sessions=sorted({u.session for _, u in todo}),
-            emg_fs_original=EMG_FS,
+            emg_fs_original=EMG_UKA_FS,
             emg_resampling="scipy.signal.resample_poly (polyphase, anti-aliased)",
             sync="both streams cropped to the corpus's offset files; EMG fitted to the audio's duration",
             channel_names=list(CHANNEL_NAMES),

@@ -51,7 +51,7 @@ from emgse.errors import EmgseError, file_error
 from emgse.features.resample import resample
 from emgse.files import output_dir, read_audio, read_json, read_npy, write_npy, write_text
 
-EMG_FS = 1000
+GADDY_EMG_FS = 1000  # the corpus's recording rate (Hz), kept in the prepared layout
 EMG_CHANNELS = 8
 MAINS_HZ = 60.0
 NOTCH_Q = 30.0
@@ -95,7 +95,7 @@ def _emg_filters(fs: float) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def clean_emg(
-    emg: np.ndarray, fs: float = EMG_FS, *, before: np.ndarray | None = None, after: np.ndarray | None = None, where: Path | str = "EMG"
+    emg: np.ndarray, fs: float = GADDY_EMG_FS, *, before: np.ndarray | None = None, after: np.ndarray | None = None, where: Path | str = "EMG"
 ) -> np.ndarray:
     """Remove DC offset, drift and mains hum from DC-coupled EMG, as dgaddy/silent_speech does.
 
@@ -127,7 +127,7 @@ def read_emg(folder: Path, index: int) -> np.ndarray:
     """Cleaned EMG ``(samples, 8)`` at 1000 Hz of ``folder/<index>_emg.npy`` (neighbours used for filtering)."""
     path = folder / f"{index}_emg.npy"
     emg, before, after = (_read_raw_emg(folder / f"{j}_emg.npy", j == index) for j in (index, index - 1, index + 1))
-    return clean_emg(emg, EMG_FS, before=before, after=after, where=path)
+    return clean_emg(emg, GADDY_EMG_FS, before=before, after=after, where=path)
 
 
 def _read_raw_emg(path: Path, required: bool) -> np.ndarray | None:
@@ -241,7 +241,7 @@ def read_speech(folder: Path, index: int, audio: str = "clean") -> np.ndarray:
 def read_utterance(folder: Path, index: int | str, audio: str = "clean") -> tuple[np.ndarray, np.ndarray]:
     """Speech ``(samples,)`` at 16 kHz and cleaned EMG ``(samples, 8)`` at 1000 Hz, cut to a common duration."""
     index = int(index)
-    return trim_to_common(read_speech(folder, index, audio), read_emg(folder, index), EMG_FS, folder / str(index))
+    return trim_to_common(read_speech(folder, index, audio), read_emg(folder, index), GADDY_EMG_FS, folder / str(index))
 
 
 def read_silent_emg(
@@ -332,7 +332,7 @@ def prepare_gaddy(
             write_text(work / SILENT_FOLDER / "utterances.csv", _silent_table(silent_items, silent_splits, voiced))
         meta = write_corpus_info(
             work,
-            emg_fs=EMG_FS,
+            emg_fs=GADDY_EMG_FS,
             emg_channels=EMG_CHANNELS,
             source="gaddy-klein",
             corpus=str(root.resolve()),

@@ -1,7 +1,8 @@
-"""Experiments, end to end: the demos (:mod:`~emgse.experiments.session`, the paper's protocol and
-the default; :mod:`~emgse.experiments.demo`, unseen speakers), the protocols on real corpora
-(:mod:`~emgse.experiments.corpora`; real EMG: :mod:`~emgse.experiments.emg_uka`) and the stages they
-share (:mod:`~emgse.experiments.stages`), which the benchmarks use too. Data flows one way: stages <- demo | session <- emg_uka | corpora.
+"""Experiments, end to end: the demos (:mod:`~emgse.experiments.speaker_dependent`, the paper's
+protocol and the default; :mod:`~emgse.experiments.unseen_speakers`, unseen speakers), the protocols
+on real corpora (:mod:`~emgse.experiments.corpora`; real EMG: :mod:`~emgse.experiments.emg_uka`) and
+the stages they share (:mod:`~emgse.experiments.stages`), which the benchmarks use too. Data flows one
+way: stages <- unseen_speakers | speaker_dependent <- emg_uka | corpora.
 """
 
 from emgse.experiments.corpora import (
@@ -12,15 +13,6 @@ from emgse.experiments.corpora import (
     run_gaddy_recipe,
     run_paper_recipe,
 )
-from emgse.experiments.demo import (
-    DEMO_FAMILIES,
-    DEMO_INTERMEDIATE,
-    RECORDED_PREFIX,
-    DemoConfig,
-    add_recorded_speech,
-    demo_systems,
-    run_demo,
-)
 from emgse.experiments.emg_uka import (
     EMG_UKA_BUDGET,
     RECIPE_SYSTEMS,
@@ -28,7 +20,7 @@ from emgse.experiments.emg_uka import (
     recipe_systems,
     run_emg_uka_recipe,
 )
-from emgse.experiments.session import (
+from emgse.experiments.speaker_dependent import (
     PRETRAINED_FAMILY,
     SESSION_DEMO_SYSTEMS,
     SESSION_INTERMEDIATE,
@@ -46,6 +38,7 @@ from emgse.experiments.stages import (
     REMOVED_FILE,
     SIMULATED_NOTE,
     System,
+    announce_data,
     check_finished_run,
     elapsed,
     enhance_score_report,
@@ -63,5 +56,14 @@ from emgse.experiments.stages import (
     train_system,
     voice_system,
 )
+from emgse.experiments.unseen_speakers import (
+    DEMO_FAMILIES,
+    DEMO_INTERMEDIATE,
+    RECORDED_PREFIX,
+    DemoConfig,
+    add_recorded_speech,
+    demo_systems,
+    run_demo,
+)
 
-__all__ = ['DEMO_FAMILIES', 'EMG_UKA_BUDGET', 'RECIPE_SYSTEMS', 'real_emg_note', 'recipe_systems', 'run_emg_uka_recipe', 'DEMO_INTERMEDIATE', 'DemoConfig', 'EMG_ALONE', 'FREE_SETTINGS', 'GaddyConfig', 'PAPER_SYSTEMS', 'PRETRAINED_FAMILY', 'PaperConfig', 'RECORDED_PREFIX', 'REMOVED_FILE', 'SEMAMBA_EMG_PUBLISHED', 'SESSION_DEMO_SYSTEMS', 'SESSION_INTERMEDIATE', 'SIMULATED_NOTE', 'SessionConfig', 'System', 'add_recorded_speech', 'build_session', 'check_finished_run', 'demo_systems', 'elapsed', 'enhance_score_report', 'enhance_system', 'finish_demo', 'flat_settings', 'log', 'mix_and_train', 'paper_test_bank', 'real_speech_systems', 'record_settings', 'remove_intermediates', 'removed_intermediates', 'run_demo', 'run_gaddy_recipe', 'run_once', 'run_paper_recipe', 'run_session_demo', 'session_noises', 'session_trained', 'stage', 'train_session_system', 'train_system', 'voice_system']
+__all__ = ['DEMO_FAMILIES', 'EMG_UKA_BUDGET', 'RECIPE_SYSTEMS', 'real_emg_note', 'recipe_systems', 'run_emg_uka_recipe', 'DEMO_INTERMEDIATE', 'DemoConfig', 'EMG_ALONE', 'FREE_SETTINGS', 'GaddyConfig', 'PAPER_SYSTEMS', 'PRETRAINED_FAMILY', 'PaperConfig', 'RECORDED_PREFIX', 'REMOVED_FILE', 'SEMAMBA_EMG_PUBLISHED', 'SESSION_DEMO_SYSTEMS', 'SESSION_INTERMEDIATE', 'SIMULATED_NOTE', 'SessionConfig', 'System', 'announce_data', 'add_recorded_speech', 'build_session', 'check_finished_run', 'demo_systems', 'elapsed', 'enhance_score_report', 'enhance_system', 'finish_demo', 'flat_settings', 'log', 'mix_and_train', 'paper_test_bank', 'real_speech_systems', 'record_settings', 'remove_intermediates', 'removed_intermediates', 'run_demo', 'run_gaddy_recipe', 'run_once', 'run_paper_recipe', 'run_session_demo', 'session_noises', 'session_trained', 'stage', 'train_session_system', 'train_system', 'voice_system']

@@ -22,6 +22,7 @@ from emgse.experiments.stages import (
     train_system,
 )
 from emgse.files import read_json
+from emgse.protocol import TEST_SNRS_DB, TRAIN_SNRS_DB
 
 
 def mix_and_train(out: Path, noise_train: list[str], noise_test: list[str], config, systems: list[System], max_minutes: float | None,
@@ -33,10 +34,10 @@ def mix_and_train(out: Path, noise_train: list[str], noise_test: list[str], conf
 
     if stage("mix train/val", (out / "mix-train").is_dir()):
         bank = NoiseBank.from_sources(noise_train, progress=progress)
-        mix = MixConfig(snrs_db=config.train_snrs, per_utterance=min(config.per_utterance, len(bank)), seed=config.seed)
+        mix = MixConfig(snrs_db=config.train_snrs_db, per_utterance=min(config.per_utterance, len(bank)), seed=config.seed)
         mix_corpus(out / "prepared", ["train", "val"], bank, mix, out / "mix-train", progress=progress)
     if stage("mix test", (out / "mix-test").is_dir()):
-        mix_corpus(out / "prepared", ["test"], paper_test_bank(noise_test, progress), MixConfig(snrs_db=config.test_snrs, seed=config.seed + 1),
+        mix_corpus(out / "prepared", ["test"], paper_test_bank(noise_test, progress), MixConfig(snrs_db=config.test_snrs_db, seed=config.seed + 1),
                    out / "mix-test", progress=progress)
     base = {"lr": config.lr, "batch_size": config.batch_size, "patience": config.patience, "seed": config.seed,
             "max_epochs": config.max_epochs, "max_minutes": max_minutes}
@@ -48,9 +49,9 @@ def mix_and_train(out: Path, noise_train: list[str], noise_test: list[str], conf
 class ProtocolConfig:
     """What the corpus protocols share: the paper's training and test SNRs and training settings."""
 
-    train_snrs: tuple[float, ...] = (-10.0, -5.0, 0.0, 5.0, 10.0)
+    train_snrs_db: tuple[float, ...] = TRAIN_SNRS_DB
     per_utterance: int = 5
-    test_snrs: tuple[float, ...] = (-11.0, -6.0, -1.0, 4.0)
+    test_snrs_db: tuple[float, ...] = TEST_SNRS_DB
     max_epochs: int = 500
     patience: int = 15
     lr: float = 1e-4
@@ -119,7 +120,7 @@ SEMAMBA_EMG_PUBLISHED = {"noisy": (1.188, 0.685), "audio-only": (2.118, 0.860), 
 class GaddyConfig(ProtocolConfig):
     """The Gaddy & Klein protocol of SEMamba-EMG: voiced parallel data (8 channels at 1 kHz), the
     corpus's train/validation/test split, training noises at -10..10 dB, the EMGSE test noises at
-    -11, -6, -1, 4 dB; audio-only against fusion under the same training settings.
+    the paper's test SNRs (:data:`emgse.protocol.TEST_SNRS_DB`); audio-only against fusion under the same training settings.
 
     ``per_utterance``: training noises drawn per utterance and SNR (1: five mixtures per utterance;
     the paper recipe's 5 would write 25 per utterance of a corpus many times larger than one

@@ -3,9 +3,9 @@
 One speaker's session of the EMG-UKA Trial Corpus (or all of the speaker's sessions pooled), split
 by the corpus's own lists: the test utterances are unseen, the speaker and session are not
 (speaker- and session-dependent, as the paper and the field). Every model trains on mixtures drawn
-on the fly under a :class:`~emgse.experiments.session.SessionConfig` budget (the demo's by default),
+on the fly under a :class:`~emgse.experiments.speaker_dependent.SessionConfig` budget (the demo's by default),
 the mask pair from the shipped pretrained audio path; the test utterances are mixed with the paper's
-test noises at -11, -6, -1 and 4 dB. Printed: the scores, the EMG gain per SNR and per noise category
+test noises at the paper's test SNRs (:data:`emgse.protocol.TEST_SNRS_DB`). Printed: the scores, the EMG gain per SNR and per noise category
 with 95% intervals over utterances; written: ``scores/scores.csv`` and ``report.html``.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from emgse.config import EmgConfig, MixConfig
 from emgse.errors import EmgseError
-from emgse.experiments.session import (
+from emgse.experiments.speaker_dependent import (
     SessionConfig,
     session_noises,
     session_trained,
@@ -26,6 +26,7 @@ from emgse.experiments.session import (
 from emgse.experiments.stages import (
     EMG_ALONE,
     System,
+    announce_data,
     enhance_score_report,
     finish_demo,
     holding_out,
@@ -72,14 +73,15 @@ def run_emg_uka_recipe(corpus: str | Path, speaker: str, session: str, out: str 
                        systems: tuple[str, ...] = DEFAULT_SYSTEMS, mode: str = "audible", channels: str = "all",
                        noise_train: list[str] | None = None, noise_test: list[str] | None = None,
                        real_pairs: str | Path | None = None, silent: bool = False, demo: bool = False,
-                       keep_intermediate: bool = True, progress: bool = True) -> list[dict]:
+                       keep_intermediate: bool = True, progress: bool = True, data_root: str | Path | None = None) -> list[dict]:
     """Run the protocol into ``out`` (each stage skipped when done, so a killed run resumes):
 
     ``OUT/prepared`` (test utterances) and ``OUT/prepared-train`` (train + val) by
     :func:`emgse.corpora.emg_uka.prepare_emg_uka`; ``OUT/mix-test`` (``config.noises_per_test`` of the
-    test noises per utterance at each of ``config.test_snrs``); ``OUT/runs/<system>`` trained on the
-    fly; then enhance, score and report. Noises default to the paper's (``../shared/data/noise``) when
-    present, else ``config``'s generated banks. ``silent``: also voice the session's silent test EMG
+    test noises per utterance at each of ``config.test_snrs_db``); ``OUT/runs/<system>`` trained on the
+    fly; then enhance, score and report. Noises default to the paper's (``noise/{train,test}`` under
+    ``data_root``, else under ``EMGSE_DATA``: :func:`session_noises`) when present, else ``config``'s
+    generated banks; the data root is printed and recorded with the settings. ``silent``: also voice the session's silent test EMG
     with ``emg-alone`` and score it against the audible recordings of the same sentences
     (:func:`score_silent`). ``demo``: the run is ``emgse demo --real-emg`` (its
     title; ``prepared-train`` and ``last.pt`` removed at the end unless ``keep_intermediate``).
@@ -95,13 +97,14 @@ def run_emg_uka_recipe(corpus: str | Path, speaker: str, session: str, out: str 
     if silent and EMG_ALONE.name not in systems:
         raise EmgseError("--silent voices silent EMG with emg-alone: add emg-alone to --systems")
     select_utterances(corpus, speaker, session, mode)  # an unknown speaker, session or mode: one line before any work
-    default_train, default_test = session_noises(config)
+    default_train, default_test = session_noises(config, data_root)
     train_noise, test_noise = list(noise_train or default_train), list(noise_test or default_test)
     out.mkdir(parents=True, exist_ok=True)
     record_settings(out / ("demo.json" if demo else "recipe.json"), {
         "protocol": "emg-uka speaker-dependent", "corpus": str(corpus.resolve()), "speaker": speaker, "session": session, "mode": mode,
         "systems": [s.name for s in chosen], "channels": channels, "silent": silent, "noise_train": train_noise, "noise_test": test_noise,
-        "config": dataclasses.asdict(config)})
+        "config": dataclasses.asdict(config),
+        "data_root": announce_data(data_root, found=default_train != list(config.train_noises))})
     log(f"EMG-UKA {speaker}/{session} ({mode}) from {corpus}; training noises {', '.join(train_noise)}; test noises {', '.join(test_noise)}")
     if stage("prepare test (the corpus's test list)", (out / "prepared").is_dir()):
         prepare_emg_uka(corpus, speaker, session, out / "prepared", mode=mode, splits=("test",), progress=progress)
@@ -109,7 +112,7 @@ def run_emg_uka_recipe(corpus: str | Path, speaker: str, session: str, out: str 
         prepare_emg_uka(corpus, speaker, session, out / "prepared-train", mode=mode, splits=("train", "val"), progress=progress)
     if stage("mix test", (out / "mix-test").is_dir()):
         bank = paper_test_bank(test_noise, progress)
-        mix = MixConfig(snrs_db=config.test_snrs, per_utterance=min(config.noises_per_test, len(bank)), seed=config.seed + 1)
+        mix = MixConfig(snrs_db=config.test_snrs_db, per_utterance=min(config.noises_per_test, len(bank)), seed=config.seed + 1)
         mix_corpus(out / "prepared", ["test"], bank, mix, out / "mix-test", progress=progress)
     for system in chosen:
         train_session_system(out, system, config, emg_config=EmgConfig(normalization="zscore"), progress=progress, noise=train_noise)
@@ -118,7 +121,7 @@ def run_emg_uka_recipe(corpus: str | Path, speaker: str, session: str, out: str 
     if demo or real_pairs is not None:
         stage("real speech (evaluation only)", False)
         real = real_speech_section(real_speech_systems(out, heard), out / "real-speech", real_pairs, jobs=config.jobs, progress=progress,
-                                   target=NO_HARM, reuse=True)  # a rerun takes the scores it already holds
+                                   target=NO_HARM, reuse=True, data_root=data_root)  # a rerun takes the scores it already holds
         sections += [real] if real else []
     note = real_emg_note(speaker, session, mode)
     title = "emgse demo on real EMG" if demo else "emgse recipe emg-uka"

@@ -25,16 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emgse.config import (
-    RUN_SUFFIXES,
-    AudioConfig,
-    EmgConfig,
-    MixConfig,
-    run_suffix,
-    split_loss_suffix,
-    split_run_name,
-    to_dict,
-)
+from emgse.config import AudioConfig, EmgConfig, MixConfig, to_dict
 from emgse.corpora.csl_emg_array import prepare_csl_emg_array
 from emgse.corpora.simulated.config import SimulationConfig
 from emgse.corpora.simulated.writer import session_splits, simulate_corpus, simulate_speech_corpus
@@ -58,6 +49,7 @@ from emgse.features.level import with_level
 from emgse.files import output_dir, read_audio, read_npy, write_text
 from emgse.metrics import METRICS
 from emgse.mixing import NoiseBank, mix_corpus, read_manifest
+from emgse.protocol import TEST_SNRS_DB, TRAIN_SNRS_DB
 from emgse.report import build_report
 from emgse.scoring import (
     NOISY,
@@ -73,6 +65,7 @@ from emgse.scoring import (
     write_summaries,
 )
 from emgse.scoring.oracle import CEILING, ORACLES, oracle_mixtures
+from emgse.scoring.run_names import RUN_SUFFIXES, run_suffix, split_loss_suffix, split_run_name
 
 SYSTEMS = (
     System("audio", "audio"),
@@ -97,7 +90,6 @@ RECORD_SYSTEMS = (
 ZSCORE = EmgConfig(normalization="zscore")
 EMG_CONFIGS = {name: ZSCORE for name in ("causal-audio", "causal-emgse", "emgse-map", "emgse-tcn", "emg-alone", "emgse-prior")}
 # utterances in all, spread over `speakers`; `test` and `val` count speakers (speaker-disjoint splits)
-PAPER_TRAIN_SNRS = (-10, -5, 0, 5, 10)
 # Every corpus here has per-session recording levels (eSpeak voices: -40 dBFS +-20 dB; recorded
 # speech: as recorded), so every run trains with input level normalization as `emgse train` does.
 # Without it, on the 20-voice corpus, emgse-mask sat at a near-silent mask for 3 of its 4 epochs and
@@ -120,7 +112,7 @@ SETTINGS = {
 # on the fly for the same number of steps (emgse.experiments.SessionConfig; the mask family from the shipped
 # pretrained audio path, the others from scratch), test mixtures: 2 of the paper's test noises per utterance and SNR
 SESSION = SessionConfig(utterances=260, test=40, val=20, noises_per_test=2)
-SESSION_QUICK = SessionConfig(utterances=12, test=3, val=2, steps=3, epochs=1, batch_size=4, crop_s=0.5, noises_per_test=1, test_snrs=(-11.0, 4.0))
+SESSION_QUICK = SessionConfig(utterances=12, test=3, val=2, steps=3, epochs=1, batch_size=4, crop_s=0.5, noises_per_test=1, test_snrs_db=(-11.0, 4.0))
 SESSION_SYSTEMS = (
     System("audio", "audio"),
     System("emgse", "emgse"),
@@ -271,16 +263,16 @@ def build_data(out: Path, s: dict, quick: bool, seed: int = 0, emg_snr_db: float
         prepare_csl_emg_array(out / "corpus", "all", out / "prepared", sessions=session_splits(s["speakers"], s["test"], s["val"]))
     if stage("mix train/val", (out / "mix-train").is_dir()):
         bank = NoiseBank.from_sources(noise_train)
-        mix_corpus(out / "prepared", ["train", "val"], bank, MixConfig(snrs_db=s.get("train_snrs", PAPER_TRAIN_SNRS), per_utterance=s["per_utterance"], seed=seed),
+        mix_corpus(out / "prepared", ["train", "val"], bank, MixConfig(snrs_db=s.get("train_snrs", TRAIN_SNRS_DB), per_utterance=s["per_utterance"], seed=seed),
                     out / "mix-train")
     if stage("mix test", (out / "mix-test").is_dir()):
-        mix_corpus(out / "prepared", ["test"], NoiseBank.from_sources(noise_test), MixConfig(snrs_db=(-11, -6, -1, 4), seed=seed + 1), out / "mix-test")
+        mix_corpus(out / "prepared", ["test"], NoiseBank.from_sources(noise_test), MixConfig(snrs_db=TEST_SNRS_DB, seed=seed + 1), out / "mix-test")
     return noise_train, noise_test
 
 
 def with_loss(systems, loss: str, wave_loss: str | None = None) -> tuple[System, ...]:
     """``systems`` named for the runs trained with ``loss`` and ``wave_loss`` (``audio-mask`` ->
-    ``audio-mask-comp``, ``audio-mask-comp-sisdr``: :func:`emgse.config.run_suffix`), so one folder
+    ``audio-mask-comp``, ``audio-mask-comp-sisdr``: :func:`emgse.scoring.run_names.run_suffix`), so one folder
     holds the runs of every loss side by side."""
     return tuple(System(x.name + run_suffix(loss, wave_loss), x.model, x.channels) for x in systems)
 
@@ -357,7 +349,7 @@ ORACLE_LABELS = {CEILING: f"{CEILING} (clean magnitude, noisy phase: the ceiling
 def tables_markdown(scores: list[dict], params: dict, rtf: dict) -> str:
     """One table per metric: per SNR, mean, share of the noisy -> ceiling gap, parameters, RTF.
 
-    The ceiling is :data:`emgse.oracle.CEILING` (clean magnitude, noisy phase); oracle rows get no
+    The ceiling is :data:`emgse.scoring.oracle.CEILING` (clean magnitude, noisy phase); oracle rows get no
     gap, and the IRM row is labelled as the mask oracle it is.
     """
     by_snr = summarize(scores, "snr_db")

@@ -29,6 +29,7 @@ from scipy.signal import butter, get_window, lfilter
 
 from emgse.config import EmgConfig
 from emgse.errors import EmgseError
+from emgse.protocol import PREPARED_EMG_FS
 
 N_TD = 5
 TD_NAMES = ("low_mean", "low_power", "high_abs_mean", "high_power", "high_zcr")
@@ -57,7 +58,7 @@ def frame_samples(fs: float, seconds: float, what: str) -> int:
     if abs(n - round(n)) > 1e-6 or round(n) < 1:
         raise EmgseError(
             f"unsupported EMG rate {fs:g} Hz: the {what} of {seconds * 1000:g} ms is not a whole number "
-            f"of samples (resample first, e.g. to 2000 Hz)"
+            f"of samples (resample first, e.g. to {PREPARED_EMG_FS} Hz)"
         )
     return int(round(n))
 
@@ -326,7 +327,7 @@ def _td_block(x: np.ndarray, out: np.ndarray, work: dict[str, np.ndarray], filte
 
 def td_features(
     emg: np.ndarray,
-    fs: float = 2000.0,
+    fs: float = PREPARED_EMG_FS,
     *,
     win_s: float = 0.032,
     hop_s: float = 0.008,
@@ -389,7 +390,7 @@ def td_features(
 
 
 def td_features_reference(
-    emg: np.ndarray, fs: float = 2000.0, *, win_s: float = 0.032, hop_s: float = 0.008, periodic: bool = False
+    emg: np.ndarray, fs: float = PREPARED_EMG_FS, *, win_s: float = 0.032, hop_s: float = 0.008, periodic: bool = False
 ) -> np.ndarray:
     """A plain per-frame, per-channel loop computing the same as :func:`td_features`.
 

@@ -9,10 +9,15 @@ test-half speaker is shipped.
 ``pretrained/``: weights trained by ``benchmarks/pretrain.py`` (their card: ``docs/pretrained.md``
 and each checkpoint's ``"card"`` entry), used by ``emgse enhance`` without ``--checkpoint`` and by
 ``emgse train --init-from pretrained``.
+
+The data that does not ship (the paper's noises, real recorded pairs, corpora) is found by one rule,
+:func:`data_folder`: a root given by the caller (``--data-root DIR``), else the ``EMGSE_DATA``
+environment variable, else none.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from emgse.errors import EmgseError
@@ -33,8 +38,9 @@ def speech_folder(speech: str | Path) -> Path:
     return folder
 
 
-PRETRAINED = Path(__file__).resolve().parent / "pretrained"
-PRETRAINED_MODELS = {"pretrained": "audio-mask.pt"}  # name -> file in PRETRAINED (benchmarks/pretrain.py --export)
+PRETRAINED_NAME = "pretrained"  # the shipped weights' name: emgse enhance's default checkpoint, the demo's init_from
+PRETRAINED = Path(__file__).resolve().parent / PRETRAINED_NAME
+PRETRAINED_MODELS = {PRETRAINED_NAME: "audio-mask.pt"}  # name -> file in PRETRAINED (benchmarks/pretrain.py --export)
 
 
 def checkpoint_path(spec: str | Path) -> Path:
@@ -51,11 +57,36 @@ def checkpoint_path(spec: str | Path) -> Path:
     return Path(spec)
 
 
-def shared_folder(*parts: str) -> Path | None:
-    """``../shared/data/<parts>`` beside the project checkout (or the working folder) when it exists:
-    the data a development machine may hold (noises, real pairs) and a user's fresh clone has not."""
-    for base in (Path(__file__).resolve().parents[4], Path.cwd().parent):
-        folder = base.joinpath("shared", "data", *parts)
-        if folder.is_dir():
-            return folder
-    return None
+DATA_ENV = "EMGSE_DATA"  # the environment variable naming the data root when no --data-root is given
+
+
+def find_data_root(root: str | Path | None = None) -> tuple[Path | None, str]:
+    """The data root and where it came from: ``root`` when given (``"--data-root"``), else the
+    :data:`DATA_ENV` environment variable when set and not empty (``"EMGSE_DATA"``), else ``(None, "")``."""
+    if root is not None:
+        return Path(root), "--data-root"
+    env = os.environ.get(DATA_ENV, "")
+    return (Path(env), DATA_ENV) if env else (None, "")
+
+
+def data_folder(*parts: str, root: str | Path | None = None) -> Path | None:
+    """``<data root>/<parts>`` when that folder exists, else None. The data root is ``root`` when
+    given, else the ``EMGSE_DATA`` environment variable (:func:`find_data_root`); with neither there is
+    none. Where the paper's data lives is the caller's to say: nothing here looks beside the
+    package or the working folder. E.g. ``data_folder("noise", "train")``."""
+    base, _ = find_data_root(root)
+    if base is None:
+        return None
+    folder = base.joinpath(*parts)
+    return folder if folder.is_dir() else None
+
+
+def data_note(root: str | Path | None = None, found: bool | None = None, fallback: str = "generated noises") -> str:
+    """One line saying which data a run reads: ``"data: /x/shared/data (EMGSE_DATA)"``, or
+    ``"data: none -- generated noises; set --data-root or EMGSE_DATA"`` without a root; ``found``
+    False: the root holds none of what the run looks for. ``fallback``: what the run does without it."""
+    base, source = find_data_root(root)
+    if base is None:
+        return f"data: none -- {fallback}; set --data-root or {DATA_ENV}"
+    note = f"data: {base} ({source})"
+    return note if found is not False else f"{note}, holding none of the data looked for -- {fallback}"

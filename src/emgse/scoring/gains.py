@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from emgse.config import RUN_SUFFIXES
 from emgse.scoring.rows import METRIC_LABELS
+from emgse.scoring.run_names import RUN_SUFFIXES
 from emgse.scoring.summaries import Table
 
 
@@ -28,7 +28,7 @@ GAIN_METRICS = ("pesq", "stoi", "estoi")
 # Each fusion system and its same-budget audio-only partner: the same audio path and training, no EMG.
 # A system not listed here gets no gain curve (pass ``pairs=`` to write_report/build_report for others).
 # Each pair also stands with both runs trained with other losses (``emgse-mask-comp`` / ``audio-mask-comp``,
-# ``emgse-mask-comp-sisdr`` / ``audio-mask-comp-sisdr``: :data:`emgse.config.RUN_SUFFIXES`).
+# ``emgse-mask-comp-sisdr`` / ``audio-mask-comp-sisdr``: :data:`emgse.scoring.run_names.RUN_SUFFIXES`).
 _PAIRS: tuple[tuple[str, str], ...] = (
     ("emgse", "audio"),
     ("emgse-cheek", "audio"),
@@ -141,7 +141,7 @@ def emg_alone_means(scores: list[dict], metrics: Sequence[str] = GAIN_METRICS, s
 
 def emg_alone_levels(scores: list[dict], metrics: Sequence[str] = GAIN_METRICS) -> dict[str, dict[str, float]]:
     """:func:`emg_alone_means` of every EMG-alone run scored, by name: :data:`EMG_ALONE` and its runs
-    with other losses (``emg-alone-comp``), in :data:`emgse.config.RUN_SUFFIXES` order."""
+    with other losses (``emg-alone-comp``), in :data:`emgse.scoring.run_names.RUN_SUFFIXES` order."""
     names = (EMG_ALONE + x for x in RUN_SUFFIXES)  # the suffixes are distinct, so are the names
     return {name: level for name in names if (level := emg_alone_means(scores, metrics, name)) is not None}
 

@@ -18,20 +18,21 @@ from emgse.scoring.rows import NOISY
 from emgse.scoring.targets import PairsTarget
 
 # --------------------------------------------------------------------------- real speech
-REAL_PAIRS = Path("shared") / "data" / "real-speech" / EVALUATION_PAIRS
+REAL_PAIRS = Path("real-speech") / EVALUATION_PAIRS  # under the data root (emgse.resources.data_folder)
 
 
 REAL_SPEECH_TITLE = "Real speech (VoiceBank-DEMAND test pairs, real noise)"
 
 
-def find_real_pairs(explicit: str | Path | None = None) -> Path | None:
-    """The real-speech pairs folder: ``explicit`` if given, else ``../shared/data/real-speech/
-    voicebank-demand-test`` beside the project checkout (or the working folder) when it exists."""
-    from emgse.resources import shared_folder
+def find_real_pairs(explicit: str | Path | None = None, data_root: str | Path | None = None) -> Path | None:
+    """The real-speech pairs folder: ``explicit`` if given, else :data:`REAL_PAIRS`
+    (``real-speech/voicebank-demand-test``) under the data root when it holds one (``data_root``,
+    else ``EMGSE_DATA``: :func:`emgse.resources.data_folder`)."""
+    from emgse.resources import data_folder
 
     if explicit is not None:
         return Path(explicit)
-    folder = shared_folder(*REAL_PAIRS.parts[2:])
+    folder = data_folder(*REAL_PAIRS.parts, root=data_root)
     return folder if folder is not None and (folder / "clean").is_dir() else None
 
 
@@ -46,10 +47,11 @@ def real_speech_section(
     target: PairsTarget | None = None,
     reuse: bool = False,
     baselines: Sequence[str] | None = None,
+    data_root: str | Path | None = None,
 ) -> tuple[str, str] | None:
     """Score ``{system: checkpoint}`` on real recorded pairs (:func:`emgse.scoring.evaluate_pairs`,
     into ``out_dir``) and return the report section ``(heading, markdown)``; None when no pairs folder
-    is given or found (:func:`find_real_pairs`). The pairs are for evaluation only.
+    is given or found (:func:`find_real_pairs`, under ``data_root``). The pairs are for evaluation only.
 
     ``target``: also judge every system against it (:meth:`emgse.scoring.PairsTarget.table`: met, or
     which condition is missed and by how much), as a second table of the section.
@@ -60,7 +62,7 @@ def real_speech_section(
     installed" otherwise (:func:`emgse.baselines.table_baselines`); None: all of them."""
     from emgse.baselines import table_baselines
 
-    pairs = find_real_pairs(pairs_dir)
+    pairs = find_real_pairs(pairs_dir, data_root)
     if pairs is None:
         return None
     heard, missing = table_baselines(baselines)

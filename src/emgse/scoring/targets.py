@@ -58,7 +58,7 @@ class PairsTarget:
                      [f"Mean paired gains over `{NOISY}` on {n} real recordings; every model runs audio-only (EMG absent)."])
 
 
-# The demo's check (issue 10): a fresh-machine model must not make real recordings worse on average,
+# The demo's check (docs/enhancement.md): a fresh-machine model must not make real recordings worse on average,
 # and at most 2 files (of VoiceBank-DEMAND's 25) may lose more than WORSE_ESTOI.
 NO_HARM = PairsTarget("does no harm to real recordings", pesq_gain=0.0, estoi_gain=0.0, max_worse=2)
 
@@ -67,7 +67,7 @@ NO_HARM = PairsTarget("does no harm to real recordings", pesq_gain=0.0, estoi_ga
 HELPS_REAL_SPEECH = PairsTarget("helps real recordings", pesq_gain=0.25, estoi_gain=0.01, max_worse=0)
 
 
-# The shipped pretrained model (benchmarks/pretrain.py, issue 24): what the same network reached when
+# The shipped pretrained model (benchmarks/pretrain.py; its card: docs/pretrained.md): what the same network reached when
 # trained on the fly for 6 GPU-minutes, held as the bar for the weights that ship.
 PRETRAINED_TARGET = PairsTarget("the pretrained model helps real recordings", pesq_gain=0.40, estoi_gain=0.02, max_worse=0,
                                 dnsmos_gain=0.0)

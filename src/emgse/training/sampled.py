@@ -13,6 +13,7 @@ from emgse.config import (
 )
 from emgse.errors import EmgseError
 from emgse.features.level import LEVEL_RMS
+from emgse.protocol import PREPARED_EMG_FS
 from emgse.training.config import TrainConfig, audio_only_share, check_normalization, model_traits
 from emgse.training.distributed import resolve_device, setup_distributed
 from emgse.training.loop import TrainingData, checked_config, fit
@@ -88,7 +89,7 @@ def train_sampled(
     steps = sampler_config.steps_per_epoch
     data = TrainingData(
         lambda epoch: SampledEpoch(sampler, epoch, steps, size), lambda: val_mine, audio_config, emg_config,
-        train_speech.emg_dims, train_speech.emg_fs or 2000.0, train_speech.emg_channels, list(train_speech.channels),
+        train_speech.emg_dims, train_speech.emg_fs or float(PREPARED_EMG_FS), train_speech.emg_channels, list(train_speech.channels),
         train_speech.zscore, target_rms,
         f"mixed on the fly from {len(train_speech)} utterances x {len(noise.names)} noises "
         f"({steps} steps of {config.batch_size} x {sampler_config.crop_s:g} s per epoch); {sampler_config.val_crops} validation crops "
@@ -135,7 +136,6 @@ def train_from_sources(
         raise EmgseError("nothing to train on: give a prepared corpus (--data) or speech folders (--speech)")
     if not 0.0 <= val_share < 1.0:
         raise EmgseError(f"validation share {val_share!r}: must be in [0, 1)")
-    check_normalization(config.model, emg_config.normalization)
     share = audio_only_share(config.model, config.audio_only_share)
     bank = NoiseBank.from_sources(list(noise), progress=progress)
     val_bank = NoiseBank.from_sources(list(val_noise), progress=progress) if val_noise else bank

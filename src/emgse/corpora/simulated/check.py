@@ -27,9 +27,10 @@ from scipy.optimize import minimize
 from scipy.signal import butter, resample_poly, sosfiltfilt, welch
 
 from emgse.corpora.simulated.articulation import CLASSES
-from emgse.corpora.simulated.emg import DEAD_CHANNELS, EMG_FS, LIVE_CHANNELS
+from emgse.corpora.simulated.emg import DEAD_CHANNELS, LIVE_CHANNELS, SIMULATED_EMG_FS
 from emgse.errors import EmgseError
 from emgse.files import read_audio, read_json, read_npy
+from emgse.protocol import PREPARED_EMG_FS
 
 FRAME_HOP = 16  # at 2000 Hz: 8 ms
 FRAME_WIN = 64  # 32 ms
@@ -76,7 +77,7 @@ def read_corpus(root: str | Path) -> list[Utterance]:
     return utts
 
 
-def median_frequency(emg: np.ndarray, fs: float = EMG_FS, band: tuple[float, float] = (10.0, 1000.0)) -> np.ndarray:
+def median_frequency(emg: np.ndarray, fs: float = SIMULATED_EMG_FS, band: tuple[float, float] = (10.0, 1000.0)) -> np.ndarray:
     """Median frequency (Hz) of each channel of ``(samples, channels)``."""
     f, p = welch(emg, fs=fs, nperseg=512, axis=0)
     keep = (f >= band[0]) & (f <= band[1])
@@ -101,7 +102,7 @@ def envelopes(utt: Utterance) -> tuple[np.ndarray, np.ndarray]:
 
     EMG: high-passed above 20 Hz, squared, averaged per 4 ms and smoothed over 20 ms, log scale.
     """
-    hp = butter(4, 20.0, btype="highpass", fs=EMG_FS, output="sos")
+    hp = butter(4, 20.0, btype="highpass", fs=SIMULATED_EMG_FS, output="sos")
     e = sosfiltfilt(hp, utt.emg, axis=0)
     e_env = np.log(_smooth(_envelope_frames(resample_poly(e, 125, 128, axis=0), 8)) + 1e-12)  # 2000 Hz / 8
     s_env = np.log(_smooth(_envelope_frames(utt.speech, 64)) + 1e-10)  # 16 kHz / 64
@@ -158,11 +159,11 @@ def frame_dataset(utt: Utterance) -> tuple[np.ndarray, np.ndarray]:
     from emgse.features.emg import td_features
 
     emg2k = resample_poly(utt.emg[:, list(LIVE_CHANNELS)], 125, 128, axis=0)
-    feats = td_features(emg2k, 2000.0).astype(np.float64)  # (frames, 35*5)
+    feats = td_features(emg2k, PREPARED_EMG_FS).astype(np.float64)  # (frames, 35*5)
     feats = (feats - feats.mean(axis=0)) / (feats.std(axis=0) + 1e-9)
     n = feats.shape[0]
     stacked = np.concatenate([feats[np.clip(np.arange(n) + k, 0, n - 1)] for k in CONTEXT], axis=1)
-    centres = (np.arange(n) * FRAME_HOP + FRAME_WIN / 2) / 2000.0
+    centres = (np.arange(n) * FRAME_HOP + FRAME_WIN / 2) / PREPARED_EMG_FS
     labels = np.full(n, -1)
     starts = np.array([p["start"] for p in utt.phonemes])
     idx = np.clip(np.searchsorted(starts, centres, side="right") - 1, 0, len(starts) - 1)
@@ -232,7 +233,7 @@ def check_corpus(root: str | Path) -> dict:
     utts = read_corpus(root)
     live, dead = list(LIVE_CHANNELS), list(DEAD_CHANNELS)
     mdf = np.concatenate([median_frequency(u.emg[:, live]) for u in utts])
-    hp = butter(4, 20.0, btype="highpass", fs=EMG_FS, output="sos")
+    hp = butter(4, 20.0, btype="highpass", fs=SIMULATED_EMG_FS, output="sos")
     rms = np.array([np.sqrt(np.mean(sosfiltfilt(hp, u.emg, axis=0) ** 2, axis=0)) for u in utts])  # (utts, 40)
     lead = lead_ms(utts)
     corr = speech_correlation(utts, lead)

@@ -33,8 +33,9 @@ import numpy as np
 from scipy.signal import bilinear, butter, lfilter, sosfilt
 
 from emgse.corpora.simulated.articulation import MUSCLES
+from emgse.protocol import CSL_EMG_FS
 
-EMG_FS = 2048.0
+SIMULATED_EMG_FS = float(CSL_EMG_FS)  # the simulated recording rate: CSL-EMG_Array's
 N_CHANNELS = 40
 DEAD_CHANNELS = (7, 15, 23, 31, 39)
 LIVE_CHANNELS = tuple(c for c in range(N_CHANNELS) if c not in DEAD_CHANNELS)
@@ -133,7 +134,7 @@ def pickup_matrix(setup: SessionSetup, decay: float = 1.6) -> np.ndarray:
     return mono @ bipolar_matrix() * setup.gain
 
 
-def shwedyk_filter(fl: float, fh: float, fs: float = EMG_FS) -> tuple[np.ndarray, np.ndarray]:
+def shwedyk_filter(fl: float, fh: float, fs: float = SIMULATED_EMG_FS) -> tuple[np.ndarray, np.ndarray]:
     """Digital filter whose power response follows the Shwedyk surface-EMG spectrum."""
     wl, wh = 2 * np.pi * fl, 2 * np.pi * fh
     # H(s) = s wh^2 / ((s + wl)(s + wh)^2), prewarp-free bilinear transform (corners << fs/2)
@@ -154,7 +155,7 @@ class ArtifactLevels:
 
 
 def render_emg(
-    act: np.ndarray, setup: SessionSetup, levels: ArtifactLevels, rng: np.random.Generator, fs: float = EMG_FS
+    act: np.ndarray, setup: SessionSetup, levels: ArtifactLevels, rng: np.random.Generator, fs: float = SIMULATED_EMG_FS
 ) -> np.ndarray:
     """Surface EMG of one utterance.
 

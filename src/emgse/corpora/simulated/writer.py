@@ -126,7 +126,7 @@ def simulate_utterance(config: SimulationConfig, spk: Speaker, speaker_index: in
     """
     rng = np.random.default_rng([config.seed, 2, speaker_index, number])
     text, voice_audio, phones = _speak_prompt(config, spk, rng)
-    fs_a, fs_e = speech.SPEECH_FS, emg.EMG_FS
+    fs_a, fs_e = speech.SPEECH_FS, emg.SIMULATED_EMG_FS
 
     # Time line after the marker rise: lead-in silence, the sentence, a tail of silence.
     lead_in = float(rng.uniform(0.35, 0.7))
@@ -189,7 +189,7 @@ def _streams(
         ``(audio, emg, pre_a, pre_e)``: ``(pre_a + n_post, 2)`` float64 at 16 kHz (speech, marker),
         ``(pre_e + n, 41)`` float32 at 2048 Hz (40 channels, marker) and the two pre-roll lengths.
     """
-    fs_a, fs_e = speech.SPEECH_FS, emg.EMG_FS
+    fs_a, fs_e = speech.SPEECH_FS, emg.SIMULATED_EMG_FS
     pre_a = int(round(rng.uniform(0.1, 0.5) * fs_a))
     speech_ch = record(pre_a)
     marker_a = np.zeros(pre_a + n_post)
@@ -291,7 +291,7 @@ def simulate_corpus(
                 "layout": "CSL-EMG_Array",
                 "settings": settings,
                 "sessions": sessions,
-                "emg": {"fs": emg.EMG_FS, "columns": 41, "marker_column": 40, "marker_high": EMG_MARKER},
+                "emg": {"fs": emg.SIMULATED_EMG_FS, "columns": 41, "marker_column": 40, "marker_high": EMG_MARKER},
                 "audio": {"fs": speech.SPEECH_FS, "channels": ["speech", "marker"], "marker_high": AUDIO_MARKER},
             },
         )
@@ -426,9 +426,9 @@ def simulate_recording(config: SimulationConfig, spk: Speaker, speaker_index: in
         "alignment": alignment.source,
         "cost_ratio": None if np.isnan(alignment.cost_ratio) else round(alignment.cost_ratio, 4),
         "audio_fs": speech.SPEECH_FS,
-        "emg_fs": emg.EMG_FS,
+        "emg_fs": emg.SIMULATED_EMG_FS,
         "source_fs": fs,
-        "preroll_s": {"audio": pre_a / speech.SPEECH_FS, "emg": pre_e / emg.EMG_FS},
+        "preroll_s": {"audio": pre_a / speech.SPEECH_FS, "emg": pre_e / emg.SIMULATED_EMG_FS},
         "duration_s": duration,
         "speech_onset_s": sounding[0][1] if sounding else 0.0,
         "times": "seconds after the marker rise of each stream",
@@ -525,7 +525,7 @@ def simulate_speech_corpus(
                 "speech": {"dirs": [str(Path(d).resolve()) for d in speech_dirs], "speakers": len(chosen), "utterances_per_speaker": utterances},
                 "sessions": sessions,
                 "skipped": skipped,
-                "emg": {"fs": emg.EMG_FS, "columns": 41, "marker_column": 40, "marker_high": EMG_MARKER},
+                "emg": {"fs": emg.SIMULATED_EMG_FS, "columns": 41, "marker_column": 40, "marker_high": EMG_MARKER},
                 "audio": {"fs": speech.SPEECH_FS, "channels": ["speech", "marker"], "marker_high": AUDIO_MARKER},
             },
         )

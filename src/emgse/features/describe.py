@@ -13,10 +13,11 @@ from emgse.features.emg import N_TD, resolve_channels, stack_context, utterance_
 from emgse.features.resample import resample
 from emgse.features.utterance import utterance_features
 from emgse.files import read_audio, read_npy
+from emgse.protocol import PREPARED_EMG_FS
 
 
 def describe_utterance(
-    audio_path: Path, emg_path: Path, *, emg_fs: float = 2000.0, channels: str = "all", context: int = 15
+    audio_path: Path, emg_path: Path, *, emg_fs: float = PREPARED_EMG_FS, channels: str = "all", context: int = 15
 ) -> str:
     """A printable summary of the front-end on one utterance (used by ``emgse features``)."""
     audio_config = AudioConfig()

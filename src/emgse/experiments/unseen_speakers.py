@@ -14,6 +14,7 @@ from emgse.experiments.stages import (
     PAPER_SYSTEMS,
     SIMULATED_NOTE,
     System,
+    announce_data,
     enhance_score_report,
     finish_demo,
     holding_out,
@@ -24,6 +25,7 @@ from emgse.experiments.stages import (
     train_system,
 )
 from emgse.files import read_json, write_json
+from emgse.protocol import TEST_SNRS_DB
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,9 @@ class DemoConfig:
     val: int = 2
     # training SNRs reach real recordings' range (VoiceBank-DEMAND: about 0-17 dB); chosen on a dev
     # proxy (speechocean762 test-half speakers + real test noises at 0-15 dB), see docs/results-real-speech.md
-    train_snrs: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0)
+    train_snrs_db: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0)
     per_utterance: int = 1
-    test_snrs: tuple[float, ...] = (-11.0, -6.0, -1.0, 4.0)
+    test_snrs_db: tuple[float, ...] = TEST_SNRS_DB
     train_noises: tuple[str, ...] = ("white", "brown", "blue", "hum", "talker")
     test_noises: tuple[str, ...] = ("pink", "babble", "violet", "clicks")
     reverb_prob: float = 0.0  # share of training mixtures whose speech passes a mild room first (the target stays dry)
@@ -146,13 +148,14 @@ def run_demo(
     progress: bool = True,
     real_pairs: str | Path | None = None,
     keep_intermediate: bool = False,
+    data_root: str | Path | None = None,
 ) -> list[dict]:
     """The main job: simulate, prepare, mix, train the family's audio-only and fusion models
     (:func:`demo_systems`: ``audio-mask`` and ``emgse-mask``, or the paper's ``audio`` and ``emgse``),
-    enhance, score at -11, -6, -1, 4 dB, and write ``scores/`` and ``report.html`` under ``out``.
+    enhance, score at the paper's test SNRs (:data:`emgse.protocol.TEST_SNRS_DB`), and write ``scores/`` and ``report.html`` under ``out``.
 
     Real speech: the shipped pretrained model and the trained models are scored on real recorded pairs (``real_pairs``, else
-    ``../shared/data/real-speech/voicebank-demand-test`` when present) into ``OUT/real-speech/``,
+    ``real-speech/voicebank-demand-test`` under ``data_root``, else under ``EMGSE_DATA``, when present) into ``OUT/real-speech/``,
     as a section of the report (:func:`emgse.scoring.real_speech_section`; evaluation only), with each
     model judged against :data:`emgse.scoring.NO_HARM` (met, or by how much it is missed)."""
     from emgse.corpora.csl_emg_array import prepare_csl_emg_array
@@ -167,7 +170,8 @@ def run_demo(
     sessions = session_splits(config.speakers, config.test, config.val)  # raises on too few speakers
     per_speaker = -(-config.utterances // config.speakers)
     out.mkdir(parents=True, exist_ok=True)
-    record_settings(out / "demo.json", {"config": dataclasses.asdict(config), "noise_train": noise_train, "noise_test": noise_test})
+    record_settings(out / "demo.json", {"config": dataclasses.asdict(config), "noise_train": noise_train, "noise_test": noise_test,
+                                        "data_root": announce_data(data_root, fallback="no real-speech section")})
     # a finished demo removed its intermediate data: those stages count as done while nothing needs them
     trained = all((out / "runs" / s.name / "summary.json").is_file() for s in demo_systems(config))
     ever_removed = removed_intermediates(out)
@@ -181,12 +185,12 @@ def run_demo(
         train_data = add_recorded_speech(out, config, progress, removed)
     if stage("mix train/val", (out / "mix-train").is_dir() or "mix-train" in removed):
         bank = NoiseBank.from_sources(noise_train or list(config.train_noises), progress=progress)
-        mix = MixConfig(snrs_db=config.train_snrs, per_utterance=min(config.per_utterance, len(bank)), seed=config.seed,
+        mix = MixConfig(snrs_db=config.train_snrs_db, per_utterance=min(config.per_utterance, len(bank)), seed=config.seed,
                         reverb_prob=config.reverb_prob)
         mix_corpus(train_data, ["train", "val"], bank, mix, out / "mix-train", progress=progress)
     if stage("mix test", (out / "mix-test").is_dir()):
         bank = NoiseBank.from_sources(noise_test or list(config.test_noises), progress=progress)
-        mix_corpus(out / "prepared", ["test"], bank, MixConfig(snrs_db=config.test_snrs, seed=config.seed + 1), out / "mix-test", progress=progress)
+        mix_corpus(out / "prepared", ["test"], bank, MixConfig(snrs_db=config.test_snrs_db, seed=config.seed + 1), out / "mix-test", progress=progress)
     systems = demo_systems(config)
     base = {"lr": config.lr, "batch_size": config.batch_size, "patience": config.patience, "seed": config.seed,
             "max_epochs": config.epochs, "max_minutes": config.minutes_per_model, "loss": config.loss}
@@ -195,7 +199,7 @@ def run_demo(
     stage("real speech (evaluation only)", False)
     heard = real_speech_systems(out, systems)
     real = real_speech_section(heard, out / "real-speech", real_pairs,
-                               jobs=config.jobs, progress=progress, target=NO_HARM, reuse=True)
+                               jobs=config.jobs, progress=progress, target=NO_HARM, reuse=True, data_root=data_root)
     scores = enhance_score_report(
         out,
         systems,

@@ -2,6 +2,7 @@
 the default; :mod:`~emgse.experiments.demo`, unseen speakers), the protocols on real corpora
 (:mod:`~emgse.experiments.corpora`; real EMG: :mod:`~emgse.experiments.emg_uka`) and the stages they
 share (:mod:`~emgse.experiments.stages`), which the benchmarks use too. Data flows one way: stages <- demo | session <- emg_uka | corpora.
+The options each demo protocol takes: :mod:`~emgse.experiments.protocols`.
 """
 
 from emgse.experiments.corpora import (
@@ -27,6 +28,12 @@ from emgse.experiments.emg_uka import (
     real_emg_note,
     recipe_systems,
     run_emg_uka_recipe,
+)
+from emgse.experiments.protocols import (
+    DEMO_PROTOCOLS,
+    UNSEEN_ONLY,
+    check_demo_options,
+    split_speaker_session,
 )
 from emgse.experiments.session import (
     PRETRAINED_FAMILY,
@@ -64,4 +71,4 @@ from emgse.experiments.stages import (
     voice_system,
 )
 
-__all__ = ['DEMO_FAMILIES', 'EMG_UKA_BUDGET', 'RECIPE_SYSTEMS', 'real_emg_note', 'recipe_systems', 'run_emg_uka_recipe', 'DEMO_INTERMEDIATE', 'DemoConfig', 'EMG_ALONE', 'FREE_SETTINGS', 'GaddyConfig', 'PAPER_SYSTEMS', 'PRETRAINED_FAMILY', 'PaperConfig', 'RECORDED_PREFIX', 'REMOVED_FILE', 'SEMAMBA_EMG_PUBLISHED', 'SESSION_DEMO_SYSTEMS', 'SESSION_INTERMEDIATE', 'SIMULATED_NOTE', 'SessionConfig', 'System', 'add_recorded_speech', 'build_session', 'check_finished_run', 'demo_systems', 'elapsed', 'enhance_score_report', 'enhance_system', 'finish_demo', 'flat_settings', 'log', 'mix_and_train', 'paper_test_bank', 'real_speech_systems', 'record_settings', 'remove_intermediates', 'removed_intermediates', 'run_demo', 'run_gaddy_recipe', 'run_once', 'run_paper_recipe', 'run_session_demo', 'session_noises', 'session_trained', 'stage', 'train_session_system', 'train_system', 'voice_system']
+__all__ = ['DEMO_FAMILIES', 'DEMO_PROTOCOLS', 'UNSEEN_ONLY', 'check_demo_options', 'split_speaker_session', 'EMG_UKA_BUDGET', 'RECIPE_SYSTEMS', 'real_emg_note', 'recipe_systems', 'run_emg_uka_recipe', 'DEMO_INTERMEDIATE', 'DemoConfig', 'EMG_ALONE', 'FREE_SETTINGS', 'GaddyConfig', 'PAPER_SYSTEMS', 'PRETRAINED_FAMILY', 'PaperConfig', 'RECORDED_PREFIX', 'REMOVED_FILE', 'SEMAMBA_EMG_PUBLISHED', 'SESSION_DEMO_SYSTEMS', 'SESSION_INTERMEDIATE', 'SIMULATED_NOTE', 'SessionConfig', 'System', 'add_recorded_speech', 'build_session', 'check_finished_run', 'demo_systems', 'elapsed', 'enhance_score_report', 'enhance_system', 'finish_demo', 'flat_settings', 'log', 'mix_and_train', 'paper_test_bank', 'real_speech_systems', 'record_settings', 'remove_intermediates', 'removed_intermediates', 'run_demo', 'run_gaddy_recipe', 'run_once', 'run_paper_recipe', 'run_session_demo', 'session_noises', 'session_trained', 'stage', 'train_session_system', 'train_system', 'voice_system']

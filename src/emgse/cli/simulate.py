@@ -22,6 +22,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emgse.corpora.simulated.cli import run
+    from emgse.corpora.simulated.cli import run as simulate
 
-    return run(args)
+    return simulate(args)

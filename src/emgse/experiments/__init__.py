@@ -3,6 +3,7 @@ protocol and the default; :mod:`~emgse.experiments.unseen_speakers`, unseen spea
 on real corpora (:mod:`~emgse.experiments.corpora`; real EMG: :mod:`~emgse.experiments.emg_uka`) and
 the stages they share (:mod:`~emgse.experiments.stages`), which the benchmarks use too. Data flows one
 way: stages <- unseen_speakers | speaker_dependent <- emg_uka | corpora.
+The options each demo protocol takes: :mod:`~emgse.experiments.protocols`.
 """
 
 from emgse.experiments.corpora import (
@@ -19,6 +20,12 @@ from emgse.experiments.emg_uka import (
     real_emg_note,
     recipe_systems,
     run_emg_uka_recipe,
+)
+from emgse.experiments.protocols import (
+    DEMO_PROTOCOLS,
+    UNSEEN_ONLY,
+    check_demo_options,
+    split_speaker_session,
 )
 from emgse.experiments.speaker_dependent import (
     PRETRAINED_FAMILY,
@@ -66,4 +73,4 @@ from emgse.experiments.unseen_speakers import (
     run_demo,
 )
 
-__all__ = ['DEMO_FAMILIES', 'EMG_UKA_BUDGET', 'RECIPE_SYSTEMS', 'real_emg_note', 'recipe_systems', 'run_emg_uka_recipe', 'DEMO_INTERMEDIATE', 'DemoConfig', 'EMG_ALONE', 'FREE_SETTINGS', 'GaddyConfig', 'PAPER_SYSTEMS', 'PRETRAINED_FAMILY', 'PaperConfig', 'RECORDED_PREFIX', 'REMOVED_FILE', 'SEMAMBA_EMG_PUBLISHED', 'SESSION_DEMO_SYSTEMS', 'SESSION_INTERMEDIATE', 'SIMULATED_NOTE', 'SessionConfig', 'System', 'announce_data', 'add_recorded_speech', 'build_session', 'check_finished_run', 'demo_systems', 'elapsed', 'enhance_score_report', 'enhance_system', 'finish_demo', 'flat_settings', 'log', 'mix_and_train', 'paper_test_bank', 'real_speech_systems', 'record_settings', 'remove_intermediates', 'removed_intermediates', 'run_demo', 'run_gaddy_recipe', 'run_once', 'run_paper_recipe', 'run_session_demo', 'session_noises', 'session_trained', 'stage', 'train_session_system', 'train_system', 'voice_system']
+__all__ = ['DEMO_FAMILIES', 'DEMO_PROTOCOLS', 'UNSEEN_ONLY', 'check_demo_options', 'split_speaker_session', 'EMG_UKA_BUDGET', 'RECIPE_SYSTEMS', 'real_emg_note', 'recipe_systems', 'run_emg_uka_recipe', 'DEMO_INTERMEDIATE', 'DemoConfig', 'EMG_ALONE', 'FREE_SETTINGS', 'GaddyConfig', 'PAPER_SYSTEMS', 'PRETRAINED_FAMILY', 'PaperConfig', 'RECORDED_PREFIX', 'REMOVED_FILE', 'SEMAMBA_EMG_PUBLISHED', 'SESSION_DEMO_SYSTEMS', 'SESSION_INTERMEDIATE', 'SIMULATED_NOTE', 'SessionConfig', 'System', 'announce_data', 'add_recorded_speech', 'build_session', 'check_finished_run', 'demo_systems', 'elapsed', 'enhance_score_report', 'enhance_system', 'finish_demo', 'flat_settings', 'log', 'mix_and_train', 'paper_test_bank', 'real_speech_systems', 'record_settings', 'remove_intermediates', 'removed_intermediates', 'run_demo', 'run_gaddy_recipe', 'run_once', 'run_paper_recipe', 'run_session_demo', 'session_noises', 'session_trained', 'stage', 'train_session_system', 'train_system', 'voice_system']

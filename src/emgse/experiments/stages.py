@@ -320,7 +320,7 @@ def paper_test_bank(noise_test: list[str], progress: bool = True):
 
     bank = NoiseBank.from_sources(noise_test, progress=progress)
     if not any("pink" in name.lower() for name in bank.names):
-        bank = NoiseBank([*bank.noises, *NoiseBank.from_sources(["pink"]).noises])
+        bank = NoiseBank([*bank.noises, *NoiseBank.from_sources(["pink"], progress=progress).noises])
     return bank
 
 

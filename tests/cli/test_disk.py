@@ -18,7 +18,7 @@ import pytest
 
 from emgse.checkpoint import save_checkpoint
 from emgse.errors import EmgseError
-from tests.test_cli_edges import argv, paths, run, world  # noqa: F401 (world: a fixture)
+from tests.cli.test_edges import argv, paths, run, world  # noqa: F401 (world: a fixture)
 
 
 class _Full:

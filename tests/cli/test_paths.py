@@ -1,7 +1,7 @@
 """The bad-input catalogue, paths and folders (issue 34): nothing is read or written outside the
 folder a manifest or an option names, and one run at a time writes an output folder.
 
-Cases as in :mod:`tests.test_cli_edges`: exit status 2, one line naming the file or option, nothing
+Cases as in :mod:`tests.cli.test_edges`: exit status 2, one line naming the file or option, nothing
 new under a final name.
 """
 
@@ -20,7 +20,7 @@ import pytest
 import soundfile as sf
 
 from emgse.files import hold_folder, inside, lock_path, plain_name
-from tests.test_cli_edges import argv, assert_refused, paths, run, world  # noqa: F401 (world: a fixture)
+from tests.cli.test_edges import argv, assert_refused, paths, run, world  # noqa: F401 (world: a fixture)
 
 
 def _rewrite_manifest(mix: Path, **changes: str) -> None:

@@ -52,7 +52,7 @@ def snapshot(*folders: Path) -> set[str]:
     return {str(p) for f in folders for p in f.rglob("*") if "__pycache__" not in p.parts}
 
 
-QUIET = ("enhance", "voice", "evaluate", "train", "simulate", "mix")  # progress bars would share stderr with the error
+QUIET = ("prepare", "mix", "simulate", "train", "enhance", "voice", "evaluate", "demo", "recipe")  # progress bars would share stderr with the error
 
 
 def run(argv: list[str], capsys) -> tuple[int, str]:
@@ -460,7 +460,7 @@ def test_a_bug_is_one_line_and_its_traceback_needs_emgse_debug(capsys, monkeypat
 
 
 # --------------------------------------------------------------------------- questionable inputs (issue 34, item 5)
-# Paths, locks and a full disk have their own files: tests/test_cli_paths.py, tests/test_cli_disk.py;
+# Paths, locks and a full disk have their own files: tests/cli/test_paths.py, tests/cli/test_disk.py;
 # the demo's resume: tests/experiments/test_resume.py.
 def test_audio_below_8_khz_is_refused(world, tmp_path, capsys):
     """A 7 Hz "WAV" holds no speech band: refused by the one audio reader (files.MIN_AUDIO_FS)."""
@@ -491,14 +491,3 @@ def test_jobs_level_and_crop_bounds(world, tmp_path, capsys):
                          (["train", "--data", world["prep"], "--noise", "white", "--out", tmp_path / "r", "--level", "-200", "-200"], "--level"),
                          (["train", "--data", world["prep"], "--noise", "white", "--out", tmp_path / "r", "--crop", "0.001"], "--crop")):
         assert_refused(args, capsys, f"argument {option}:", tmp_path)
-
-
-def test_quiet_silences_the_noise_bank(world, tmp_path, capsys):
-    noises = tmp_path / "noises"
-    noises.mkdir()
-    for k in range(20):  # the bank shows a bar from 20 files on
-        sf.write(noises / f"n{k}.wav", np.random.default_rng(k).standard_normal(1600) * 0.1, 16000)
-    code, err = run(["mix", "--data", world["prep"], "--noise", noises, "--snr", "0", "--out", tmp_path / "mix", "--quiet"], capsys)
-    assert code == 0 and err == ""
-    NoiseBank.from_sources([noises])
-    assert "noise noises" in capsys.readouterr().err  # without --quiet the bar is there

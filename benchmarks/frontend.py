@@ -21,7 +21,7 @@ from benchmarks._util import best_of, print_table
 from emgse.config import MixConfig
 from emgse.corpora.csl_emg_array import SplitRanges, prepare_csl_emg_array
 from emgse.features.audio import from_log_magnitude, log_magnitude
-from emgse.features.emg import td_features, td_features_reference
+from emgse.features.td import td_features, td_features_reference
 from emgse.mixing import NoiseBank, mix_corpus
 from emgse.protocol import TEST_SNRS_DB
 from emgse.synthetic import write_csl_utterance

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from emgse.features.emg import td_features, td_features_reference
+from emgse.features.td import td_features, td_features_reference
 
 GOAL = 100.0
 

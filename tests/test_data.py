@@ -110,7 +110,7 @@ def test_zscore_store(tmp_path):
 def test_td_features_scale_with_the_channel_gain_as_the_jitter_assumes():
     """TD_DEGREES: the features of ``a * x`` are the features of ``x`` times ``a ** degree``."""
     from emgse.data import TD_DEGREES
-    from emgse.features.emg import td_features
+    from emgse.features.td import td_features
 
     x = np.random.default_rng(2).standard_normal((4000, 3)) + 0.5  # with a DC offset
     a = np.array([0.5, 1.7, 3.0])

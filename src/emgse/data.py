@@ -39,8 +39,9 @@ from emgse.config import AudioConfig, EmgConfig, from_dict, to_dict
 from emgse.corpora.prepared import CorpusInfo
 from emgse.errors import EmgseError, file_error
 from emgse.features.audio import log_magnitude, stft
-from emgse.features.emg import N_TD, TD_NAMES, ZScore, resolve_channels, utterance_emg
+from emgse.features.emg import ZScore, resolve_channels, utterance_emg
 from emgse.features.level import FLOOR, levelled_log_magnitude, rescale_log_magnitude, spectral_rms
+from emgse.features.td import N_TD, TD_NAMES
 from emgse.files import output_dir, read_audio, read_json, read_npy, write_json, write_npy
 from emgse.mixing import read_manifest
 

@@ -24,17 +24,10 @@ from emgse.checkpoint import configs, load_model
 from emgse.data import absent_emg, prepared_root
 from emgse.errors import EmgseError, file_error
 from emgse.faults import ChannelCheck, EmgFault, apply_fault, check_applies
-from emgse.features.emg import (
-    N_TD,
-    ZScore,
-    emg_samples,
-    fit_emg,
-    frame_samples,
-    utterance_emg,
-    zero_channels,
-)
+from emgse.features.emg import ZScore, emg_samples, fit_emg, utterance_emg, zero_channels
 from emgse.features.level import levelled_log_magnitude, unlevelled_waveform
 from emgse.features.resample import resample
+from emgse.features.td import N_TD, frame_samples
 from emgse.files import (
     check_output,
     folder_inputs,

@@ -39,8 +39,9 @@ from emgse.config import AudioConfig, EmgConfig
 from emgse.corpora.prepared import AUDIO_FS, CorpusInfo, list_utterances, read_utterance
 from emgse.errors import EmgseError
 from emgse.features.audio import frame_count, stft_frames
-from emgse.features.emg import N_TD, ZScore, resolve_channels
+from emgse.features.emg import ZScore, resolve_channels
 from emgse.features.level import FLOOR, segment_gains
+from emgse.features.td import N_TD
 from emgse.mixing import NoiseBank, find_speech_files, read_speech
 from emgse.options import setting
 

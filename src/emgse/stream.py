@@ -48,18 +48,10 @@ from emgse.enhance import Enhancer, check_emg_length, limit_attenuation
 from emgse.errors import EmgseError, file_error
 from emgse.faults import ChannelCheck
 from emgse.features.audio import analysis_window
-from emgse.features.emg import (
-    N_TD,
-    ZScore,
-    _filters,
-    fit_emg,
-    frame_samples,
-    frame_window,
-    settled_high,
-    zero_channels,
-)
+from emgse.features.emg import ZScore, fit_emg, zero_channels
 from emgse.features.level import RunningLevel
 from emgse.features.resample import resample
+from emgse.features.td import N_TD, _filters, frame_samples, frame_window, settled_high
 from emgse.files import check_output, read_audio, read_npy, write_wav
 
 HOLD = "hold"  # flush marker: feed the last EMG sample again (the offline edge padding at the end)

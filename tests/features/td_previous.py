@@ -9,7 +9,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import convolve1d
 from scipy.signal import lfilter
 
-from emgse.features.emg import N_TD, SETTLED, _filters, frame_window
+from emgse.features.td import N_TD, SETTLED, _filters, frame_window
 
 
 def _windowed_sums(x: np.ndarray, v: np.ndarray, frames: int, hop: int) -> np.ndarray:

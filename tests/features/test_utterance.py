@@ -12,9 +12,9 @@ from emgse.features.emg import (
     fit_emg,
     minmax_normalize,
     select_features,
-    td_features,
     utterance_emg,
 )
+from emgse.features.td import td_features
 from tests.emg_signals import realistic_emg
 
 ALL = list(CHANNEL_SETS["all"])

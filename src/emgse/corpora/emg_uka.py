@@ -36,8 +36,8 @@ from tqdm import tqdm
 from emgse.corpora.csl_emg_array import fit_emg_to_audio
 from emgse.corpora.prepared import AUDIO_FS, SPLITS, write_corpus_info, write_utterance
 from emgse.errors import EmgseError, file_error
-from emgse.features.emg import frame_samples
 from emgse.features.resample import resample
+from emgse.features.td import frame_samples
 from emgse.files import output_dir, read_audio, write_text
 from emgse.protocol import PREPARED_EMG_FS
 

@@ -8,6 +8,6 @@ commands do not pay for torch.
 """
 
 # the documented entry point (numpy/scipy only, no torch)
-from emgse.features.emg import td_features
+from emgse.features.td import td_features
 
 __all__ = ["td_features"]

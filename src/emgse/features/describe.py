@@ -9,8 +9,9 @@ from pathlib import Path
 from emgse.config import AudioConfig, EmgConfig
 from emgse.enhance import check_emg_length
 from emgse.features.audio import frame_count
-from emgse.features.emg import N_TD, resolve_channels, stack_context, utterance_emg
+from emgse.features.emg import resolve_channels, stack_context, utterance_emg
 from emgse.features.resample import resample
+from emgse.features.td import N_TD
 from emgse.features.utterance import utterance_features
 from emgse.files import read_audio, read_npy
 from emgse.protocol import PREPARED_EMG_FS

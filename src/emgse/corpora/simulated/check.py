@@ -156,7 +156,7 @@ def speech_correlation(utts: list[Utterance], lead: float) -> dict[str, float]:
 
 def frame_dataset(utt: Utterance) -> tuple[np.ndarray, np.ndarray]:
     """TD features with context of the live channels and class labels (-1 = not scored)."""
-    from emgse.features.emg import td_features
+    from emgse.features.td import td_features
 
     emg2k = resample_poly(utt.emg[:, list(LIVE_CHANNELS)], 125, 128, axis=0)
     feats = td_features(emg2k, PREPARED_EMG_FS).astype(np.float64)  # (frames, 35*5)

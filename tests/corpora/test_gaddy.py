@@ -9,8 +9,8 @@ import soundfile as sf
 from emgse.corpora.gaddy import clean_emg, prepare_gaddy, read_emg, read_silent_emg
 from emgse.corpora.prepared import CorpusInfo, list_utterances, read_utterance
 from emgse.errors import EmgseError
-from emgse.features.td import td_features
 from emgse.features.resample import resample
+from emgse.features.td import td_features
 from tests.conftest import (
     GADDY_AUDIO_FS,
     GADDY_BOOK,

@@ -4,6 +4,7 @@ the ``--atten-lim`` and channel-check flags, and ``--clean-partial`` on every co
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -38,6 +39,16 @@ def parse_ranges(text: str) -> list[tuple[int, int]]:
             raise argparse.ArgumentTypeError(f"bad utterance range {part!r}: end before start")
         ranges.append((start, end))
     return ranges
+
+
+def add_data_root(p: argparse.ArgumentParser) -> None:
+    """``--data-root DIR`` (``emgse demo``, ``emgse recipe emg-uka``): the root of the paper's data
+    (:func:`emgse.resources.find_data_root`); default None, i.e. the ``EMGSE_DATA`` variable, else none."""
+    p.add_argument("--data-root", type=Path, default=None, metavar="DIR",
+                   help="where the paper's data is read from: noise/{train,test} (the paper's noises) and "
+                        "real-speech/voicebank-demand-test (real pairs, evaluation only); default: the EMGSE_DATA "
+                        "environment variable, else none (generated noises). The run prints the root it used and "
+                        "records it (data_root) in demo.json / recipe.json")
 
 
 def add_atten_lim(p: argparse.ArgumentParser) -> None:

@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emgse.cli.common import Formatter
+from emgse.cli.common import Formatter, add_data_root
 from emgse.config import LOSSES
+from emgse.protocol import (
+    SESSION_TEST_UTTERANCES,
+    SESSION_VAL_UTTERANCES,
+    TRAIN_SNR_RANGE_DB,
+    snr_list,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,9 +24,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description=(
             "Run the whole system on a small SIMULATED corpus (about 9 minutes on an idle 2-core CPU).\n"
             "Default, the paper's protocol (speaker-dependent, emgse.experiments.SessionConfig): one simulated speaker's\n"
-            "session, utterances 1-20 test, 21-26 validation, the rest training -> audio-mask and emgse-mask trained on\n"
-            "mixtures drawn on the fly at -10...10 dB, both from the shipped pretrained audio path -> enhance -> score\n"
-            "(PESQ, STOI, ESTOI, SI-SDR at -11, -6, -1, 4 dB) -> report.html, the EMG gain (fusion minus audio-only)\n"
+            f"session, utterances 1-{SESSION_TEST_UTTERANCES} test, {SESSION_TEST_UTTERANCES + 1}-"
+            f"{SESSION_TEST_UTTERANCES + SESSION_VAL_UTTERANCES} validation, the rest training -> audio-mask and emgse-mask trained on\n"
+            f"mixtures drawn on the fly at {TRAIN_SNR_RANGE_DB[0]:g}...{TRAIN_SNR_RANGE_DB[1]:g} dB, both from the shipped pretrained audio path -> enhance -> score\n"
+            f"(PESQ, STOI, ESTOI, SI-SDR at {snr_list()} dB) -> report.html, the EMG gain (fusion minus audio-only)\n"
             "per SNR with a 95% interval, and the models scored on real recordings when pairs are at hand.\n"
             "--protocol unseen-speakers: test speakers unseen in training (a harder, separate question).\n"
             "Stages whose output exists are skipped, so a killed demo resumes where it stopped."
@@ -36,7 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=2, help="processes for scoring")
     p.add_argument("--real-pairs", type=Path, default=None,
                    help="real clean/X.wav + noisy/X.wav pairs to also score the models on (evaluation only; default: "
-                        "../shared/data/real-speech/voicebank-demand-test when present)")
+                        "real-speech/voicebank-demand-test under the data root when present)")
+    add_data_root(p)
     p.add_argument("--keep-intermediate", action="store_true",
                    help="keep the raw simulated corpora, the training data and mixtures, and the runs' last.pt (removed at the end "
                         "by default: a finished demo leaves about 250 MB)")
@@ -85,11 +93,12 @@ def run(args: argparse.Namespace) -> int:
             budget = dataclasses.replace(EMG_UKA_BUDGET, jobs=args.jobs, **({"steps": args.steps} if args.steps else {}),
                                          **({"seed": args.seed} if args.seed is not None else {}))
             run_emg_uka_recipe(args.real_emg, speaker, session, args.out, budget, real_pairs=args.real_pairs, demo=True,
-                               keep_intermediate=args.keep_intermediate, progress=not args.quiet)
+                               keep_intermediate=args.keep_intermediate, progress=not args.quiet, data_root=args.data_root)
             return 0
         session = SessionConfig(jobs=args.jobs, **({"steps": args.steps} if args.steps else {}),
                                 **({"seed": args.seed} if args.seed is not None else {}))
-        run_session_demo(args.out, session, progress=not args.quiet, real_pairs=args.real_pairs, keep_intermediate=args.keep_intermediate)
+        run_session_demo(args.out, session, progress=not args.quiet, real_pairs=args.real_pairs, keep_intermediate=args.keep_intermediate,
+                         data_root=args.data_root)
         return 0
     given = {k: getattr(args, k) for k in ("speakers", "utterances", "epochs", "family", "loss") if getattr(args, k) is not None}
     config = dataclasses.replace(DemoConfig(), minutes_per_model=args.minutes_per_model, cheek=args.cheek, jobs=args.jobs,
@@ -97,5 +106,5 @@ def run(args: argparse.Namespace) -> int:
     if args.speech is not None:
         config = dataclasses.replace(config, speech=None if args.speech.lower() == "none" else args.speech)
     run_demo(args.out, config, noise_train=args.noise_train, noise_test=args.noise_test, progress=not args.quiet, real_pairs=args.real_pairs,
-             keep_intermediate=args.keep_intermediate)
+             keep_intermediate=args.keep_intermediate, data_root=args.data_root)
     return 0

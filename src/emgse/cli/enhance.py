@@ -7,6 +7,8 @@ from pathlib import Path
 
 from emgse.cli.common import Formatter, add_atten_lim, add_channel_check, dropped_line
 from emgse.errors import EmgseError
+from emgse.protocol import PREPARED_EMG_FS
+from emgse.resources import PRETRAINED_NAME
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -14,7 +16,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "enhance",
         help="enhance a recording (audio + EMG) or every mixture of a manifest with a checkpoint",
         description=(
-            "One recording: --audio noisy.wav [--emg emg.npy --emg-fs 2000] --out enhanced.wav\n"
+            f"One recording: --audio noisy.wav [--emg emg.npy --emg-fs {PREPARED_EMG_FS}] --out enhanced.wav\n"
             "  (any audio rate, resampled and back; output has exactly the input's length; EMG and\n"
             "  audio may differ by up to 100 ms).\n"
             "Batch: --mixtures MIX --out ENH writes ENH/<system>/<mixture path> for the test split,\n"
@@ -24,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
         formatter_class=Formatter,
     )
-    p.add_argument("--checkpoint", default=Path("pretrained"), type=Path,
+    p.add_argument("--checkpoint", default=Path(PRETRAINED_NAME), type=Path,
                    help="best.pt of a training run (default: the pretrained audio-only model that ships, docs/pretrained.md)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--audio", type=Path, help="noisy recording (mono)")
@@ -90,7 +92,7 @@ def _dnsmos_line(info: dict) -> str:
 def _run_baseline(args: argparse.Namespace) -> int:
     from emgse import baselines
 
-    given = [flag for flag, value in (("--checkpoint", args.checkpoint != Path("pretrained")), ("--emg", args.emg),
+    given = [flag for flag, value in (("--checkpoint", args.checkpoint != Path(PRETRAINED_NAME)), ("--emg", args.emg),
                                       ("--emg-fs", args.emg_fs), ("--atten-lim", args.atten_lim), ("--dnsmos", args.dnsmos),
                                       ("--channel-check", args.channel_check is not None), ("--system", args.system)) if value]
     if given:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from emgse.cli.common import Formatter
+from emgse.resources import PRETRAINED_NAME
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--mixtures", type=Path, help="mixture folder (mixtures.csv, mix.json)")
     source.add_argument("--pairs", type=Path, help="folder of real recordings: clean/X.wav and noisy/X.wav")
     p.add_argument("--checkpoint", type=Path, action="append", default=None,
-                   help="pairs mode: a checkpoint to score (repeatable; default: the shipped pretrained model; 'pretrained' names it beside others)")
+                   help=f"pairs mode: a checkpoint to score (repeatable; default: the shipped pretrained model; '{PRETRAINED_NAME}' names it beside others)")
     p.add_argument("--system", action="append", default=None, help="pairs mode: a name per --checkpoint (default: its run folder)")
     p.add_argument("--enhanced", type=Path, default=None, help="folder of <system>/ outputs (omit to score only noisy)")
     p.add_argument("--systems", nargs="+", default=None, help="systems to score (default: every folder in --enhanced)")
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_evaluate_options("mixtures" if args.pairs is None else "pairs", vars(args))
     if args.pairs is not None:
-        checkpoints, systems = (args.checkpoint, args.system) if args.checkpoint else ([Path("pretrained")], args.system or ["pretrained"])
+        checkpoints, systems = (args.checkpoint, args.system) if args.checkpoint else ([Path(PRETRAINED_NAME)], args.system or [PRETRAINED_NAME])
         rows = evaluate_pairs(args.pairs, checkpoints, args.out, systems=systems, jobs=args.jobs, progress=not args.quiet,
                               dnsmos=args.dnsmos is not False, atten_lim_db=args.atten_lim, force=args.force,
                               baselines=args.baseline or ())

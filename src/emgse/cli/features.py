@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from emgse.cli.common import Formatter
+from emgse.protocol import PREPARED_EMG_FS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--audio", required=True, type=Path, help="mono WAV (resampled to 16 kHz if needed)")
     p.add_argument("--emg", required=True, type=Path, help="EMG .npy of shape (samples, channels)")
-    p.add_argument("--emg-fs", type=float, default=2000.0, help="EMG sampling rate (Hz)")
+    p.add_argument("--emg-fs", type=float, default=float(PREPARED_EMG_FS), help="EMG sampling rate (Hz)")
     p.add_argument("--channels", default="all", help="channel set: all, cheek, chin or indices like 0,1,2")
     p.add_argument("--context", type=int, default=15, help="context frames on each side (paper: 15)")
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from emgse.cli.common import Formatter, parse_ranges
+from emgse.protocol import CSL_EMG_FS, PREPARED_EMG_FS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,10 +25,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     c = psub.add_parser(
         "csl-emg-array",
-        help="CSL-EMG_Array (40-channel cheek + chin arrays at 2048 Hz)",
+        help=f"CSL-EMG_Array (40-channel cheek + chin arrays at {CSL_EMG_FS} Hz)",
         description=(
             "Read one session of CSL-EMG_Array: sync audio and EMG at the marker rise, drop the\n"
-            "marker, keep audio channel 0, resample EMG 2048 -> 2000 Hz (polyphase, anti-aliased).\n"
+            f"marker, keep audio channel 0, resample EMG {CSL_EMG_FS} -> {PREPARED_EMG_FS} Hz (polyphase, anti-aliased).\n"
             "--session all reads every session; a corpus written by `emgse simulate --speech` holds\n"
             "splits.json, and then each session (speaker) goes whole to its train/val/test split."
         ),
@@ -39,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--test", type=parse_ranges, default="0-40", help="utterance (folder) numbers for test (authors: 0000-0040)")
     c.add_argument("--val", type=parse_ranges, default="41-60", help="utterance numbers for validation")
     c.add_argument("--train", type=parse_ranges, default="61-999", help="utterance (folder) numbers for training (authors: 0061-0999; 1000+ unused)")
-    c.add_argument("--emg-fs", type=int, default=2000, help="EMG rate of the prepared layout (Hz)")
+    c.add_argument("--emg-fs", type=int, default=PREPARED_EMG_FS, help="EMG rate of the prepared layout (Hz)")
     c.add_argument("--force", action="store_true", help="replace a non-empty --out")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -94,7 +95,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     u.add_argument("--session", required=True, help="session, e.g. 101, or 'all'")
     u.add_argument("--mode", choices=("audible", "whispered", "silent"), default="audible", help="speaking mode")
     u.add_argument("--out", required=True, type=Path, help="prepared output folder")
-    u.add_argument("--emg-fs", type=int, default=2000, help="EMG rate of the prepared layout (Hz; 8 ms must be whole samples)")
+    u.add_argument("--emg-fs", type=int, default=PREPARED_EMG_FS, help="EMG rate of the prepared layout (Hz; 8 ms must be whole samples)")
     u.add_argument("--val-fraction", type=float, default=0.05, help="share of each session's training list kept for validation")
     u.add_argument("--seed", type=int, default=0, help="seed of the validation draw")
     u.add_argument("--force", action="store_true", help="replace a non-empty --out")

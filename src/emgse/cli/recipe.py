@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emgse.cli.common import Formatter, parse_ranges
+from emgse.cli.common import Formatter, add_data_root, parse_ranges
+from emgse.protocol import TRAIN_SNR_RANGE_DB, TRAIN_SNRS_DB, snr_list
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="the EMGSE paper's protocol on one CSL-EMG_Array speaker",
         description=(
             "The paper's full protocol: Spk<N>_Block1-Initial, utterances 0-40 test, 41-60 val, 61-999 train;\n"
-            "training noises at -10, -5, 0, 5, 10 dB, 5 per utterance; every test noise at -11, -6, -1, 4 dB\n"
+            f"training noises at {snr_list(TRAIN_SNRS_DB)} dB, 5 per utterance; every test noise at {snr_list()} dB\n"
             "(generated pink added if the test set lacks it); audio, emgse, emgse-cheek, emgse-chin trained\n"
             "with Adam 1e-4, batch 16, up to 500 epochs, early stopping (15); then enhance, score, report.\n"
             "Resumable stage by stage: run the same command again after an interruption."
@@ -50,9 +51,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description=(
             "SEMamba-EMG's (arXiv 2501.06530) Gaddy & Klein protocol: voiced parallel data (8 channels at 1 kHz,\n"
             "EMG cleaned as dgaddy/silent_speech does) plus nonparallel_data for training; the corpus's\n"
-            "testset_largedev.json split (found beside emg_data, or --split-file); training noises at -10, -5, 0,\n"
-            "5, 10 dB (--per-utterance per utterance and SNR); every test noise (the 18 EMGSE noises, generated\n"
-            "pink added if missing) at -11, -6, -1, 4 dB; audio-only and fusion trained alike (Adam 1e-4, batch\n"
+            f"testset_largedev.json split (found beside emg_data, or --split-file); training noises at {snr_list(TRAIN_SNRS_DB)}\n"
+            "dB (--per-utterance per utterance and SNR); every test noise (the 18 EMGSE noises, generated\n"
+            f"pink added if missing) at {snr_list()} dB; audio-only and fusion trained alike (Adam 1e-4, batch\n"
             "16, early stopping 15); enhance, score, report. Published SEMamba-EMG averages (PESQ / STOI):\n"
             "noisy 1.188 / 0.685, audio-only 2.118 / 0.860, fusion 2.606 / 0.913.\n"
             "Resumable stage by stage: run the same command again after an interruption."
@@ -84,11 +85,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description=(
             "The paper's protocol on the EMG-UKA Trial Corpus (REAL facial EMG, 6 channels at 600 Hz): the session's\n"
             "Subsets/test list is test, its train list train + validation (emgse prepare emg-uka); audio-mask and\n"
-            "emgse-mask (or --systems) trained on mixtures drawn on the fly at -10...10 dB with the paper's training\n"
+            f"emgse-mask (or --systems) trained on mixtures drawn on the fly at {TRAIN_SNR_RANGE_DB[0]:g}...{TRAIN_SNR_RANGE_DB[1]:g} dB with the paper's training\n"
             "noises, the mask pair from the shipped pretrained audio path, EMG z-scored; the test utterances mixed\n"
-            "with the paper's test noises (generated pink added) at -11, -6, -1, 4 dB; enhance, score (scores/scores.csv),\n"
+            f"with the paper's test noises (generated pink added) at {snr_list()} dB; enhance, score (scores/scores.csv),\n"
             "report.html, and the EMG gain (fusion minus audio-only) per SNR and noise category with 95% intervals.\n"
-            "Noises default to ../shared/data/noise/{train,test} when present, else generated banks.\n"
+            "Noises default to noise/{train,test} under the data root (--data-root DIR, else EMGSE_DATA) when present, else generated banks.\n"
             "The default budget is the demo's (2 x 200 steps of 16 x 2 s; a hand run trained and scored in 6.7 min on 2 cores);\n"
             "--epochs/--steps raise it. Resumable stage by stage: run the same command again after an interruption."
         ),
@@ -107,9 +108,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     u.add_argument("--epochs", type=int, default=2, help="training epochs per model")
     u.add_argument("--steps", type=int, default=200, help="training steps per epoch (batches of 16 crops of 2 s)")
     u.add_argument("--per-utterance", type=int, default=3, help="test noises per utterance and SNR")
-    u.add_argument("--noise-train", nargs="+", default=None, help="training noises (default: the paper's when present, else generated)")
-    u.add_argument("--noise-test", nargs="+", default=None, help="test noises (default: the paper's when present, else generated)")
+    u.add_argument("--noise-train", nargs="+", default=None, help="training noises (default: the paper's under the data root when present, else generated)")
+    u.add_argument("--noise-test", nargs="+", default=None, help="test noises (default: the paper's under the data root when present, else generated)")
     u.add_argument("--real-pairs", type=Path, default=None, help="real clean/noisy pairs to also score the audio paths on (evaluation only)")
+    add_data_root(u)
     u.add_argument("--silent", action="store_true",
                    help="also voice the session's silent test EMG with emg-alone (add it to --systems) and score it by DTW "
                         "mel-cepstral distortion against the audible recording of the same sentence (scores/parallel.csv)")
@@ -136,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
                                      seed=args.seed, jobs=args.jobs)
         run_emg_uka_recipe(args.corpus, args.speaker, args.session, args.out, budget, systems=tuple(args.systems), mode=args.mode,
                            channels=args.channels, noise_train=args.noise_train, noise_test=args.noise_test, real_pairs=args.real_pairs,
-                           silent=args.silent, progress=not args.quiet)
+                           silent=args.silent, progress=not args.quiet, data_root=args.data_root)
         return 0
     if args.recipe == "gaddy":
         gaddy = dataclasses.replace(

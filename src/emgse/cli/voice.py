@@ -7,6 +7,7 @@ from pathlib import Path
 
 from emgse.cli.common import Formatter
 from emgse.errors import EmgseError
+from emgse.protocol import PREPARED_EMG_FS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -14,7 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "voice",
         help="speech from EMG alone (no microphone): magnitude from an EMG model, phase by Griffin-Lim",
         description=(
-            "One recording: --emg X.npy [--emg-fs 2000] --out X.wav (EMG at any rate, resampled to the\n"
+            f"One recording: --emg X.npy [--emg-fs {PREPARED_EMG_FS}] --out X.wav (EMG at any rate, resampled to the\n"
             "  checkpoint's; output at the checkpoint's audio rate, as long as the EMG).\n"
             "Folder: --folder DIR --out OUTDIR voices every X.emg.npy of DIR into OUTDIR/X.wav.\n"
             "Batch: --mixtures MIX --out ENH writes ENH/<system>/<mixture path> (default system\n"

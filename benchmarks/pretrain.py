@@ -14,7 +14,9 @@ Then (``--export``) the best checkpoint is written, float16, to
 ``src/emgse/resources/pretrained/audio-mask.pt`` with its card (data, steps, time, device, scores),
 and scored: the 25 VoiceBank-DEMAND pairs (evaluation only) against the pretrained-model target
 (PESQ >= noisy + 0.40, ESTOI >= noisy + 0.02, no file losing more than 0.02 ESTOI, DNSMOS OVRL >=
-noisy's) and the real-time factor on one CPU thread. ``--score-only`` scores an existing export.
+noisy's) and the real-time factor on one CPU thread. The installed audio-only baselines
+(:mod:`emgse.baselines`: DeepFilterNet3, GTCRN) are scored beside it as rows of the same table, and
+a "not installed" line is printed for each other. ``--score-only`` scores an existing export.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from emgse.baselines import table_baselines
 from emgse.checkpoint import export_checkpoint, read_checkpoint, save_checkpoint
 from emgse.files import read_json, write_json
 from emgse.resources import PRETRAINED, PRETRAINED_MODELS, data_folder
@@ -63,15 +66,20 @@ def score(checkpoint: Path, out: Path, pairs: Path | None, jobs: int) -> dict:
     """Score ``checkpoint`` on the real pairs (with DNSMOS) and time it; print the target table."""
     result = {"rtf_1_thread": round(real_time_factor(checkpoint), 4)}
     if pairs is not None and pairs.is_dir():
-        rows = evaluate_pairs(pairs, [checkpoint], out / "pairs", systems=["pretrained"], dnsmos=True, jobs=jobs, write_audio=True)
+        baselines, notes = table_baselines()  # the installed audio-only baselines score beside it, as rows
+        rows = evaluate_pairs(pairs, [checkpoint], out / "pairs", systems=["pretrained"], dnsmos=True, jobs=jobs, write_audio=True,
+                              baselines=baselines)
         print(pairs_table(rows, f"Real recordings: {pairs.name} (evaluation only)").markdown())
+        for note in notes:
+            print(note)
         print()
         print(PRETRAINED_TARGET.table(rows).markdown())
         summary = {r["system"]: r for r in json.loads(json.dumps(_summaries(rows)))}
         result["pairs"] = {"set": pairs.name, "files": summary["noisy"]["n"], "noisy": _means(summary["noisy"]),
                            "pretrained": _means(summary["pretrained"]),
                            "worse_estoi": summary["pretrained"]["worse_estoi"],
-                           "verdict": PRETRAINED_TARGET.shortfalls(summary["pretrained"]) or "met"}
+                           "verdict": PRETRAINED_TARGET.shortfalls(summary["pretrained"]) or "met",
+                           "baselines": {name: _means(summary[name]) for name in baselines}}
     else:
         print(f"({pairs or 'the VoiceBank-DEMAND test pairs'} not found: real-pair scores skipped)")
     print(f"real-time factor, one CPU thread: {result['rtf_1_thread']:.4f} (target <= 0.02)")

@@ -159,3 +159,20 @@ def test_real_baseline_on_a_real_pair_is_aligned_and_levelled(name):
     assert y.shape == noisy.shape and peak_lag(clean, y) == 0
     assert 0.8 < np.std(y) / np.std(clean) < 1.2
     assert pesq_wb(clean, y) > pesq_wb(clean, noisy) + 0.3
+
+
+def test_pretrain_benchmark_scores_the_installed_baselines_beside_the_model(stand_in, tmp_path, monkeypatch, capsys):
+    from benchmarks import pretrain
+
+    from emgse.resources import checkpoint_path
+    from emgse.scoring import evaluate_pairs
+
+    monkeypatch.setattr(pretrain, "table_baselines", lambda: baselines.table_baselines(["standin", "absent"]))
+    monkeypatch.setattr(pretrain, "evaluate_pairs", lambda *a, **k: evaluate_pairs(*a, **{**k, "dnsmos": False, "progress": False}))
+    monkeypatch.setattr(pretrain, "real_time_factor", lambda checkpoint: 0.01)  # timed elsewhere; not the point here
+    pairs = write_pairs(tmp_path / "pairs", rates=(16000, 16000))
+    result = pretrain.score(checkpoint_path("pretrained"), tmp_path / "out", pairs, jobs=1)
+    printed = capsys.readouterr().out
+    assert "| standin |" in printed and "| pretrained |" in printed
+    assert "Baseline absent (Absent, emgse-absent): not installed" in printed
+    assert set(result["pairs"]["baselines"]) == {"standin"} and result["pairs"]["baselines"]["standin"]["pesq"] > 1.0

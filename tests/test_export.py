@@ -15,7 +15,7 @@ from tests.test_stream import make_checkpoint, signals
 ort = pytest.importorskip("onnxruntime")
 
 
-@pytest.mark.parametrize("name", ["causal-emgse", "causal-audio"])
+@pytest.mark.parametrize("name", ["causal-emgse", "causal-audio", "causal-audio-mask"])
 def test_export_matches_torch(tmp_path, name):
     info = export_onnx(make_checkpoint(tmp_path / "c.pt", name), tmp_path / "step.onnx", hops=6)
     assert info["max_abs_diff"] <= 1e-4

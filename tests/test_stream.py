@@ -48,7 +48,7 @@ def signals(seconds: float = 0.6, emg_fs: float = 2000.0, seed: int = 1) -> tupl
     return audio, emg
 
 
-@pytest.mark.parametrize("name,lookahead", [("causal-emgse", 1), ("causal-emgse-l0", 0), ("causal-emgse-l2", 2), ("causal-audio", 0)])
+@pytest.mark.parametrize("name,lookahead", [("causal-emgse", 1), ("causal-emgse-l0", 0), ("causal-emgse-l2", 2), ("causal-audio", 0), ("causal-audio-mask", 0)])
 def test_streaming_equals_offline(tmp_path, name, lookahead):
     enh = Enhancer(make_checkpoint(tmp_path / "c.pt", name))
     audio, emg = signals()

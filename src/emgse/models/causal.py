@@ -13,6 +13,9 @@ the ``past``/``lookahead`` frames it needs from that margin, so the trainer, the
 evaluation work unchanged. :meth:`step` runs one frame with explicit LSTM state, which is what
 :mod:`emgse.stream` and :mod:`emgse.export` use.
 
+:class:`CausalMaskSE` (``causal-audio-mask``) is instead ``audio-mask`` made causal (the masking
+family's layers and names, a unidirectional LSTM), with the same per-frame :meth:`step`.
+
 Per-utterance min-max normalization of the EMG features looks at the whole utterance and so is
 not causal: train causal models with ``--normalization zscore`` (or ``none``) to stream them.
 """
@@ -24,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from emgse.errors import EmgseError
+from emgse.models.fusion import apply_mask
 from emgse.models.paper import N_BINS, SpectrogramEncoder, init_paper
 
 HIDDEN = 300
@@ -68,24 +72,33 @@ class CausalDecoder(nn.Module):
         return F.relu(self.out(h))
 
     def step(self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One frame ``x`` ``(B, in)`` with state ``h, c`` ``(layers, B, hidden)`` -> ``(B, 257), h, c``.
+        """One frame ``x`` ``(B, in)`` with state ``h, c`` ``(layers, B, hidden)`` -> ``(B, 257), h, c``
+        (:func:`lstm_step`)."""
+        x, h, c = lstm_step(self.lstm, x, h, c)
+        return F.relu(self.out(x)), h, c
 
-        The LSTM equations written out (gates i, f, g, o as in ``nn.LSTM``): for single frames this
-        is several times faster on CPU than ``nn.LSTM``'s oneDNN path, and it exports to ONNX as
-        plain matrix products.
-        """
-        hs, cs = [], []
-        for layer in range(self.layers):
-            w_ih = getattr(self.lstm, f"weight_ih_l{layer}")
-            w_hh = getattr(self.lstm, f"weight_hh_l{layer}")
-            bias = getattr(self.lstm, f"bias_ih_l{layer}") + getattr(self.lstm, f"bias_hh_l{layer}")
-            gates = F.linear(x, w_ih, bias) + F.linear(h[layer], w_hh)  # (B, 4 * hidden)
-            i, f, g, o = gates.chunk(4, dim=-1)
-            cell = torch.sigmoid(f) * c[layer] + torch.sigmoid(i) * torch.tanh(g)
-            x = torch.sigmoid(o) * torch.tanh(cell)
-            hs.append(x)
-            cs.append(cell)
-        return F.relu(self.out(x)), torch.stack(hs), torch.stack(cs)
+
+def lstm_step(lstm: nn.LSTM, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One frame of a unidirectional ``nn.LSTM``: ``x`` ``(B, in)``, state ``h, c`` ``(layers, B,
+    hidden)`` -> ``(top layer's output (B, hidden), h, c)``, the same numbers as ``lstm`` on a
+    sequence, step by step.
+
+    The LSTM equations written out (gates i, f, g, o as in ``nn.LSTM``): for single frames this is
+    several times faster on CPU than ``nn.LSTM``'s oneDNN path, and it exports to ONNX as plain
+    matrix products.
+    """
+    hs, cs = [], []
+    for layer in range(lstm.num_layers):
+        w_ih = getattr(lstm, f"weight_ih_l{layer}")
+        w_hh = getattr(lstm, f"weight_hh_l{layer}")
+        bias = getattr(lstm, f"bias_ih_l{layer}") + getattr(lstm, f"bias_hh_l{layer}")
+        gates = F.linear(x, w_ih, bias) + F.linear(h[layer], w_hh)  # (B, 4 * hidden)
+        i, f, g, o = gates.chunk(4, dim=-1)
+        cell = torch.sigmoid(f) * c[layer] + torch.sigmoid(i) * torch.tanh(g)
+        x = torch.sigmoid(o) * torch.tanh(cell)
+        hs.append(x)
+        cs.append(cell)
+    return x, torch.stack(hs), torch.stack(cs)
 
 
 class _CausalBase(nn.Module):
@@ -184,8 +197,53 @@ def _lookahead(frames: int):
     return build
 
 
+class CausalMaskSE(nn.Module):
+    """``causal-audio-mask``: ``audio-mask`` made causal: a bounded mask from a unidirectional LSTM (32 ms latency).
+
+    The layers of :class:`emgse.models.fusion.MaskFusionSE`'s audio path, with the same names, and a
+    2-layer *unidirectional* LSTM in place of the bidirectional one: spectrogram encoder (257 ->
+    ``hidden``, LayerNorm, ReLU), LSTM, and a mask ``sigmoid(out(h))`` in [0, 1] on the noisy
+    magnitude (:func:`emgse.models.fusion.apply_mask`). Output frame ``t`` depends on input frames
+    ``<= t`` only. ``emgse train --init-from`` an ``audio-mask`` checkpoint starts it from that
+    model's encoder and the forward direction of its first LSTM layer (the weights whose names and
+    shapes match). EMG arguments are accepted and ignored.
+    """
+
+    uses_emg = False
+    uses_audio = True
+    causal = True
+    lookahead = 0
+    emg_span = 1
+
+    def __init__(self, emg_dims: int | None = None, context: int = 15, n_bins: int = N_BINS, hidden: int = 256):
+        super().__init__()
+        self.context = context
+        self.spectrogram_encoder = nn.Sequential(nn.Linear(n_bins, hidden), nn.LayerNorm(hidden), nn.ReLU())
+        self.lstm = nn.LSTM(hidden, hidden, num_layers=2, batch_first=True)
+        self.out = nn.Linear(hidden, n_bins)
+
+    def forward(self, log_mag: torch.Tensor, emg: torch.Tensor | None = None) -> torch.Tensor:
+        """``log_mag`` ``(B, T, 257)`` -> the estimate ``(B, T, 257)`` (``emg`` ignored)."""
+        h, _ = self.lstm(self.spectrogram_encoder(log_mag))  # (B, T, hidden)
+        return apply_mask(self.out(h), log_mag)
+
+    def initial_state(self, batch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """Zero LSTM state ``(h, c)``, each ``(layers, batch, hidden)``."""
+        z = torch.zeros(self.lstm.num_layers, batch, self.lstm.hidden_size)
+        return z, z.clone()
+
+    def step(self, log_mag: torch.Tensor, emg_window: torch.Tensor | None, h: torch.Tensor, c: torch.Tensor
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One frame: ``log_mag`` ``(B, 257)`` (``emg_window`` ignored), state ``h, c`` ``(2, B,
+        hidden)`` -> ``(estimate (B, 257), h, c)``; the mask in its exportable form (equal to
+        :meth:`forward` to float32 rounding)."""
+        x, h, c = lstm_step(self.lstm, self.spectrogram_encoder(log_mag), h, c)
+        return apply_mask(self.out(x), log_mag, exportable=True), h, c
+
+
 MODELS = {
     "causal-audio": CausalAudioOnlySE,
+    "causal-audio-mask": CausalMaskSE,
     "causal-emgse": CausalEmgSE,  # lookahead 1 frame: 32 + 8 = 40 ms algorithmic latency
     "causal-emgse-l0": _lookahead(0),
     "causal-emgse-l2": _lookahead(2),

@@ -106,10 +106,16 @@ def drop_emg(emg: torch.Tensor, n_td: int, modality: float, channel: float) -> t
     return emg * mask
 
 
-def apply_mask(logits: torch.Tensor, log_mag: torch.Tensor) -> torch.Tensor:
+def apply_mask(logits: torch.Tensor, log_mag: torch.Tensor, exportable: bool = False) -> torch.Tensor:
     """A bounded mask ``sigmoid(logits)`` in [0, 1] on the noisy magnitude, in the log1p domain:
-    ``log1p(mask * expm1(log_mag))``; ``(B, T, F), (B, T, F) -> (B, T, F)``."""
-    return torch.log1p(torch.sigmoid(logits) * torch.expm1(log_mag))
+    ``log1p(mask * expm1(log_mag))``; ``(B, T, F), (B, T, F) -> (B, T, F)``. ``exportable``: the
+    same with ``log(1 + mask * (exp(log_mag) - 1))``, which ONNX opset 17 can express (it has no
+    Expm1 or Log1p); equal to float32 rounding for ``log_mag >= 0``, used by the per-hop step of a
+    causal mask model so that its torch and ONNX steps run one graph."""
+    mask = torch.sigmoid(logits)
+    if exportable:
+        return torch.log(1 + mask * (torch.exp(log_mag) - 1))
+    return torch.log1p(mask * torch.expm1(log_mag))
 
 
 def emg_input(model: nn.Module, log_mag: torch.Tensor, emg: torch.Tensor | None) -> torch.Tensor:
@@ -369,7 +375,7 @@ def emgse_map(emg_dims: int = 175, context: int = 15, **kwargs) -> MaskFusionSE:
 # the models whose output is apply_mask's: under bf16 autocast on an H200, audio-mask's loss stayed flat
 # where fp32 learned, and CPU autocast does not reproduce it (docs/training.md), so training refuses bf16
 # for them (emgse.training.TrainConfig)
-MASK_FAMILY = ("emgse-mask", "audio-mask", "emgse-prior", "emgse-snr")
+MASK_FAMILY = ("emgse-mask", "audio-mask", "emgse-prior", "emgse-snr", "causal-audio-mask")
 
 MODELS = {"emgse-mask": MaskFusionSE, "audio-mask": audio_mask, "emgse-map": emgse_map, "emgse-tcn": TcnEmgSE, "emgse-prior": PriorFusionSE,
           "emgse-snr": SnrGatedSE}

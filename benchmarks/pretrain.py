@@ -111,7 +111,8 @@ def epochs_for(minutes: float, run: Path, args: argparse.Namespace) -> int:
 
 def _train_kwargs(args: argparse.Namespace) -> dict:
     return {"model": args.model, "batch_size": args.batch_size, "lr": args.lr, "max_epochs": args.epochs, "patience": args.epochs,
-            "seed": args.seed, "device": args.device, "loss": "compressed", "lr_schedule": "cosine", "precision": args.precision}
+            "seed": args.seed, "device": args.device, "loss": "compressed", "lr_schedule": "cosine", "precision": args.precision,
+            "init_from": args.init_from}
 
 
 def _model_args(args: argparse.Namespace) -> dict | None:
@@ -124,8 +125,10 @@ def main() -> None:
     ap.add_argument("--speech", nargs="+", type=Path, default=[SPEECH] if SPEECH else None, help="training speech folders (default speechocean762 train)")
     ap.add_argument("--noise", nargs="+", default=[str(NOISE)] if NOISE else None, help="noise sources (default the 100 Hu training noises)")
     ap.add_argument("--pairs", type=Path, default=PAIRS, help="real pairs to score on (evaluation only)")
-    ap.add_argument("--model", default="audio-mask", help="an audio-only model (causal-audio: the streaming one)")
+    ap.add_argument("--model", default="audio-mask", help="an audio-only model (causal-audio-mask or causal-audio: streaming ones)")
     ap.add_argument("--hidden", type=int, default=None, help="audio-mask width (default 256: 2.8 M parameters)")
+    ap.add_argument("--init-from", default=None, metavar="CKPT",
+                    help="start from a checkpoint's weights where names and shapes match (e.g. 'pretrained' for causal-audio-mask)")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--fit-minutes", type=float, default=None,
                     help="choose --epochs to fill this many minutes of training, timed by a short probe first (GPU runs)")

@@ -63,11 +63,15 @@ def real_time_factor(checkpoint: Path, seconds: float = 30.0) -> float:
 
 
 def score(checkpoint: Path, out: Path, pairs: Path | None, jobs: int) -> dict:
-    """Score ``checkpoint`` on the real pairs (with DNSMOS) and time it; print the target table."""
+    """Score ``checkpoint`` on the real pairs (with DNSMOS) and time it; print the target table.
+
+    Its row is labelled by its model (``audio-mask``, ``causal-audio-mask``); ``scores.json`` keeps it
+    under ``"pretrained"``, the slot of the model being exported."""
     result = {"rtf_1_thread": round(real_time_factor(checkpoint), 4)}
     if pairs is not None and pairs.is_dir():
         baselines, notes = table_baselines()  # the installed audio-only baselines score beside it, as rows
-        rows = evaluate_pairs(pairs, [checkpoint], out / "pairs", systems=["pretrained"], dnsmos=True, jobs=jobs, write_audio=True,
+        label = read_checkpoint(checkpoint)["model_name"]
+        rows = evaluate_pairs(pairs, [checkpoint], out / "pairs", systems=[label], dnsmos=True, jobs=jobs, write_audio=True,
                               baselines=baselines)
         print(pairs_table(rows, f"Real recordings: {pairs.name} (evaluation only)").markdown())
         for note in notes:
@@ -75,6 +79,7 @@ def score(checkpoint: Path, out: Path, pairs: Path | None, jobs: int) -> dict:
         print()
         print(PRETRAINED_TARGET.table(rows).markdown())
         summary = {r["system"]: r for r in json.loads(json.dumps(_summaries(rows)))}
+        summary["pretrained"] = summary.pop(label)
         result["pairs"] = {"set": pairs.name, "files": summary["noisy"]["n"], "noisy": _means(summary["noisy"]),
                            "pretrained": _means(summary["pretrained"]),
                            "worse_estoi": summary["pretrained"]["worse_estoi"],

@@ -173,6 +173,7 @@ def test_pretrain_benchmark_scores_the_installed_baselines_beside_the_model(stan
     pairs = write_pairs(tmp_path / "pairs", rates=(16000, 16000))
     result = pretrain.score(checkpoint_path("pretrained"), tmp_path / "out", pairs, jobs=1)
     printed = capsys.readouterr().out
-    assert "| standin |" in printed and "| pretrained |" in printed
+    assert "| standin |" in printed and "| audio-mask |" in printed  # the scored row is named by its model
+    assert result["pairs"]["pretrained"]["pesq"] > 1.0  # kept in the exported model's slot
     assert "Baseline absent (Absent, emgse-absent): not installed" in printed
     assert set(result["pairs"]["baselines"]) == {"standin"} and result["pairs"]["baselines"]["standin"]["pesq"] > 1.0

@@ -62,7 +62,7 @@ def real_time_factor(checkpoint: Path, seconds: float = 30.0) -> float:
         torch.set_num_threads(threads)
 
 
-def score(checkpoint: Path, out: Path, pairs: Path | None, jobs: int) -> dict:
+def score(checkpoint: Path, out: Path, pairs: Path | None, jobs: int, progress: bool = True) -> dict:
     """Score ``checkpoint`` on the real pairs (with DNSMOS) and time it; print the target table.
 
     Its row is labelled by its model (``audio-mask``, ``causal-audio-mask``); ``scores.json`` keeps it
@@ -72,7 +72,7 @@ def score(checkpoint: Path, out: Path, pairs: Path | None, jobs: int) -> dict:
         baselines, notes = table_baselines()  # the installed audio-only baselines score beside it, as rows
         label = read_checkpoint(checkpoint)["model_name"]
         rows = evaluate_pairs(pairs, [checkpoint], out / "pairs", systems=[label], dnsmos=True, jobs=jobs, write_audio=True,
-                              baselines=baselines)
+                              baselines=baselines, progress=progress)
         print(pairs_table(rows, f"Real recordings: {pairs.name} (evaluation only)").markdown())
         for note in notes:
             print(note)
@@ -185,7 +185,7 @@ def main() -> None:
         export_checkpoint(run / "best.pt", dest, card=card)
         print(f"exported -> {dest} ({dest.stat().st_size / 1e6:.1f} MB)")
     if (args.export and not args.no_score) or args.score_only:
-        result = score(dest, args.out, args.pairs, args.jobs)
+        result = score(dest, args.out, args.pairs, args.jobs, progress=not args.quiet)
         shipped = read_checkpoint(dest)
         save_checkpoint(dest, {**shipped, "card": {**shipped.get("card", {}), "scores": result}})  # the card carries its scores
         write_json(args.out / "scores.json", result)

@@ -168,11 +168,12 @@ def test_pretrain_benchmark_scores_the_installed_baselines_beside_the_model(stan
     from emgse.scoring import evaluate_pairs
 
     monkeypatch.setattr(pretrain, "table_baselines", lambda: baselines.table_baselines(["standin", "absent"]))
-    monkeypatch.setattr(pretrain, "evaluate_pairs", lambda *a, **k: evaluate_pairs(*a, **{**k, "dnsmos": False, "progress": False}))
+    monkeypatch.setattr(pretrain, "evaluate_pairs", lambda *a, **k: evaluate_pairs(*a, **{**k, "dnsmos": False}))
     monkeypatch.setattr(pretrain, "real_time_factor", lambda checkpoint: 0.01)  # timed elsewhere; not the point here
     pairs = write_pairs(tmp_path / "pairs", rates=(16000, 16000))
-    result = pretrain.score(checkpoint_path("pretrained"), tmp_path / "out", pairs, jobs=1)
-    printed = capsys.readouterr().out
+    result = pretrain.score(checkpoint_path("pretrained"), tmp_path / "out", pairs, jobs=1, progress=False)
+    printed, bars = capsys.readouterr()
+    assert "score pairs" not in bars and "enhance standin" not in bars  # --quiet reaches the scoring bars
     assert "| standin |" in printed and "| audio-mask |" in printed  # the scored row is named by its model
     assert result["pairs"]["pretrained"]["pesq"] > 1.0  # kept in the exported model's slot
     assert "Baseline absent (Absent, emgse-absent): not installed" in printed

@@ -6,7 +6,7 @@
 Trains ``audio-mask`` (hidden 256 by default) on mixtures drawn on the fly (:mod:`emgse.sampler`)
 from every recording of ``../shared/data/speech/speechocean762/train`` (never its ``test`` half:
 the studies test on it) and the paper's 100 Hu training noises ``../shared/data/noise/train``: 2 s
-crops, SNR uniform in -5...20 dB, mixture level -35...-15 dBFS, the compressed loss, Adam with a
+crops, SNR uniform in -5...20 dB (``--snr``), mixture level -35...-15 dBFS, the compressed loss, Adam with a
 cosine decay. 5% of the speakers are held out; the best checkpoint is chosen by the validation loss
 on them, never on the VoiceBank-DEMAND pairs. ``--resume`` continues a killed run exactly.
 
@@ -105,7 +105,7 @@ def epochs_for(minutes: float, run: Path, args: argparse.Namespace) -> int:
     """The epochs of ``--steps-per-epoch`` steps that fit in ``minutes`` of training, timed by a
     throwaway probe (2 epochs of 40 steps in ``run``; the second one, warm, is the rate)."""
     probe = TrainConfig(**{**_train_kwargs(args), "max_epochs": 2, "patience": 2})
-    sampler = SamplerConfig(crop_s=2.0, snr_range_db=(-5.0, 20.0), level_dbfs=(-35.0, -15.0), steps_per_epoch=40, val_crops=256)
+    sampler = _sampler(args, steps_per_epoch=40)
     train_from_sources(run, probe, noise=args.noise, speech=args.speech, val_share=0.05, sampler_config=sampler,
                        model_args=_model_args(args), progress=False)
     seconds = float(list(csv.DictReader(open(run / "log.csv")))[-1]["seconds"]) / 40  # per step, validation included
@@ -118,6 +118,11 @@ def _train_kwargs(args: argparse.Namespace) -> dict:
     return {"model": args.model, "batch_size": args.batch_size, "lr": args.lr, "max_epochs": args.epochs, "patience": args.epochs,
             "seed": args.seed, "device": args.device, "loss": "compressed", "lr_schedule": "cosine", "precision": args.precision,
             "init_from": args.init_from}
+
+
+def _sampler(args: argparse.Namespace, steps_per_epoch: int) -> SamplerConfig:
+    """The mixtures: 2 s crops, SNR uniform in ``--snr`` (validation crops too), level -35...-15 dBFS."""
+    return SamplerConfig(crop_s=2.0, snr_range_db=tuple(args.snr), level_dbfs=(-35.0, -15.0), steps_per_epoch=steps_per_epoch, val_crops=256)
 
 
 def _model_args(args: argparse.Namespace) -> dict | None:
@@ -140,6 +145,8 @@ def main() -> None:
     ap.add_argument("--steps-per-epoch", type=int, default=100)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--snr", type=float, nargs=2, default=[-5.0, 20.0], metavar=("LOW", "HIGH"),
+                    help="training (and validation) SNR range in dB (default -5 20)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
     ap.add_argument("--seed", type=int, default=0)
@@ -163,7 +170,7 @@ def main() -> None:
             args.epochs = epochs_for(args.fit_minutes, args.out / "probe", args)
         # a probed budget also stops by the clock (20% over), so a slower card still leaves a best checkpoint
         config = TrainConfig(**_train_kwargs(args), max_minutes=1.2 * args.fit_minutes if args.fit_minutes else None)
-        sampler = SamplerConfig(crop_s=2.0, snr_range_db=(-5.0, 20.0), level_dbfs=(-35.0, -15.0), steps_per_epoch=args.steps_per_epoch, val_crops=256)
+        sampler = _sampler(args, steps_per_epoch=args.steps_per_epoch)
         t0 = time.perf_counter()
         summary = train_from_sources(run, config, noise=args.noise, speech=args.speech, val_share=0.05, sampler_config=sampler,
                                      model_args=_model_args(args), resume=args.resume, progress=not args.quiet)

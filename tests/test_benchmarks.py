@@ -419,7 +419,7 @@ def test_pretrain_trains_probes_and_exports_a_card(tmp_path, monkeypatch):
     dest = tmp_path / "model.pt"
     argv = ["pretrain.py", "--out", str(tmp_path / "p"), "--speech", str(SPEECH_SUBSET / "train"), "--noise", "white", "--hidden", "16",
             "--fit-minutes", "0.02", "--steps-per-epoch", "2", "--batch-size", "2", "--device", "cpu", "--quiet", "--export", "--no-score",
-            "--dest", str(dest)]
+            "--dest", str(dest), "--snr", "0", "30"]
     monkeypatch.setattr(sys, "argv", argv)
     pretrain.main()
     assert (tmp_path / "p" / "probe" / "log.csv").is_file()  # the throwaway probe run
@@ -429,3 +429,4 @@ def test_pretrain_trains_probes_and_exports_a_card(tmp_path, monkeypatch):
     assert card["train_utterances"] > 0 and card["noises"] == 1 and card["device"] == "cpu" and "scores" not in card
     assert all(v.dtype == torch.float16 for v in ckpt["state_dict"].values() if v.is_floating_point())
     assert "optimizer" not in ckpt and 1 <= card["epochs"] <= ckpt["train_config"]["max_epochs"]  # the clock may stop it early
+    assert tuple(card["sampler_config"]["snr_range_db"]) == (0.0, 30.0)  # --snr reaches the mixtures and the card

@@ -145,8 +145,9 @@ def main() -> None:
     ap.add_argument("--steps-per-epoch", type=int, default=100)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-4)
-    ap.add_argument("--snr", type=float, nargs=2, default=[-5.0, 20.0], metavar=("LOW", "HIGH"),
-                    help="training (and validation) SNR range in dB (default -5 20)")
+    snr = SamplerConfig().snr_range_db  # the sampler's default, -5...20 dB
+    ap.add_argument("--snr", type=float, nargs=2, default=list(snr), metavar=("LOW", "HIGH"),
+                    help=f"training (and validation) SNR range in dB (default {snr[0]:g} {snr[1]:g})")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
     ap.add_argument("--seed", type=int, default=0)
